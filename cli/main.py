@@ -1,0 +1,61 @@
+"""The ``clean-my-data`` console script: the composition root wiring domain, outbox and relay.
+
+Each sub-command lives in ``cli/commands/<name>.py`` and exposes ``register(subparsers)``, which
+adds its parser and sets ``handler`` to a function ``(args, settings) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from cli.logging_setup import configure_logging
+from domain.errors import UserFacingError
+from outbox.settings import Settings, SettingsError
+
+COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clean-my-data",
+        description="Find and fix data-quality problems; deliver artifacts through an outbox.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"cli.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"cli.commands.{name}":
+                raise
+            continue  # command not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except UserFacingError as exc:
+        print(f"clean-my-data: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("clean-my-data: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
