@@ -1,0 +1,113 @@
+"""The object-store port. Adapters: ``relay.stores.s3`` (boto3) and ``relay.stores.local``
+(a directory: the embedded default). One contract test suite runs against every adapter.
+
+All writes are create-only: an object, once written under a key, is never overwritten.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class ErrorClass(StrEnum):
+    """How an upload failure is classified. Retryable ones are retried with backoff."""
+
+    THROTTLED = "throttled"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    SERVER_ERROR = "server_error"
+    ACCESS_DENIED = "access_denied"
+    NO_SUCH_BUCKET = "no_such_bucket"
+    MISSING_STAGED_FILE = "missing_staged_file"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    CONFLICT = "conflict"  # a different object already exists under the key
+    CLIENT_ERROR = "client_error"  # any other 4xx
+    UNKNOWN = "unknown"
+
+    @property
+    def retryable(self) -> bool:
+        return self in _RETRYABLE
+
+
+_RETRYABLE = frozenset(
+    {
+        ErrorClass.THROTTLED,
+        ErrorClass.TIMEOUT,
+        ErrorClass.CONNECTION,
+        ErrorClass.SERVER_ERROR,
+        ErrorClass.UNKNOWN,
+    }
+)
+
+
+class StoreError(Exception):
+    """A classified store failure. ``retry_after`` honours a server's Retry-After (seconds)."""
+
+    def __init__(
+        self, error_class: ErrorClass, message: str, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.error_class.retryable
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    key: str
+    path: Path  # the staged file
+    size_bytes: int
+    sha256: str  # lower-case hex of the whole object
+    content_type: str
+    file_name: str  # original name, for Content-Disposition
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    key: str
+    etag: str | None
+    bytes_sent: int
+    created: bool  # False: the same bytes were already there (create-only write answered 412)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size_bytes: int
+    sha256: str | None  # lower-case hex when known (HEAD with metadata/checksum), else None
+    etag: str | None = None
+
+
+class ObjectStore(ABC):
+    @abstractmethod
+    def upload(self, request: UploadRequest) -> UploadResult:
+        """Create-only upload, verified by checksum. Same bytes already present: success with
+        ``created=False``. Different bytes present: ``StoreError(CONFLICT)``."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size and sha256 of the object, or None when absent."""
+
+    @abstractmethod
+    def iter_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, read in pages (sha256 may be None here)."""
+
+    @abstractmethod
+    def presign_get(self, key: str, ttl_seconds: int) -> str:
+        """A URL that downloads the object for ``ttl_seconds`` and then stops working."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object (operations and tests; the relay never deletes)."""
+
+    @abstractmethod
+    def location_of(self, key: str) -> str:
+        """The canonical location stored in ``downloads.s3_path`` (``s3://bucket/key``)."""
