@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from cli.logging_setup import configure_logging
 from domain.errors import UserFacingError
+from outbox import crashpoints
 from outbox.settings import Settings, SettingsError
 
 COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db")
@@ -46,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
+    try:
+        crashpoints.arm(settings.crash_point)
+    except crashpoints.UnknownCrashPointError as exc:
+        print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
+        return 2
     handler: Handler = args.handler
     try:
         return handler(args, settings)
