@@ -1,0 +1,117 @@
+"""Engines: MySQL/MariaDB through PyMySQL, or the embedded SQLite file.
+
+``open_database`` is what commands use: on SQLite it creates the schema itself (so ``analyze``
+works with no setup); on MySQL it refuses a missing or outdated schema with a one-line error
+pointing at ``clean-my-data db upgrade``. ``create_database_engine`` skips that check (it is what
+``db upgrade`` itself uses).
+
+Conventions every connection gets:
+- datetimes are naive UTC; MySQL sessions run with ``time_zone = '+00:00'`` so TIMESTAMP columns
+  read and write UTC;
+- SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction starts
+  with ``BEGIN IMMEDIATE`` (one writer at a time, no lock-upgrade deadlocks);
+- JSON columns are written by :func:`outbox.jsontext.dumps_json` (compact, UTF-8, no NaN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+
+from domain.errors import UserFacingError
+from outbox.jsontext import dumps_json
+from outbox.migrations import find_pending, upgrade
+from outbox.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+MYSQL_CONNECT_TIMEOUT_SECONDS: Final = 10
+
+
+class DatabaseError(UserFacingError):
+    """The database cannot be used: unreachable, unsupported, or its schema is not ready."""
+
+
+def _is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_mysql(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.close()
+
+
+def create_database_engine(settings: Settings) -> sa.Engine:
+    """An engine for ``settings.database_url`` without checking the schema."""
+    try:
+        url = make_url(settings.database_url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError("DATABASE_URL is not a valid SQLAlchemy URL") from None
+    if _is_sqlite(url):
+        database = url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, json_serializer=dumps_json)
+        _configure_sqlite(engine)
+        return engine
+    if url.get_backend_name() in ("mysql", "mariadb"):
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            json_serializer=dumps_json,
+            connect_args={"connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS, "charset": "utf8mb4"},
+        )
+        _configure_mysql(engine)
+        return engine
+    raise DatabaseError(
+        f"DATABASE_URL uses {url.get_backend_name()!r}; expected mysql+pymysql:// or sqlite://"
+    )
+
+
+def describe_url(engine: sa.Engine) -> str:
+    """The engine's URL without its password, for messages and logs."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def open_database(settings: Settings) -> sa.Engine:
+    """An engine whose schema is ready (created on SQLite; checked on MySQL)."""
+    engine = create_database_engine(settings)
+    try:
+        if engine.dialect.name == "sqlite":
+            upgrade(engine)
+            return engine
+        pending = find_pending(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "unknown error"
+        raise DatabaseError(f"cannot use the database {describe_url(engine)}: {reason}") from None
+    if pending:
+        engine.dispose()
+        raise DatabaseError(
+            f"the database schema is not up to date (missing {', '.join(pending)}): "
+            "run `clean-my-data db upgrade`"
+        )
+    return engine
