@@ -1,0 +1,491 @@
+"""``persist_analysis_report``: the report, its downloads and their outbox records, in ONE
+transaction.
+
+Order inside the transaction (the same on MySQL and SQLite):
+
+1. upsert the ``analysis_reports`` row (this takes the row lock that serialises two transformers
+   committing the same analysis; on SQLite ``BEGIN IMMEDIATE`` serialises all writers);
+2. per artifact: read its ``downloads`` row and pending outbox rows ``FOR UPDATE``, then
+   - new download: insert the row (``pending``) and one outbox record;
+   - same bytes (size and sha256) as a ``pending`` download with a live outbox record, or as an
+     ``uploaded`` one: keep it; no new outbox record; the file staged by this run is redundant;
+   - anything else (different bytes, or the download had failed): the pending outbox records
+     become ``superseded`` (one history row each, event ``supersede``), the download row is
+     upserted with the new bytes and status ``pending``, and a new outbox record is inserted.
+     The new bytes have a new object key (the key carries a content hash), so an object
+     uploaded from the old bytes is never overwritten;
+3. the stored JSON's download entries are rewritten from the resulting rows when they differ
+   from what this run staged (kept downloads keep their key and status).
+
+After the commit, redundant files of this run and the staged files of superseded records are
+removed. If anything fails before or during the commit, the files staged by this run are removed
+unless a committed row refers to them (an ambiguous commit); if that cannot be checked, they
+stay as orphans for the relay's grace-period sweep. Deadlocks and lock-wait timeouts are retried.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import mysql as mysql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from domain.artifacts import WrittenArtifact
+from domain.errors import UserFacingError
+from domain.model import ArtifactFormat
+from outbox import crashpoints
+from outbox.clock import to_naive_utc, utcnow
+from outbox.reports import build_download_entry, merge_download_entries
+from outbox.settings import Settings
+from outbox.staging import remove_staged
+from outbox.tables import (
+    AGGREGATE_TYPE,
+    EVENT_SUPERSEDE,
+    EVENT_TYPE_STAGED,
+    OUTBOX_PENDING,
+    OUTBOX_SUPERSEDED,
+    OUTCOME_SUPERSEDED,
+    PENDING,
+    UPLOADED,
+    analysis_reports,
+    downloads,
+    outbox,
+    outbox_attempts,
+)
+from outbox.trimming import trim_final_object
+
+MAX_ANALYSIS_ID_LENGTH: Final = 128
+MAX_ATTEMPTS: Final = 5
+_RETRYABLE_MYSQL_ERRORS: Final = frozenset({1205, 1213})  # lock wait timeout, deadlock
+
+ACTION_STAGED: Final = "staged"  # new download
+ACTION_RESTAGED: Final = "restaged"  # existing download, new bytes (or it had failed)
+ACTION_UNCHANGED: Final = "unchanged"  # same bytes already pending or uploaded
+
+log = structlog.get_logger()
+
+
+class PersistError(UserFacingError):
+    """The analysis could not be committed (database unreachable, constraint refused...)."""
+
+
+class InvalidAnalysisIdError(UserFacingError):
+    """An analysis id that cannot be stored (empty, too long, control characters)."""
+
+
+def validate_analysis_id(analysis_id: str) -> str:
+    """The id itself when it can be stored; else a one-line :class:`InvalidAnalysisIdError`."""
+    if not analysis_id or not analysis_id.strip():
+        raise InvalidAnalysisIdError("the analysis id is empty")
+    if len(analysis_id) > MAX_ANALYSIS_ID_LENGTH:
+        raise InvalidAnalysisIdError(
+            f"the analysis id is {len(analysis_id)} characters long "
+            f"(at most {MAX_ANALYSIS_ID_LENGTH})"
+        )
+    if any(not ch.isprintable() for ch in analysis_id):
+        raise InvalidAnalysisIdError("the analysis id contains control characters")
+    return analysis_id
+
+
+@dataclass(frozen=True)
+class DownloadOutcome:
+    download_id: str
+    action: str  # ACTION_STAGED | ACTION_RESTAGED | ACTION_UNCHANGED
+    status: str  # the download's status after the commit
+    s3_path: str
+    outbox_id: int | None  # the new outbox record, None when unchanged
+
+
+@dataclass(frozen=True)
+class PersistResult:
+    analysis_id: str
+    final_object: dict[str, Any]  # complete, with the download entries as committed
+    stored_trimmed: bool  # the stored copy had its row-level issues cut
+    stored_bytes: int
+    downloads: tuple[DownloadOutcome, ...]
+    superseded_outbox_ids: tuple[int, ...] = ()
+    removed_staged_paths: tuple[str, ...] = field(default=())
+
+    @property
+    def new_outbox_ids(self) -> tuple[int, ...]:
+        return tuple(d.outbox_id for d in self.downloads if d.outbox_id is not None)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    outcomes: tuple[DownloadOutcome, ...]
+    entries: tuple[dict[str, Any], ...]
+    superseded_ids: tuple[int, ...]
+    redundant_paths: tuple[str, ...]  # staged by this run, not referenced: remove after commit
+    obsolete_paths: tuple[str, ...]  # staged by superseded records: remove after commit
+    final_object: dict[str, Any]
+    trimmed: bool
+    stored_bytes: int
+
+
+def _actor() -> str:
+    return f"transformer:{socket.gethostname()}:{os.getpid()}"
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: str) -> None:
+    """INSERT ... ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite)."""
+    updates = [name for name in values if name not in (key, "created_at")]
+    if conn.dialect.name == "sqlite":
+        lite = sqlite_dialect.insert(table).values(**values)
+        conn.execute(
+            lite.on_conflict_do_update(
+                index_elements=[key], set_={name: lite.excluded[name] for name in updates}
+            )
+        )
+        return
+    my = mysql_dialect.insert(table).values(**values)
+    conn.execute(my.on_duplicate_key_update({name: my.inserted[name] for name in updates}))
+
+
+def _report_values(
+    analysis_id: str, stored: Mapping[str, Any], trimmed: bool, now: Any
+) -> dict[str, Any]:
+    return {
+        "analysis_id": analysis_id,
+        "tool": str(stored.get("tool") or "clean-my-data")[:64],
+        "status": str(stored.get("status") or "success")[:32],
+        "timestamp": to_naive_utc(stored.get("timestamp") or now),
+        "execution_time_ms": int(stored.get("execution_time_ms") or 0),
+        "report": stored,
+        "report_trimmed": trimmed,
+        "updated_at": now,
+    }
+
+
+def _staged_entry(artifact: WrittenArtifact) -> dict[str, Any]:
+    return build_download_entry(
+        {
+            "download_id": artifact.spec.download_id,
+            "file_name": artifact.spec.file_name,
+            "format": str(artifact.spec.format),
+            "size_bytes": artifact.size_bytes,
+            "sha256": artifact.sha256,
+            "s3_path": artifact.s3_path,
+            "status": PENDING,
+        }
+    )
+
+
+def _full_report_entry(artifacts: Sequence[WrittenArtifact]) -> dict[str, Any] | None:
+    for artifact in artifacts:
+        if artifact.spec.format == ArtifactFormat.JSON:
+            return {"download_id": artifact.spec.download_id, "file_name": artifact.spec.file_name}
+    return None
+
+
+def _payload(artifact: WrittenArtifact, settings: Settings) -> dict[str, Any]:
+    spec = artifact.spec
+    return {
+        "download_id": spec.download_id,
+        "analysis_id": spec.analysis_id,
+        "object_key": artifact.object_key,
+        "s3_path": artifact.s3_path,
+        "staged_path": artifact.staged_path,
+        "staging_volume": settings.staging_volume_id,
+        "size_bytes": artifact.size_bytes,
+        "sha256": artifact.sha256,
+        "content_type": spec.content_type,
+        "file_name": spec.file_name,
+        "format": str(spec.format),
+        "tool": "clean-my-data",
+        "env": settings.app_env,
+    }
+
+
+def _download_values(artifact: WrittenArtifact, settings: Settings, now: Any) -> dict[str, Any]:
+    spec = artifact.spec
+    return {
+        "download_id": spec.download_id,
+        "analysis_id": spec.analysis_id,
+        "file_name": spec.file_name,
+        "format": str(spec.format),
+        "size_bytes": artifact.size_bytes,
+        "sha256": artifact.sha256,
+        "s3_path": artifact.s3_path,
+        "object_key": artifact.object_key,
+        "staged_path": artifact.staged_path,
+        "staging_volume": settings.staging_volume_id,
+        "presigned_url": None,
+        "status": PENDING,
+        "last_error": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_outbox(
+    conn: sa.Connection, artifact: WrittenArtifact, settings: Settings, now: Any
+) -> int:
+    spec = artifact.spec
+    result = conn.execute(
+        outbox.insert().values(
+            event_id=str(uuid.uuid4()),
+            aggregatetype=AGGREGATE_TYPE,
+            aggregateid=spec.download_id,
+            type=EVENT_TYPE_STAGED,
+            payload=_payload(artifact, settings),
+            download_id=spec.download_id,
+            analysis_id=spec.analysis_id,
+            staging_volume=settings.staging_volume_id,
+            state=OUTBOX_PENDING,
+            attempts=0,
+            available_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    primary_key = result.inserted_primary_key
+    assert primary_key is not None
+    return int(primary_key[0])
+
+
+def _supersede(conn: sa.Connection, row: sa.Row[Any], artifact: WrittenArtifact, now: Any) -> bool:
+    """Mark one pending outbox record superseded (guarded) and append its history row."""
+    done = conn.execute(
+        outbox.update()
+        .where(outbox.c.id == row.id, outbox.c.state == OUTBOX_PENDING)
+        .values(
+            state=OUTBOX_SUPERSEDED,
+            lease_token=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+            finished_at=now,
+        )
+    ).rowcount
+    if done != 1:
+        log.info("outbox_supersede_lost_race", outbox_id=row.id, download_id=row.download_id)
+        return False
+    old_key = row.payload.get("object_key") if isinstance(row.payload, dict) else None
+    old_sha = row.payload.get("sha256") if isinstance(row.payload, dict) else None
+    conn.execute(
+        outbox_attempts.insert().values(
+            outbox_id=row.id,
+            download_id=row.download_id,
+            analysis_id=row.analysis_id,
+            event=EVENT_SUPERSEDE,
+            attempt=row.attempts,
+            actor=_actor(),
+            started_at=now,
+            duration_ms=0,
+            bytes=0,
+            outcome=OUTCOME_SUPERSEDED,
+            object_key=old_key,
+            reason=(
+                f"a re-run staged different bytes (sha256 {old_sha} -> {artifact.sha256})"
+                if old_sha != artifact.sha256
+                else "a re-run staged the artifact again"
+            ),
+            recorded_at=now,
+        )
+    )
+    return True
+
+
+def _write(
+    conn: sa.Connection,
+    final_object: Mapping[str, Any],
+    artifacts: Sequence[WrittenArtifact],
+    settings: Settings,
+    analysis_id: str,
+) -> _Plan:
+    now = utcnow()
+    full_report = _full_report_entry(artifacts)
+    staged_entries = [_staged_entry(a) for a in artifacts]
+    provisional = merge_download_entries(final_object, staged_entries)
+    trimmed = trim_final_object(provisional, settings.report_max_bytes, full_report=full_report)
+    _upsert(
+        conn,
+        analysis_reports,
+        _report_values(analysis_id, trimmed.final_object, trimmed.trimmed, now),
+        "analysis_id",
+    )
+
+    outcomes: list[DownloadOutcome] = []
+    entries: list[dict[str, Any]] = []
+    superseded: list[int] = []
+    redundant: list[str] = []
+    obsolete: list[str] = []
+    for artifact in artifacts:
+        download_id = artifact.spec.download_id
+        existing = conn.execute(
+            sa.select(downloads).where(downloads.c.download_id == download_id).with_for_update()
+        ).first()
+        pending = conn.execute(
+            sa.select(outbox)
+            .where(outbox.c.download_id == download_id, outbox.c.state == OUTBOX_PENDING)
+            .with_for_update()
+        ).all()
+        same_bytes = (
+            existing is not None
+            and existing.sha256 == artifact.sha256
+            and existing.size_bytes == artifact.size_bytes
+        )
+        if (
+            existing is not None
+            and same_bytes
+            and (existing.status == UPLOADED or (existing.status == PENDING and pending))
+        ):
+            if artifact.staged_path and artifact.staged_path != existing.staged_path:
+                redundant.append(artifact.staged_path)
+            row = dict(existing._mapping)
+            entries.append(build_download_entry(row))
+            outcomes.append(
+                DownloadOutcome(download_id, ACTION_UNCHANGED, row["status"], row["s3_path"], None)
+            )
+            continue
+        for old in pending:
+            if _supersede(conn, old, artifact, now):
+                superseded.append(int(old.id))
+                old_path = old.payload.get("staged_path") if isinstance(old.payload, dict) else None
+                if old_path and old_path != artifact.staged_path:
+                    obsolete.append(str(old_path))
+        if existing is not None and existing.staged_path not in (artifact.staged_path, None):
+            obsolete.append(existing.staged_path)
+        _upsert(conn, downloads, _download_values(artifact, settings, now), "download_id")
+        outbox_id = _insert_outbox(conn, artifact, settings, now)
+        entries.append(_staged_entry(artifact))
+        outcomes.append(
+            DownloadOutcome(
+                download_id,
+                ACTION_RESTAGED if existing is not None else ACTION_STAGED,
+                PENDING,
+                str(artifact.s3_path),
+                outbox_id,
+            )
+        )
+
+    final = merge_download_entries(final_object, entries)
+    if entries != staged_entries:
+        trimmed = trim_final_object(final, settings.report_max_bytes, full_report=full_report)
+        conn.execute(
+            analysis_reports.update()
+            .where(analysis_reports.c.analysis_id == analysis_id)
+            .values(report=trimmed.final_object, report_trimmed=trimmed.trimmed, updated_at=now)
+        )
+    return _Plan(
+        outcomes=tuple(outcomes),
+        entries=tuple(entries),
+        superseded_ids=tuple(superseded),
+        redundant_paths=tuple(redundant),
+        obsolete_paths=tuple(dict.fromkeys(obsolete)),
+        final_object=final,
+        trimmed=trimmed.trimmed,
+        stored_bytes=trimmed.size_bytes,
+    )
+
+
+def _check_inputs(final_object: Mapping[str, Any], artifacts: Sequence[WrittenArtifact]) -> str:
+    analysis_id = final_object.get("analysis_id")
+    if not isinstance(analysis_id, str):
+        raise ValueError("the final object has no analysis_id")
+    validate_analysis_id(analysis_id)
+    seen: set[str] = set()
+    for artifact in artifacts:
+        if artifact.spec.analysis_id != analysis_id:
+            raise ValueError(
+                f"artifact {artifact.spec.file_name} belongs to {artifact.spec.analysis_id!r}, "
+                f"not {analysis_id!r}"
+            )
+        if not artifact.staged_path or not artifact.object_key or not artifact.s3_path:
+            raise ValueError(f"artifact {artifact.spec.file_name} was not staged")
+        if artifact.spec.download_id in seen:
+            raise ValueError(f"artifact {artifact.spec.file_name} given twice")
+        seen.add(artifact.spec.download_id)
+    return analysis_id
+
+
+def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
+    args: tuple[Any, ...] = getattr(exc.orig, "args", ())
+    return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
+
+
+def _referenced(engine: sa.Engine, staged_paths: Sequence[str]) -> set[str] | None:
+    """Which of ``staged_paths`` committed rows refer to; None when the database cannot say."""
+    if not staged_paths:
+        return set()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(downloads.c.staged_path).where(
+                    downloads.c.staged_path.in_(list(staged_paths))
+                )
+            )
+            return {row.staged_path for row in rows}
+    except sa.exc.DBAPIError:
+        return None
+
+
+def _discard_after_failure(
+    engine: sa.Engine, settings: Settings, artifacts: Sequence[WrittenArtifact]
+) -> None:
+    paths = [a.staged_path for a in artifacts if a.staged_path]
+    referenced = _referenced(engine, paths)
+    if referenced is None:
+        log.warning("staged_files_left_for_sweep", staged_paths=paths)
+        return
+    remove_staged(settings, [p for p in paths if p not in referenced])
+
+
+def persist_analysis_report(
+    engine: sa.Engine,
+    final_object: Mapping[str, Any],
+    artifacts: Sequence[WrittenArtifact],
+    settings: Settings,
+) -> PersistResult:
+    """Commit the final object, its downloads and their outbox records in one transaction (see
+    the module docstring). Idempotent for the same analysis id and bytes."""
+    analysis_id = _check_inputs(final_object, artifacts)
+    plan: _Plan | None = None
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with engine.begin() as conn:
+                    plan = _write(conn, final_object, artifacts, settings, analysis_id)
+                    crashpoints.reach(crashpoints.BEFORE_COMMIT)
+                break
+            except sa.exc.DBAPIError as exc:
+                if attempt < MAX_ATTEMPTS and _is_retryable(exc):
+                    log.info("persist_retried", analysis_id=analysis_id, attempt=attempt)
+                    continue
+                raise
+    except BaseException as exc:
+        _discard_after_failure(engine, settings, artifacts)
+        log.warning("persist_failed", analysis_id=analysis_id, error=type(exc).__name__)
+        if isinstance(exc, sa.exc.DBAPIError):
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+            raise PersistError(f"could not commit analysis {analysis_id!r}: {reason}") from exc
+        raise
+    assert plan is not None
+    crashpoints.reach(crashpoints.AFTER_COMMIT)
+    removed = remove_staged(settings, plan.redundant_paths + plan.obsolete_paths)
+    log.info(
+        "analysis_persisted",
+        analysis_id=analysis_id,
+        staged=sum(o.action == ACTION_STAGED for o in plan.outcomes),
+        restaged=sum(o.action == ACTION_RESTAGED for o in plan.outcomes),
+        unchanged=sum(o.action == ACTION_UNCHANGED for o in plan.outcomes),
+        superseded=len(plan.superseded_ids),
+        stored_trimmed=plan.trimmed,
+    )
+    return PersistResult(
+        analysis_id=analysis_id,
+        final_object=plan.final_object,
+        stored_trimmed=plan.trimmed,
+        stored_bytes=plan.stored_bytes,
+        downloads=plan.outcomes,
+        superseded_outbox_ids=plan.superseded_ids,
+        removed_staged_paths=tuple(removed),
+    )
