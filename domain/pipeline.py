@@ -1,0 +1,223 @@
+"""One analysis run: the engine, then the three downloads, then the final object. Pure: the
+caller chooses the sink (memory for ``--inline``, the outbox's staging sink otherwise); no
+database, no object store.
+
+Nothing grows with the input except files: one pass over the cleaned data feeds the CSV writer,
+spills the row-level issues to an Arrow IPC file in a private scratch directory and keeps a
+bounded preview for the workbook; the workbook and the JSON report then read the spill. The
+scratch directory is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import pyarrow as pa
+
+from domain.artifacts import ArtifactSink, WrittenArtifact
+from domain.downloads.content import ReportContent
+from domain.downloads.csv_downloads import cleaned_schema, write_cleaned_csv
+from domain.downloads.entries import (
+    choose_sink,
+    cleaned_csv_spec,
+    describe_download,
+    report_json_spec,
+    report_xlsx_spec,
+)
+from domain.downloads.excel_downloads import cleaned_preview_rows, write_excel_report
+from domain.downloads.json_downloads import write_json_report
+from domain.downloads.spill import RowIssueSpill
+from domain.model import CleanedChunk, Profile
+from domain.report import assemble_final_object, build_report_body
+
+PHASE_ANALYSING: Final = "analysing"  # done/total in input bytes
+PHASE_CLEANING: Final = "cleaning"  # done/total in rows
+PHASE_REPORTING: Final = "reporting"  # done/total in report artifacts (xlsx, json)
+
+ProgressFn = Callable[[str, int, int], None]
+EngineProgressFn = Callable[[int, int], None]
+
+
+class AnalysisLike(Protocol):
+    """What the pipeline needs from the engine's ``Analysis``."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    def iter_cleaned(self) -> Iterator[CleanedChunk]: ...
+
+
+class AnalyzeFn(Protocol):
+    def __call__(
+        self,
+        path: Path,
+        *,
+        display_name: str | None = None,
+        progress: EngineProgressFn | None = None,
+    ) -> AnalysisLike: ...
+
+
+@dataclass(frozen=True)
+class FinalResult:
+    """The final object (plain JSON types) and the artifacts written for it, in the order
+    cleaned CSV, xlsx report, JSON report."""
+
+    final_object: dict[str, Any]
+    artifacts: tuple[WrittenArtifact, ...]
+
+
+def _ignore_progress(_phase: str, _done: int, _total: int) -> None:
+    return None
+
+
+def _default_analyze() -> AnalyzeFn:
+    engine = importlib.import_module("domain.engine")
+    analyze_input: AnalyzeFn = engine.analyze_input
+    return analyze_input
+
+
+class _Preview:
+    """The first ``limit`` cleaned rows, for the workbook's Cleaned data sheet."""
+
+    def __init__(self, schema: pa.Schema, limit: int) -> None:
+        self._schema = schema
+        self._limit = limit
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if self._rows < self._limit and batch.num_rows:
+            head = batch.slice(0, self._limit - self._rows)
+            self._batches.append(head)
+            self._rows += head.num_rows
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_batches(self._batches, schema=self._schema)
+
+
+class _CleanedPass:
+    """Feeds the cleaned batches on to the CSV writer while spilling the row issues, keeping the
+    preview and counting rows."""
+
+    def __init__(
+        self, spill: RowIssueSpill, preview: _Preview, progress: ProgressFn, rows_total: int
+    ) -> None:
+        self._spill = spill
+        self._preview = preview
+        self._progress = progress
+        self._rows_total = rows_total
+        self.rows = 0
+
+    def stream(self, chunks: Iterable[CleanedChunk]) -> Iterator[pa.RecordBatch]:
+        for chunk in chunks:
+            self._spill.append(chunk.issues)
+            self._preview.add(chunk.batch)
+            self.rows += chunk.batch.num_rows
+            self._progress(PHASE_CLEANING, self.rows, self._rows_total)
+            yield chunk.batch
+
+
+def run_analysis(
+    input_path: Path,
+    *,
+    analysis_id: str,
+    upload_to_s3: bool,
+    sink: ArtifactSink | None,
+    scratch_dir: Path | None = None,
+    progress: ProgressFn | None = None,
+    display_name: str | None = None,
+    timestamp: datetime | None = None,
+    analyze: AnalyzeFn | None = None,
+) -> FinalResult:
+    """Analyse ``input_path``, write the cleaned CSV, the xlsx and the JSON report into the
+    sink, and return the final object.
+
+    ``upload_to_s3=False`` with no sink keeps the artifacts in memory (``content_base64``);
+    ``upload_to_s3=True`` needs the caller's sink and yields staged entries (``pending``).
+    ``scratch_dir`` is where the private scratch directory is made (default: the system's).
+    """
+    started = time.monotonic()
+    moment = timestamp or datetime.now(UTC)
+    report_progress = progress or _ignore_progress
+    target = choose_sink(upload_to_s3, sink)
+    analyze_fn = analyze or _default_analyze()
+
+    def engine_progress(done: int, total: int) -> None:
+        report_progress(PHASE_ANALYSING, done, total)
+
+    analysis = analyze_fn(input_path, display_name=display_name, progress=engine_progress)
+    profile = analysis.profile
+    source_name = profile.source.file_name
+    header = profile.cleaned_header
+    schema = cleaned_schema(header)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="clean-my-data-", dir=scratch_dir) as scratch,
+        RowIssueSpill(Path(scratch) / "row_issues.arrow") as spill,
+    ):
+        preview = _Preview(schema, cleaned_preview_rows(len(header)))
+        cleaned_pass = _CleanedPass(spill, preview, report_progress, profile.shape.rows_out)
+        batches = cleaned_pass.stream(analysis.iter_cleaned())
+        csv_written = write_cleaned_csv(
+            cleaned_csv_spec(analysis_id, source_name), header, batches, target
+        )
+        digest = spill.finish()
+        body = build_report_body(profile, digest)
+        csv_entry = describe_download(csv_written, upload_to_s3, include_content=False)
+
+        def elapsed_ms() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        content = ReportContent(
+            final_object=assemble_final_object(
+                analysis_id=analysis_id,
+                timestamp=moment,
+                execution_time_ms=elapsed_ms(),
+                body=body,
+                downloads=[csv_entry],
+            ),
+            row_issues=spill.iter_batches,
+            row_issue_total=digest.total,
+            cleaned_preview=preview.table(),
+            cleaned_row_total=cleaned_pass.rows,
+        )
+        report_progress(PHASE_REPORTING, 0, 2)
+        xlsx_written = write_excel_report(
+            report_xlsx_spec(analysis_id, source_name), content, target
+        )
+        report_progress(PHASE_REPORTING, 1, 2)
+        xlsx_entry = describe_download(xlsx_written, upload_to_s3, include_content=False)
+        json_content = ReportContent(
+            final_object=assemble_final_object(
+                analysis_id=analysis_id,
+                timestamp=moment,
+                execution_time_ms=elapsed_ms(),
+                body=body,
+                downloads=[csv_entry, xlsx_entry],
+            ),
+            row_issues=spill.iter_batches,
+            row_issue_total=digest.total,
+            cleaned_preview=content.cleaned_preview,
+            cleaned_row_total=cleaned_pass.rows,
+        )
+        json_written = write_json_report(
+            report_json_spec(analysis_id, source_name), json_content, target
+        )
+        report_progress(PHASE_REPORTING, 2, 2)
+
+    artifacts = (csv_written, xlsx_written, json_written)
+    final_object = assemble_final_object(
+        analysis_id=analysis_id,
+        timestamp=moment,
+        execution_time_ms=elapsed_ms(),
+        body=body,
+        downloads=[describe_download(written, upload_to_s3) for written in artifacts],
+    )
+    return FinalResult(final_object=final_object, artifacts=artifacts)
