@@ -26,6 +26,7 @@ class ErrorClass(StrEnum):
     CHECKSUM_MISMATCH = "checksum_mismatch"
     CONFLICT = "conflict"  # a different object already exists under the key
     CLIENT_ERROR = "client_error"  # any other 4xx
+    TRANSFER_CORRUPTED = "transfer_corrupted"  # server saw other bytes than the staged file's
     UNKNOWN = "unknown"
 
     @property
@@ -40,6 +41,7 @@ _RETRYABLE = frozenset(
         ErrorClass.CONNECTION,
         ErrorClass.SERVER_ERROR,
         ErrorClass.UNKNOWN,
+        ErrorClass.TRANSFER_CORRUPTED,
     }
 )
 

@@ -1,0 +1,282 @@
+"""The S3 adapter (boto3). The only production module that talks to boto3.
+
+Writes are create-only (``If-None-Match: *`` on PutObject and CompleteMultipartUpload; boto3's
+``upload_file`` cannot send it) and verified by the server against our sha256:
+- single PUT: ``ChecksumSHA256`` of the whole object, which the server checks on receipt;
+- multipart: ``ChecksumSHA256`` per part (server-checked) while we hash the whole stream; the
+  COMPOSITE checksum the server returns is compared with ours, and the whole-object sha256 must
+  equal the row's before we complete (else the upload is aborted). SeaweedFS 4.x rejects
+  ``ChecksumType=FULL_OBJECT`` with SHA256 at CreateMultipartUpload, so we use COMPOSITE
+  everywhere; the whole-object sha256 travels as ``x-amz-meta-sha256``.
+boto3's own retries are reduced to a single attempt: the relay's retry policy is what runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from outbox.settings import MAX_PRESIGN_TTL_SECONDS, Settings
+from relay.stores.base import (
+    ErrorClass,
+    ObjectInfo,
+    ObjectStore,
+    StoreError,
+    UploadRequest,
+    UploadResult,
+)
+from relay.stores.files import hash_file
+from relay.stores.headers import (
+    base64_to_hex,
+    build_content_disposition,
+    composite_sha256,
+    hex_to_base64,
+)
+from relay.stores.s3_errors import classify_exception, error_code, http_status
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+SHA256_METADATA_KEY = "sha256"
+
+
+def build_client(settings: Settings, *, max_pool_connections: int | None = None) -> S3Client:
+    config = Config(
+        retries={"max_attempts": 1, "mode": "standard"},
+        connect_timeout=settings.s3_connect_timeout_seconds,
+        read_timeout=settings.s3_read_timeout_seconds,
+        signature_version="s3v4",
+        max_pool_connections=max_pool_connections or max(10, settings.relay_concurrency * 2),
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    client: S3Client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.aws_region,
+        config=config,
+    )
+    return client
+
+
+class S3Store(ObjectStore):
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        *,
+        multipart_threshold_bytes: int = 16 * 1024 * 1024,
+        multipart_chunk_bytes: int = 16 * 1024 * 1024,
+        sse: str | None = None,
+        sse_kms_key_id: str | None = None,
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._threshold = multipart_threshold_bytes
+        self._chunk = multipart_chunk_bytes
+        self._sse = sse
+        self._kms_key = sse_kms_key_id
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Store:
+        return cls(
+            build_client(settings),
+            settings.store.bucket,
+            multipart_threshold_bytes=settings.relay_multipart_threshold_bytes,
+            multipart_chunk_bytes=settings.relay_multipart_chunk_bytes,
+            sse=settings.s3_sse,
+            sse_kms_key_id=settings.s3_sse_kms_key_id,
+        )
+
+    # --- writing -------------------------------------------------------------------------
+
+    def upload(self, request: UploadRequest) -> UploadResult:
+        try:
+            if request.size_bytes > self._threshold:
+                return self._upload_multipart(request)
+            return self._upload_single(request)
+        except StoreError:
+            raise
+        except FileNotFoundError as exc:
+            raise StoreError(ErrorClass.MISSING_STAGED_FILE, f"staged file missing: {exc}") from exc
+        except Exception as exc:
+            raise classify_exception(exc) from exc
+
+    def _object_args(self, request: UploadRequest) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": request.key,
+            "ContentType": request.content_type,
+            "ContentDisposition": build_content_disposition(request.file_name),
+            "Metadata": {**request.metadata, SHA256_METADATA_KEY: request.sha256},
+        }
+        if self._sse:
+            args["ServerSideEncryption"] = self._sse
+            if self._sse == "aws:kms" and self._kms_key:
+                args["SSEKMSKeyId"] = self._kms_key
+        return args
+
+    def _upload_single(self, request: UploadRequest) -> UploadResult:
+        with request.path.open("rb") as body:
+            try:
+                response = self._client.put_object(
+                    **self._object_args(request),
+                    Body=body,
+                    ContentLength=request.size_bytes,
+                    ChecksumSHA256=hex_to_base64(request.sha256),
+                    IfNoneMatch="*",
+                )
+            except ClientError as exc:
+                return self._resolve_write_error(exc, request)
+        return UploadResult(request.key, response.get("ETag"), request.size_bytes, created=True)
+
+    def _upload_multipart(self, request: UploadRequest) -> UploadResult:
+        created = self._client.create_multipart_upload(
+            **self._object_args(request), ChecksumAlgorithm="SHA256"
+        )
+        upload_id = created["UploadId"]
+        try:
+            return self._send_parts_and_complete(request, upload_id)
+        except BaseException:
+            self._abort_quietly(request.key, upload_id)
+            raise
+
+    def _send_parts_and_complete(self, request: UploadRequest, upload_id: str) -> UploadResult:
+        whole = hashlib.sha256()
+        part_digests: list[bytes] = []
+        parts: list[dict[str, Any]] = []
+        sent = 0
+        with request.path.open("rb") as handle:
+            while chunk := handle.read(self._chunk):
+                whole.update(chunk)
+                digest = hashlib.sha256(chunk).digest()
+                part_digests.append(digest)
+                number = len(part_digests)
+                checksum = hex_to_base64(digest.hex())
+                response = self._client.upload_part(
+                    Bucket=self._bucket,
+                    Key=request.key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=chunk,
+                    ChecksumSHA256=checksum,
+                )
+                parts.append(
+                    {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+                )
+                sent += len(chunk)
+        if sent != request.size_bytes or whole.hexdigest() != request.sha256:
+            raise StoreError(
+                ErrorClass.CHECKSUM_MISMATCH,
+                f"staged file changed: read {sent} bytes with sha256 {whole.hexdigest()}, "
+                f"expected {request.size_bytes} bytes with sha256 {request.sha256}",
+            )
+        try:
+            completed = self._client.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=request.key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            return self._resolve_write_error(exc, request)
+        returned = completed.get("ChecksumSHA256")
+        if returned and returned != composite_sha256(part_digests):
+            raise StoreError(
+                ErrorClass.TRANSFER_CORRUPTED,
+                f"server composite checksum {returned} differs from ours",
+            )
+        return UploadResult(request.key, completed.get("ETag"), sent, created=True)
+
+    def _abort_quietly(self, key: str, upload_id: str) -> None:
+        # Best effort: a bucket lifecycle rule cleans up what an abort cannot reach.
+        with contextlib.suppress(Exception):
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+
+    def _resolve_write_error(self, exc: ClientError, request: UploadRequest) -> UploadResult:
+        """412: compare with what is there. BadDigest: is it the file or the wire?"""
+        code = error_code(exc)
+        if http_status(exc) == 412 or code == "PreconditionFailed":
+            return self._compare_existing(request)
+        if code in ("BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"):
+            actual = hash_file(request.path)
+            if actual != request.sha256:
+                raise StoreError(
+                    ErrorClass.CHECKSUM_MISMATCH,
+                    f"staged file's sha256 {actual} no longer matches {request.sha256}",
+                ) from exc
+        raise classify_exception(exc) from exc
+
+    def _compare_existing(self, request: UploadRequest) -> UploadResult:
+        existing = self.head(request.key)
+        if existing is None:
+            raise StoreError(
+                ErrorClass.SERVER_ERROR, f"{request.key}: 412 on create but no object found"
+            )
+        if existing.sha256 == request.sha256 and existing.size_bytes == request.size_bytes:
+            return UploadResult(request.key, existing.etag, 0, created=False)
+        raise StoreError(
+            ErrorClass.CONFLICT,
+            f"{request.key} already holds different bytes "
+            f"(sha256 {existing.sha256}, {existing.size_bytes} bytes; "
+            f"ours {request.sha256}, {request.size_bytes} bytes)",
+        )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            response = self._client.head_object(
+                Bucket=self._bucket, Key=key, ChecksumMode="ENABLED"
+            )
+        except ClientError as exc:
+            if http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise classify_exception(exc) from exc
+        except Exception as exc:
+            raise classify_exception(exc) from exc
+        sha256 = response.get("Metadata", {}).get(SHA256_METADATA_KEY)
+        if not sha256 and response.get("ChecksumSHA256"):
+            sha256 = base64_to_hex(response["ChecksumSHA256"])
+        return ObjectInfo(
+            key=key,
+            size_bytes=int(response["ContentLength"]),
+            sha256=sha256.lower() if sha256 else None,
+            etag=response.get("ETag"),
+        )
+
+    def iter_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=item["Key"],
+                        size_bytes=int(item["Size"]),
+                        sha256=None,
+                        etag=item.get("ETag"),
+                    )
+        except ClientError as exc:
+            raise classify_exception(exc) from exc
+
+    def presign_get(self, key: str, ttl_seconds: int) -> str:
+        ttl = max(1, min(int(ttl_seconds), MAX_PRESIGN_TTL_SECONDS))
+        return self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ttl
+        )
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+        except Exception as exc:
+            raise classify_exception(exc) from exc
+
+    def location_of(self, key: str) -> str:
+        return f"s3://{self._bucket}/{key}"
