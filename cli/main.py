@@ -16,7 +16,7 @@ from domain.errors import UserFacingError
 from outbox import crashpoints
 from outbox.settings import Settings, SettingsError
 
-COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db")
+COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db", "purge")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
