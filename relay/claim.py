@@ -1,0 +1,129 @@
+"""Claiming due outbox rows under a fenced lease, renewing and releasing leases.
+
+MySQL 8 / MariaDB 10.6+: ``SELECT ... FOR UPDATE SKIP LOCKED`` in one short transaction, so
+concurrent relays never wait on, nor take, each other's rows. SQLite (embedded, one relay): the
+engine opens every transaction with ``BEGIN IMMEDIATE`` (``outbox.db``), which serialises
+writers, and ``FOR UPDATE`` is not rendered. Rows are taken in ``available_at, id`` order;
+never "id greater than the last seen": rows commit out of order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from outbox.clock import utcnow
+from outbox.tables import OUTBOX_PENDING, outbox
+from relay.records import ClaimedRecord
+
+
+def _due(volume: str, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        outbox.c.state == OUTBOX_PENDING,
+        outbox.c.staging_volume == volume,
+        outbox.c.available_at <= now,
+        sa.or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
+    )
+
+
+def claim_batch(
+    engine: sa.Engine,
+    *,
+    volume: str,
+    owner: str,
+    batch_size: int,
+    lease_seconds: int,
+) -> list[ClaimedRecord]:
+    """Lease up to ``batch_size`` due rows of ``volume``; attempts is incremented on each."""
+    now = utcnow()
+    token = str(uuid.uuid4())
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(
+                outbox.c.id,
+                outbox.c.download_id,
+                outbox.c.analysis_id,
+                outbox.c.attempts,
+                outbox.c.payload,
+            )
+            .where(_due(volume, now))
+            .order_by(outbox.c.available_at, outbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_([row.id for row in rows]))
+            .values(
+                lease_token=token,
+                lease_owner=owner[:128],
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=outbox.c.attempts + 1,
+                updated_at=now,
+            )
+        )
+    return [
+        ClaimedRecord(
+            outbox_id=int(row.id),
+            download_id=str(row.download_id),
+            analysis_id=str(row.analysis_id),
+            lease_token=token,
+            attempt=int(row.attempts) + 1,
+            payload=dict(row.payload),
+        )
+        for row in rows
+    ]
+
+
+def _held(record: ClaimedRecord) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        outbox.c.id == record.outbox_id,
+        outbox.c.lease_token == record.lease_token,
+        outbox.c.state == OUTBOX_PENDING,
+        outbox.c.lease_expires_at.is_not(None),
+    )
+
+
+def renew_leases(
+    engine: sa.Engine, records: Iterable[ClaimedRecord], lease_seconds: int
+) -> list[ClaimedRecord]:
+    """Extend the leases still held; returns the records whose lease was lost."""
+    lost: list[ClaimedRecord] = []
+    now = utcnow()
+    with engine.begin() as conn:
+        for record in records:
+            result = conn.execute(
+                outbox.update()
+                .where(_held(record))
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+            )
+            if result.rowcount == 0:
+                lost.append(record)
+    return lost
+
+
+def release_leases(engine: sa.Engine, records: Iterable[ClaimedRecord]) -> int:
+    """Give back leases of records never attempted (shutdown): due again at once, the
+    attempt counted at claim time is taken back."""
+    released = 0
+    now = utcnow()
+    with engine.begin() as conn:
+        for record in records:
+            result = conn.execute(
+                outbox.update()
+                .where(_held(record))
+                .values(
+                    lease_token=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempts=outbox.c.attempts - 1,
+                    updated_at=now,
+                )
+            )
+            released += result.rowcount
+    return released

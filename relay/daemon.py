@@ -1,0 +1,133 @@
+"""``clean-my-data relay``: the long-running sidecar (APScheduler 3) and its ``--once`` mode.
+
+An interval job polls every RELAY_POLL_INTERVAL_SECONDS (max_instances=1, coalesce) and drains:
+after a batch that found work it claims again at once, so a backlog drains at full speed and a
+new commit is picked up within one poll interval. Side jobs: the orphan sweep and, hourly, the
+retention purge. SIGTERM/SIGINT stop claiming; running uploads finish and are flipped, claimed
+but unstarted records are released; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import sqlalchemy as sa
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from outbox.audit.retention import purge_finished
+from outbox.db import open_database
+from outbox.settings import Settings
+from relay.metrics import RelayMetrics
+from relay.stores import open_store
+from relay.sweep import sweep_orphans
+from relay.worker import RelayWorker
+
+log = structlog.get_logger()
+
+PURGE_INTERVAL_SECONDS = 3600
+SWEEP_INTERVAL_MAX_SECONDS = 300
+
+
+def _run_guarded(name: str, job: Callable[[], object]) -> None:
+    """Run a side job; its failure is logged, the daemon keeps going."""
+    try:
+        job()
+    except Exception as exc:  # noqa: BLE001
+        log.error("relay_job_failed", job=name, error=f"{type(exc).__name__}: {exc}")
+
+
+def run_once(settings: Settings) -> int:
+    """Process everything due now, sweep orphans, exit 0."""
+    engine = open_database(settings)
+    worker = RelayWorker(engine, open_store(settings), settings)
+    try:
+        summaries = worker.drain()
+        sweep_orphans(engine, settings)
+    finally:
+        worker.close()
+        engine.dispose()
+    log.info(
+        "relay_once_finished",
+        batches=len(summaries),
+        records=sum(summary.claimed for summary in summaries),
+    )
+    return 0
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    def _handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("relay_stop_requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handle)
+    signal.signal(signal.SIGINT, _handle)
+
+
+def _schedule(
+    scheduler: BackgroundScheduler, engine: sa.Engine, worker: RelayWorker, settings: Settings
+) -> None:
+    scheduler.add_job(
+        worker.drain,
+        "interval",
+        seconds=settings.relay_poll_interval_seconds,
+        id="drain",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    sweep_every = max(1, min(settings.relay_orphan_grace_seconds, SWEEP_INTERVAL_MAX_SECONDS))
+    scheduler.add_job(
+        _run_guarded,
+        "interval",
+        args=("sweep_orphans", lambda: sweep_orphans(engine, settings)),
+        seconds=sweep_every,
+        id="sweep",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _run_guarded,
+        "interval",
+        args=("purge_finished", lambda: purge_finished(engine, settings)),
+        seconds=PURGE_INTERVAL_SECONDS,
+        id="purge",
+        max_instances=1,
+        coalesce=True,
+    )
+
+
+def run_daemon(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+    engine = open_database(settings)
+    metrics = RelayMetrics()
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+        log.info("relay_metrics_served", port=settings.metrics_port)
+    worker = RelayWorker(engine, open_store(settings), settings, metrics)
+    stop = threading.Event()
+    _install_stop_handlers(stop)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _schedule(scheduler, engine, worker, settings)
+    log.info(
+        "relay_started",
+        relay_id=settings.relay_id,
+        volume=settings.staging_volume_id,
+        store=settings.store.scheme,
+        concurrency=settings.relay_concurrency,
+        poll_interval_seconds=settings.relay_poll_interval_seconds,
+    )
+    scheduler.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        worker.request_stop()
+        scheduler.shutdown(wait=True)
+        worker.close()
+        engine.dispose()
+    log.info("relay_stopped", relay_id=settings.relay_id)
+    return 0

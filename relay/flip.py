@@ -1,0 +1,164 @@
+"""Recording an attempt's outcome: ONE transaction, guarded by the lease token.
+
+In that transaction: the outbox row (done / retry at a time / dead), the ``downloads`` row and
+the report JSON's entry (on success or terminal failure), and one appended history row. The
+guard is ``id = :id AND lease_token = :token AND state = 'pending' AND lease_expires_at IS NOT
+NULL``. A finished row keeps its token with the expiry cleared, so the guard matching nothing
+tells two cases apart: the row still carries our token (a repeated flip: nothing changes) or it
+does not (another relay took the lease over: ``lease_lost`` is logged and recorded in the
+history, never an error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+
+from outbox.clock import utcnow
+from outbox.reports import update_download_entry
+from outbox.tables import (
+    EVENT_UPLOAD,
+    OUTBOX_DEAD,
+    OUTBOX_DONE,
+    OUTBOX_PENDING,
+    OUTCOME_LEASE_LOST,
+    OUTCOME_RETRY,
+    UPLOAD_FAILED,
+    UPLOADED,
+    downloads,
+    outbox,
+    outbox_attempts,
+)
+from relay.records import AttemptReport, ClaimedRecord
+
+log = structlog.get_logger()
+
+
+class FlipResult(StrEnum):
+    APPLIED = "applied"
+    REPEATED = "repeated"  # this lease already recorded its outcome: nothing changed
+    LEASE_LOST = "lease_lost"  # another relay holds the row now: history only
+
+
+@dataclass(frozen=True)
+class _Plan:
+    state: str
+    download_status: str | None  # None: the download stays pending (a retry)
+    available_at: Any
+
+
+def _plan(report: AttemptReport) -> _Plan:
+    if report.succeeded:
+        return _Plan(OUTBOX_DONE, UPLOADED, None)
+    if report.outcome == OUTCOME_RETRY:
+        return _Plan(OUTBOX_PENDING, None, report.retry_at)
+    return _Plan(OUTBOX_DEAD, UPLOAD_FAILED, None)
+
+
+def _history_row(
+    record: ClaimedRecord, report: AttemptReport, actor: str, outcome: str, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "outbox_id": record.outbox_id,
+        "download_id": record.download_id,
+        "analysis_id": record.analysis_id,
+        "event": EVENT_UPLOAD,
+        "attempt": record.attempt,
+        "actor": actor[:128],
+        "started_at": report.started_at,
+        "duration_ms": report.duration_ms,
+        "bytes": report.bytes_sent,
+        "outcome": outcome,
+        "error_class": report.error_class,
+        "error_message": report.error_message,
+        "object_key": record.object_key,
+        "etag": report.etag,
+        "reason": reason,
+        "recorded_at": utcnow(),
+    }
+
+
+def _guard(record: ClaimedRecord) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        outbox.c.id == record.outbox_id,
+        outbox.c.lease_token == record.lease_token,
+        outbox.c.state == OUTBOX_PENDING,
+        outbox.c.lease_expires_at.is_not(None),
+    )
+
+
+def _apply(conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str) -> bool:
+    plan = _plan(report)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "state": plan.state,
+        "lease_expires_at": None,
+        "lease_owner": None,
+        "last_error_class": report.error_class,
+        "last_error": report.error_message,
+        "updated_at": now,
+    }
+    if plan.state == OUTBOX_PENDING:
+        values["available_at"] = plan.available_at
+    else:
+        values["finished_at"] = now
+    if conn.execute(outbox.update().where(_guard(record)).values(**values)).rowcount == 0:
+        return False
+    download_values: dict[str, Any] = {"last_error": report.error_message, "updated_at": now}
+    if plan.download_status is not None:
+        download_values["status"] = plan.download_status
+    conn.execute(
+        downloads.update()
+        .where(downloads.c.download_id == record.download_id)
+        .values(**download_values)
+    )
+    if plan.download_status is not None:
+        update_download_entry(
+            conn,
+            record.analysis_id,
+            record.download_id,
+            plan.download_status,
+            error=report.error_message if plan.download_status == UPLOAD_FAILED else None,
+        )
+    conn.execute(
+        outbox_attempts.insert().values(_history_row(record, report, actor, report.outcome, None))
+    )
+    return True
+
+
+def _still_ours(conn: sa.Connection, record: ClaimedRecord) -> bool:
+    token = conn.execute(
+        sa.select(outbox.c.lease_token).where(outbox.c.id == record.outbox_id)
+    ).scalar_one_or_none()
+    return token == record.lease_token
+
+
+def flip_outcome(
+    engine: sa.Engine, record: ClaimedRecord, report: AttemptReport, *, actor: str
+) -> FlipResult:
+    """Record ``report`` for ``record`` (see the module docstring)."""
+    with engine.begin() as conn:
+        if _apply(conn, record, report, actor):
+            return FlipResult.APPLIED
+        if _still_ours(conn, record):
+            log.info("flip_repeated", outbox_id=record.outbox_id, outcome=report.outcome)
+            return FlipResult.REPEATED
+        reason = f"lease taken over before this attempt's {report.outcome} was recorded"
+        conn.execute(
+            outbox_attempts.insert().values(
+                _history_row(record, report, actor, OUTCOME_LEASE_LOST, reason)
+            )
+        )
+    log.warning(
+        "lease_lost",
+        outbox_id=record.outbox_id,
+        download_id=record.download_id,
+        attempt=record.attempt,
+        finished_with=report.outcome,
+        error_class=report.error_class,
+    )
+    return FlipResult.LEASE_LOST

@@ -1,0 +1,43 @@
+"""Removing staged files no pending outbox record needs, once the grace period is over.
+
+The grace period covers a transformer that has staged its files but not committed yet: its
+files have no outbox row for a moment. Only plain files directly in STAGING_DIR are considered.
+"""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+import structlog
+
+from outbox.settings import Settings
+from outbox.staging import remove_staged
+from relay.backlog import list_live_staged_paths
+
+log = structlog.get_logger()
+
+
+def sweep_orphans(engine: sa.Engine, settings: Settings, *, now: float | None = None) -> list[str]:
+    """Remove orphan staged files older than RELAY_ORPHAN_GRACE_SECONDS; returns their names."""
+    directory = settings.staging_dir
+    if not directory.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - settings.relay_orphan_grace_seconds
+    # List files before reading the live set: a file committed after the query is then either
+    # not listed or younger than the cutoff.
+    candidates = [
+        entry.name
+        for entry in directory.iterdir()
+        if entry.is_file() and entry.stat().st_mtime < cutoff
+    ]
+    if not candidates:
+        return []
+    live = list_live_staged_paths(engine, settings.staging_volume_id)
+    orphans = [name for name in candidates if name not in live]
+    removed = remove_staged(settings, orphans)
+    if removed:
+        log.info(
+            "orphans_swept", count=len(removed), grace_seconds=settings.relay_orphan_grace_seconds
+        )
+    return removed
