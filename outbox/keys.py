@@ -62,7 +62,7 @@ def sanitize_segment(text: str, *, limit: int, fallback: str) -> str:
 
 def _split_extension(name: str) -> tuple[str, str]:
     stem, dot, ext = name.rpartition(".")
-    if not dot or not stem.strip():
+    if not dot:
         return name, ""
     ext_clean = _ascii_lower(ext)
     if _EXTENSION.match(ext_clean) is None:
