@@ -1,0 +1,190 @@
+"""The analysis engine: pass 1 profiles the input (:func:`analyze_input`), pass 2
+(:meth:`Analysis.iter_cleaned`) re-reads it and streams the cleaned data with its row issues.
+
+Memory stays bounded whatever the input size: chunks of ``EngineOptions.block_size`` bytes, per
+column sketches with caps, and 8 bytes per distinct row for duplicate detection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from domain.engine.cleaning import Cleaner, CleaningTotals
+from domain.engine.headers import clean_header
+from domain.engine.options import EngineOptions
+from domain.engine.plan import CleaningPlan
+from domain.engine.profiling import Profiler
+from domain.engine.summarize import summarize
+from domain.errors import InputError
+from domain.model import CleanedChunk, Profile, SourceInfo
+from domain.reading import SourceSpec, read_chunks, sniff_source
+from domain.reading.stream import InvalidUtf8Error
+
+ProgressFn = Callable[[int, int], None]  # (bytes_done, bytes_total), called every chunk
+
+__all__ = ["Analysis", "EngineOptions", "ProgressFn", "analyze_input"]
+
+
+class Analysis:
+    """The result of pass 1 and the means to run pass 2.
+
+    ``profile`` is what pass 1 learned. Pass 2 deduplicates on the fully cleaned values, so
+    rows that become identical only after a number conversion or a spelling merge are dropped
+    too; once :meth:`iter_cleaned` has been consumed to the end, ``profile`` reports those
+    exact counts (rows_out, duplicate rows, outliers).
+    """
+
+    def __init__(
+        self,
+        spec: SourceSpec,
+        profile: Profile,
+        plan: CleaningPlan,
+        options: EngineOptions,
+        progress: ProgressFn | None,
+    ) -> None:
+        self._spec = spec
+        self._profile = profile
+        self._plan = plan
+        self._options = options
+        self._progress = progress
+        self._refined: Profile | None = None
+
+    @property
+    def profile(self) -> Profile:
+        return self._refined or self._profile
+
+    @property
+    def plan(self) -> CleaningPlan:
+        return self._plan
+
+    def iter_cleaned(self, progress: ProgressFn | None = None) -> Iterator[CleanedChunk]:
+        """Re-read the input and yield cleaned batches with their row issues. Each call
+        re-reads the file; ``progress`` (default: the one given to analyze_input) is called
+        after every chunk."""
+        report = progress or self._progress
+        cleaner = Cleaner(self._plan, self._options.null_sentinels, self._options.sample_rows)
+        total = self._spec.size_bytes
+        for chunk in read_chunks(self._spec, self._options.block_size):
+            yield cleaner.clean(chunk)
+            if report is not None:
+                report(min(chunk.bytes_done, total), total)
+        self._refined = refine_profile(self._profile, cleaner.totals)
+
+
+def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
+    """The profile with the exact counts of a completed pass 2."""
+    findings = []
+    for original in profile.findings:
+        finding = original
+        if finding.code == "duplicate_rows":
+            finding = replace(
+                finding,
+                count=totals.duplicate_rows,
+                sample_rows=tuple(totals.duplicate_sample),
+                message=f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
+            )
+        elif finding.code == "outliers":
+            exact = totals.issues.get(("outlier", finding.column), 0)
+            finding = replace(
+                finding,
+                count=exact,
+                message=f"{exact} value(s) in '{finding.column}' lie outside the IQR fences.",
+                details={**finding.details, "estimated": False},
+            )
+        findings.append(finding)
+    if totals.duplicate_rows and not any(f.code == "duplicate_rows" for f in findings):
+        from domain.model import Finding, Severity
+
+        findings.append(
+            Finding(
+                "duplicate_rows",
+                Severity.MEDIUM,
+                f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
+                None,
+                totals.duplicate_rows,
+                tuple(totals.duplicate_sample),
+            )
+        )
+    routing = tuple(
+        replace(
+            r,
+            before=totals.rows_in - totals.blank_rows,
+            after=totals.rows_out,
+            changed=totals.duplicate_rows,
+            applied=totals.duplicate_rows > 0,
+        )
+        if r.action == "drop_duplicate_rows"
+        else r
+        for r in profile.routing
+    )
+    rows = max(totals.rows_in, 1)
+    scores = replace(
+        profile.scores, uniqueness=round(max(0.0, 1 - totals.duplicate_rows / rows) * 100, 1)
+    )
+    return replace(
+        profile,
+        findings=tuple(findings),
+        routing=routing,
+        scores=scores,
+        shape=replace(profile.shape, rows_out=totals.rows_out),
+    )
+
+
+def _profile_pass(
+    spec: SourceSpec, options: EngineOptions, progress: ProgressFn | None
+) -> Profiler:
+    profiler = Profiler(spec.column_count, options, spec.size_bytes)
+    for chunk in read_chunks(spec, options.block_size):
+        profiler.add(chunk)
+        if progress is not None:
+            progress(min(chunk.bytes_done, spec.size_bytes), spec.size_bytes)
+    return profiler
+
+
+def analyze_input(
+    path: Path,
+    *,
+    display_name: str | None = None,
+    progress: ProgressFn | None = None,
+    options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen, safe as a default
+) -> Analysis:
+    """Sniff and profile ``path`` (pass 1). Raises InputError (one line) for bad input."""
+    spec = sniff_source(Path(path), display_name)
+    if spec.column_count > options.max_columns:
+        raise InputError(
+            f"{spec.file_name}: {spec.column_count} columns, more than the "
+            f"{options.max_columns} supported"
+        )
+    try:
+        profiler = _profile_pass(spec, options, progress)
+    except InvalidUtf8Error:
+        # The sniffed sample was UTF-8 but later bytes are not: single-byte text after all.
+        spec = replace(spec, encoding="cp1252")
+        try:
+            profiler = _profile_pass(spec, options, progress)
+        except InputError:
+            spec = replace(spec, encoding="latin-1")
+            profiler = _profile_pass(spec, options, progress)
+    names = clean_header(spec.header)
+    source = SourceInfo(
+        file_name=spec.file_name,
+        size_bytes=spec.size_bytes,
+        input_format=spec.input_format,
+        encoding=spec.encoding,
+        delimiter=spec.delimiter,
+        sheet=spec.sheet,
+    )
+    summary = summarize(profiler, spec.header, names, source, options)
+    profile = Profile(
+        source=source,
+        shape=summary.shape,
+        columns=summary.columns,
+        findings=summary.findings,
+        recommendations=summary.recommendations,
+        routing=summary.routing,
+        scores=summary.scores,
+        cleaned_header=summary.plan.header,
+    )
+    return Analysis(spec, profile, summary.plan, options, progress)

@@ -1,0 +1,59 @@
+"""Cell-level polars expressions shared by both passes: trimming, null sentinels, numbers."""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+import polars as pl
+
+from domain.engine import patterns
+
+SHORT_SENTINEL = 4  # sentinels up to this length match in every letter case
+
+
+@lru_cache(maxsize=8)
+def sentinel_spellings(sentinels: tuple[str, ...]) -> tuple[str, ...]:
+    """Every letter-case spelling of the short sentinels (``na``, ``NA``, ``Na``, ``nA``) and
+    the lower, upper and title case of longer ones: a hash lookup then replaces lower-casing
+    every cell."""
+    spellings: set[str] = set()
+    for sentinel in sentinels:
+        if len(sentinel) <= SHORT_SENTINEL:
+            options = [(c.lower(), c.upper()) if c.isalpha() else (c,) for c in sentinel]
+            spellings.update("".join(p) for p in itertools.product(*options))
+        else:
+            spellings.update({sentinel, sentinel.upper(), sentinel.title()})
+    return tuple(sorted(spellings))
+
+
+def trimmed(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars()
+
+
+def is_null_like(column: str, sentinels: tuple[str, ...]) -> pl.Expr:
+    """Blank, whitespace-only or a null sentinel (after trimming)."""
+    return trimmed(column).is_in(sentinel_spellings(sentinels))
+
+
+def normalized(column: str, sentinels: tuple[str, ...]) -> pl.Expr:
+    """Trimmed text, null for blanks and sentinels: what pass 1 profiles."""
+    return pl.when(is_null_like(column, sentinels)).then(None).otherwise(trimmed(column))
+
+
+def plain_number(column: str) -> pl.Expr:
+    """A formatted number ("$1,234.50") without its formatting ("1234.50")."""
+    return pl.col(column).str.replace_all(patterns.FORMATTING_CHARS, "")
+
+
+def is_number(column: str) -> pl.Expr:
+    return pl.col(column).str.contains(patterns.DECIMAL) | pl.col(column).str.contains(
+        patterns.FORMATTED_NUMBER
+    )
+
+
+def is_formula_risk(column: str) -> pl.Expr:
+    """Starts with = + - @ and is not a number (spreadsheets would evaluate it)."""
+    return pl.col(column).str.contains(patterns.FORMULA_START) & ~pl.col(column).str.contains(
+        patterns.DECIMAL
+    )

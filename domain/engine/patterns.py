@@ -1,0 +1,32 @@
+"""Cell patterns used for type inference, conversion and flags (regular expressions, RE2/Rust
+syntax, matched on trimmed non-null cells)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+INTEGER: Final = r"^[+-]?\d+$"
+DECIMAL: Final = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"  # integers included
+# Numbers a safe conversion can normalise: thousands separators and/or a currency sign.
+FORMATTED_NUMBER: Final = r"^[+-]?(?:[$€£¥]\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?[$€£¥])?$"
+FORMATTING_CHARS: Final = r"[$€£¥,\s]"
+BOOLEAN: Final = r"^(?i:true|false|yes|no|y|n|t|f)$"
+DATE_ISO: Final = r"^\d{4}-\d{2}-\d{2}$"
+DATE_OTHER: Final = (
+    r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}/\d{1,2}/\d{1,2}|\d{4}\.\d{1,2}\.\d{1,2})$"
+)
+DATETIME: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+LEADING_ZERO: Final = r"^0\d+$"
+FORMULA_START: Final = r"^[=+\-@]"
+
+# Type-candidate patterns counted in pass 1 (pruned per column once they cannot reach the
+# type_fit_share).
+CANDIDATES: Final = {
+    "integer": INTEGER,
+    "decimal": DECIMAL,
+    "formatted": FORMATTED_NUMBER,
+    "boolean": BOOLEAN,
+    "date_iso": DATE_ISO,
+    "date_other": DATE_OTHER,
+    "datetime": DATETIME,
+}

@@ -1,0 +1,30 @@
+"""The cleaning plan pass 2 applies: per kept column, what to convert, merge and flag."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    source: str  # raw chunk column ("c0", ...)
+    name: str  # cleaned name
+    inferred_type: str
+    convert_numbers: bool  # formatted numbers -> plain digits ("1,234" -> "1234")
+    merge: Mapping[str, str] = field(default_factory=dict)  # variant -> canonical spelling
+    fit_pattern: str | None = None  # cells not matching are flagged "type_mismatch"
+    minority_date_pattern: str | None = None  # flagged "mixed_date_formats"
+    fences: tuple[float, float] | None = None  # outside: flagged "outlier"
+
+
+@dataclass(frozen=True)
+class CleaningPlan:
+    columns: tuple[ColumnPlan, ...]  # kept columns, in output order
+    dropped: tuple[str, ...]  # raw chunk columns dropped (empty)
+    drop_blank_rows: bool = True
+    drop_duplicate_rows: bool = True
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)

@@ -1,0 +1,292 @@
+"""Pass 1: accumulate per-column and per-table statistics over the raw chunks.
+
+Everything is vectorised per chunk (polars expressions over whole columns); the Python loops
+run over columns and chunks only. Memory is bounded per column (distinct values up to a cap,
+a fixed-size quantile sample, a KMV sketch) plus 8 bytes per distinct row for duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from domain.engine import cells, patterns
+from domain.engine.duplicates import DuplicateTracker
+from domain.engine.options import EngineOptions
+from domain.reading import RawChunk
+
+_HASH_SEED = 0x5EED
+_U64_MAX = float(np.iinfo(np.uint64).max)
+
+
+@dataclass
+class RowSample:
+    """The first few row numbers of something (bounded)."""
+
+    limit: int
+    rows: list[int] = field(default_factory=list)
+
+    @property
+    def wanted(self) -> bool:
+        return len(self.rows) < self.limit
+
+    def add(self, rows: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) -> None:
+        if self.wanted:
+            self.rows.extend(int(r) for r in rows[mask][: self.limit - len(self.rows)])
+
+
+@dataclass
+class ColumnStats:
+    """What pass 1 learned about one column."""
+
+    position: int
+    limit: int
+    count: int = 0
+    blank: int = 0  # empty cells
+    sentinel: int = 0  # non-empty cells unified to null (sentinels, whitespace only)
+    whitespace: int = 0  # non-null cells with leading/trailing whitespace
+    formula: int = 0
+    leading_zero: int = 0
+    matches: dict[str, int] = field(default_factory=lambda: dict.fromkeys(patterns.CANDIDATES, 0))
+    alive: set[str] = field(default_factory=lambda: set(patterns.CANDIDATES))
+    numeric: int = 0  # finite numeric values (plain or formatted)
+    fractional: int = 0  # numeric values that are not whole numbers
+    pivot: float | None = None
+    sums: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
+    minimum: float = float("inf")
+    maximum: float = float("-inf")
+    sample: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    sample_stride: int = 1
+    values: pl.DataFrame | None = field(
+        default_factory=lambda: pl.DataFrame(schema={"value": pl.String, "count": pl.UInt64})
+    )
+    frozen_top: pl.DataFrame | None = None
+    kmv: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    sentinel_rows: RowSample = field(init=False)
+    whitespace_rows: RowSample = field(init=False)
+    formula_rows: RowSample = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sentinel_rows = RowSample(self.limit)
+        self.whitespace_rows = RowSample(self.limit)
+        self.formula_rows = RowSample(self.limit)
+
+    @property
+    def missing(self) -> int:
+        return self.blank + self.sentinel
+
+    @property
+    def non_null(self) -> int:
+        return self.count - self.missing
+
+    @property
+    def exact_distinct(self) -> bool:
+        return self.values is not None
+
+    def distinct(self, kmv_size: int) -> int:
+        if self.values is not None:
+            return self.values.height
+        if self.kmv.size < kmv_size:
+            return int(self.kmv.size)
+        return int((kmv_size - 1) / (float(self.kmv[-1]) / _U64_MAX))
+
+    def top(self, n: int) -> list[tuple[str, int]]:
+        table = self.values if self.values is not None else self.frozen_top
+        if table is None or table.height == 0:
+            return []
+        best = table.sort(["count", "value"], descending=[True, False]).head(n)
+        return [(str(v), int(c)) for v, c in best.iter_rows()]
+
+
+@dataclass
+class TableStats:
+    rows: int = 0
+    blank_rows: int = 0
+    duplicate_rows: int = 0
+    ragged_rows: int = 0
+    ragged_too_many: int = 0
+    ragged_too_few: int = 0
+    blank_sample: RowSample = field(default_factory=lambda: RowSample(10))
+    duplicate_sample: RowSample = field(default_factory=lambda: RowSample(10))
+    ragged_sample: RowSample = field(default_factory=lambda: RowSample(10))
+
+
+class Profiler:
+    """Feed raw chunks with :meth:`add`; read :attr:`columns` and :attr:`table` at the end."""
+
+    def __init__(self, column_count: int, options: EngineOptions, bytes_total: int) -> None:
+        self._options = options
+        self._names = [f"c{i}" for i in range(column_count)]
+        self._bytes_total = max(bytes_total, 1)
+        self.columns = [ColumnStats(i, options.sample_rows) for i in range(column_count)]
+        self.table = TableStats(
+            blank_sample=RowSample(options.sample_rows),
+            duplicate_sample=RowSample(options.sample_rows),
+            ragged_sample=RowSample(options.sample_rows),
+        )
+        self._duplicates = DuplicateTracker()
+
+    def add(self, chunk: RawChunk) -> None:
+        raw = pl.from_arrow(chunk.batch)
+        assert isinstance(raw, pl.DataFrame)
+        rows = chunk.rows
+        sentinels = self._options.null_sentinels
+        norm = raw.select([cells.normalized(c, sentinels).alias(c) for c in self._names])
+        self._add_table(chunk, norm, rows)
+        counts = self._count(raw, norm)
+        for stats, name in zip(self.columns, self._names, strict=True):
+            self._add_counts(stats, counts, name)
+            self._add_samples(stats, raw, norm, name, rows)
+            self._add_numbers(stats, norm, name)
+            self._add_values(stats, norm.get_column(name))
+        self._prune(chunk.bytes_done)
+
+    def _add_table(self, chunk: RawChunk, norm: pl.DataFrame, rows: npt.NDArray[np.int64]) -> None:
+        table = self.table
+        table.rows += norm.height
+        for info in chunk.ragged:
+            table.ragged_rows += 1
+            if info.cells > len(self._names):
+                table.ragged_too_many += 1
+            else:
+                table.ragged_too_few += 1
+            if table.ragged_sample.wanted:
+                table.ragged_sample.rows.append(info.row)
+        blank = norm.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
+        table.blank_rows += int(blank.sum())
+        table.blank_sample.add(rows, blank)
+        hashes = hash_rows(norm)
+        duplicate = self._duplicates.mark(hashes[~blank])
+        table.duplicate_rows += int(duplicate.sum())
+        table.duplicate_sample.add(rows[~blank], duplicate)
+
+    def _count(self, raw: pl.DataFrame, norm: pl.DataFrame) -> dict[str, int]:
+        exprs: list[pl.Expr] = []
+        for stats, name in zip(self.columns, self._names, strict=True):
+            value = pl.col(name)
+            exprs.append(value.is_null().sum().alias(f"{name}|null"))
+            for candidate in stats.alive:
+                expr = value.str.contains(patterns.CANDIDATES[candidate])
+                if candidate == "formatted":
+                    expr = expr & ~value.str.contains(patterns.DECIMAL)
+                exprs.append(expr.sum().alias(f"{name}|{candidate}"))
+            if "integer" in stats.alive:
+                exprs.append(value.str.contains(patterns.LEADING_ZERO).sum().alias(f"{name}|lz"))
+        frame = norm.select(exprs)
+        raw_exprs = [
+            (pl.col(name).str.len_bytes() == 0).sum().alias(f"{name}|blank") for name in self._names
+        ]
+        blanks = raw.select(raw_exprs)
+        merged = {**frame.row(0, named=True), **blanks.row(0, named=True)}
+        return {key: int(value or 0) for key, value in merged.items()}
+
+    def _add_counts(self, stats: ColumnStats, counts: dict[str, int], name: str) -> None:
+        height = counts[f"{name}|null"]
+        stats.blank += counts[f"{name}|blank"]
+        stats.sentinel += height - counts[f"{name}|blank"]
+        for candidate in stats.alive:
+            stats.matches[candidate] += counts[f"{name}|{candidate}"]
+        stats.leading_zero += counts.get(f"{name}|lz", 0)
+
+    def _add_samples(
+        self,
+        stats: ColumnStats,
+        raw: pl.DataFrame,
+        norm: pl.DataFrame,
+        name: str,
+        rows: npt.NDArray[np.int64],
+    ) -> None:
+        frame = pl.DataFrame({"raw": raw.get_column(name), "norm": norm.get_column(name)})
+        masks = frame.select(
+            (pl.col("norm").is_null() & (pl.col("raw").str.len_bytes() > 0)).alias("sentinel"),
+            (
+                pl.col("norm").is_not_null()
+                & (pl.col("raw").str.len_bytes() != pl.col("norm").str.len_bytes())
+            ).alias("whitespace"),
+            cells.is_formula_risk("norm").fill_null(value=False).alias("formula"),
+        )
+        whitespace = masks.get_column("whitespace").to_numpy()
+        formula = masks.get_column("formula").to_numpy()
+        stats.whitespace += int(whitespace.sum())
+        stats.formula += int(formula.sum())
+        stats.count += raw.height
+        if stats.sentinel_rows.wanted:
+            stats.sentinel_rows.add(rows, masks.get_column("sentinel").to_numpy())
+        stats.whitespace_rows.add(rows, whitespace)
+        stats.formula_rows.add(rows, formula)
+
+    def _add_numbers(self, stats: ColumnStats, norm: pl.DataFrame, name: str) -> None:
+        if not stats.alive & {"decimal", "formatted"}:
+            return
+        values = (
+            norm.select(
+                pl.when(cells.is_number(name))
+                .then(cells.plain_number(name).cast(pl.Float64, strict=False))
+                .otherwise(None)
+                .alias(name)
+            )
+            .get_column(name)
+            .drop_nulls()
+            .to_numpy()
+        )
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return
+        if stats.pivot is None:
+            stats.pivot = float(np.mean(values))
+        shifted = values - stats.pivot
+        stats.sums += [shifted.sum(), (shifted**2).sum(), (shifted**3).sum()]
+        stats.fractional += int(np.count_nonzero(values != np.floor(values)))
+        stats.minimum = min(stats.minimum, float(values.min()))
+        stats.maximum = max(stats.maximum, float(values.max()))
+        start = (-stats.numeric) % stats.sample_stride
+        stats.sample = np.concatenate([stats.sample, values[start :: stats.sample_stride]])
+        stats.numeric += int(values.size)
+        while stats.sample.size > self._options.quantile_sample:
+            stats.sample = stats.sample[::2]
+            stats.sample_stride *= 2
+
+    def _add_values(self, stats: ColumnStats, column: pl.Series) -> None:
+        present = column.drop_nulls()
+        if stats.values is not None:
+            counted = present.value_counts(name="count").rename({column.name: "value"})
+            counted = counted.with_columns(pl.col("count").cast(pl.UInt64))
+            merged = pl.concat([stats.values, counted]).group_by("value").agg(pl.col("count").sum())
+            if merged.height <= self._options.distinct_cap:
+                stats.values = merged
+                return
+            stats.frozen_top = merged.sort("count", descending=True).head(self._options.top_values)
+            stats.values = None
+            present = merged.get_column("value")
+        hashes = present.hash(seed=_HASH_SEED).to_numpy()
+        stats.kmv = np.unique(np.concatenate([stats.kmv, hashes]))[: self._options.kmv_size]
+
+    def _prune(self, bytes_done: int) -> None:
+        """Drop candidate types that can no longer reach ``type_fit_share`` of the non-null
+        cells, judging the final count from the share of bytes read (with 50 % slack)."""
+        share = min(1.0, max(bytes_done, 1) / self._bytes_total)
+        tolerance = 1.0 - self._options.type_fit_share
+        for stats in self.columns:
+            expected_non_null = stats.non_null / share
+            for candidate in list(stats.alive):
+                misses = stats.non_null - stats.matches[candidate]
+                if candidate in ("decimal", "formatted"):
+                    misses = stats.non_null - stats.matches["decimal"] - stats.matches["formatted"]
+                if candidate in ("date_iso", "date_other", "datetime"):
+                    misses = stats.non_null - sum(
+                        stats.matches[c] for c in ("date_iso", "date_other", "datetime")
+                    )
+                if misses > 1.5 * tolerance * expected_non_null:
+                    stats.alive.discard(candidate)
+            if not stats.alive & {"decimal", "formatted"}:
+                stats.alive -= {"decimal", "formatted", "integer"}
+
+
+def hash_rows(frame: pl.DataFrame) -> npt.NDArray[np.uint64]:
+    """64-bit hash per row over all columns (nulls hash apart from empty strings)."""
+    if frame.width == 0:
+        return np.zeros(frame.height, dtype=np.uint64)
+    return frame.hash_rows(seed=_HASH_SEED).to_numpy()

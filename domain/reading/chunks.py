@@ -1,0 +1,47 @@
+"""Values produced by the reader: what the file is, and raw chunks of its records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything needed to (re-)read an input file the same way twice."""
+
+    path: Path
+    file_name: str
+    size_bytes: int
+    input_format: str  # "csv" | "xlsx"
+    encoding: str  # python codec name, "xlsx" for workbooks
+    delimiter: str | None  # None for xlsx
+    header: tuple[str, ...]  # raw header labels, as read
+    sheet: str | None = None
+
+    @property
+    def column_count(self) -> int:
+        return len(self.header)
+
+
+@dataclass(frozen=True)
+class RaggedRow:
+    """A record whose cell count differed from the header's; it is padded or truncated."""
+
+    row: int  # record number (see ROW_ISSUE_SCHEMA)
+    cells: int  # cells actually found
+    text: str  # the record's raw text (bounded)
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """Consecutive data records as strings, one column per header label (named c0, c1, ...)."""
+
+    batch: pa.RecordBatch
+    rows: npt.NDArray[np.int64]  # record number of each batch row
+    ragged: tuple[RaggedRow, ...]  # the records of this chunk that were repaired
+    bytes_done: int  # input bytes consumed so far (approximate while reading ahead)

@@ -1,0 +1,168 @@
+"""Sniff an input file: format (CSV or XLSX), text encoding, delimiter and header labels.
+
+Only a bounded sample from the start of the file is read. Bad input raises
+:class:`domain.errors.InputError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+from domain.errors import InputError
+from domain.reading.chunks import SourceSpec
+
+SAMPLE_BYTES = 1 << 20  # sniff on the first MiB
+SNIFF_LINES = 200  # records used to choose the delimiter
+DELIMITERS = (",", ";", "\t", "|")  # in order of preference on ties
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls and other OLE files
+_CONTROL_BYTES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D, 0x0C}
+MAX_CONTROL_SHARE = 0.01  # more control bytes than this in the sample: binary
+
+
+def sniff_source(path: Path, display_name: str | None = None) -> SourceSpec:
+    """Return how to read ``path``; raise InputError when it cannot be analysed."""
+    name = display_name or path.name
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a file") from None
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if size == 0 or not sample:
+        raise InputError(f"{name}: the file is empty")
+    if sample.startswith(_ZIP_MAGIC):
+        from domain.reading.xlsx import sniff_xlsx
+
+        return sniff_xlsx(path, name, size)
+    if sample.startswith(_OLE_MAGIC):
+        raise InputError(
+            f"{name}: legacy binary Excel (.xls) is not supported; save as .xlsx or CSV"
+        )
+    encoding = _detect_encoding(sample, name)
+    text = _decode_sample(sample, encoding, complete=len(sample) == size)
+    if not text.strip():
+        raise InputError(f"{name}: no data, the file holds only blank lines")
+    delimiter = _detect_delimiter(text)
+    header = _read_header(text, delimiter, name)
+    return SourceSpec(
+        path=path,
+        file_name=name,
+        size_bytes=size,
+        input_format="csv",
+        encoding=encoding,
+        delimiter=delimiter,
+        header=header,
+    )
+
+
+def _detect_encoding(sample: bytes, name: str) -> str:
+    for bom, encoding in _BOMS:
+        if sample.startswith(bom):
+            return encoding
+    if b"\x00" in sample:
+        raise InputError(f"{name}: looks binary (contains NUL bytes), not a CSV text file")
+    control = sum(sample.count(bytes([b])) for b in _CONTROL_BYTES)
+    if control > MAX_CONTROL_SHARE * len(sample):
+        raise InputError(f"{name}: looks binary (control characters), not a CSV text file")
+    head = sample
+    for _ in range(4):  # the sample may end inside a multi-byte sequence
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
+                head = head[: exc.start]
+                continue
+            break
+        else:
+            return "utf-8"
+    try:
+        sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def _decode_sample(sample: bytes, encoding: str, *, complete: bool) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    text = decoder.decode(sample, final=complete)
+    if not complete and "\n" in text:
+        text = text[: text.rfind("\n") + 1]  # drop the cut-off last line
+    return text
+
+
+def _field_counts(text: str, delimiter: str) -> list[int]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    counts: list[int] = []
+    try:
+        for record in reader:
+            if record and any(cell.strip() for cell in record):
+                counts.append(len(record))
+            if len(counts) >= SNIFF_LINES:
+                break
+    except csv.Error:
+        pass
+    return counts
+
+
+def _detect_delimiter(text: str) -> str:
+    """The candidate giving the most consistent cell count (at least 2 cells) wins."""
+    best = DELIMITERS[0]
+    best_score = (0.0, 0)
+    for delimiter in DELIMITERS:
+        counts = _field_counts(text, delimiter)
+        if not counts:
+            continue
+        modal, hits = Counter(counts).most_common(1)[0]
+        if modal < 2:
+            continue
+        consistency = round(hits / len(counts), 2)
+        score = (consistency, modal)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_header(text: str, delimiter: str, name: str) -> tuple[str, ...]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{name}: no header row found") from None
+    except csv.Error as exc:
+        raise InputError(f"{name}: the header row cannot be parsed ({exc})") from None
+    if not header or not any(label.strip() for label in header):
+        raise InputError(f"{name}: no header, the first line is blank")
+    first = header[0].lstrip()
+    if len(header) == 1 and first[:1] in ("{", "[", "<"):
+        raise InputError(f"{name}: not tabular data (looks like JSON, HTML or XML)")
+    return tuple(header)
+
+
+def check_zip_is_xlsx(path: Path, name: str) -> None:
+    """Raise InputError unless ``path`` is a zip holding an Excel workbook."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(
+            f"{name}: a damaged zip archive, not a readable workbook ({exc})"
+        ) from None
+    if "xl/workbook.xml" not in names:
+        raise InputError(f"{name}: a zip archive that is not an Excel workbook")

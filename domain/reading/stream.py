@@ -1,0 +1,207 @@
+"""Stream a sniffed input as :class:`RawChunk` values.
+
+CSV goes through ``pyarrow.csv.open_csv`` (single-threaded parse so that record numbers are
+known; every column read as string). Records with the wrong number of cells reach the
+``invalid_row_handler``; they are repaired (padded with empty cells or truncated) and put back
+in their place, so the cleaned output keeps every record.
+
+Record numbers: record 1 is the header, the first data record is 2, and every record counts,
+blank ones included. This is the row number a spreadsheet shows, and equals the physical line
+number unless a quoted field spans lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from domain.errors import InputError
+from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
+
+RAGGED_TEXT_LIMIT = 500  # characters of a ragged record kept for the row issue
+_PYARROW_DECODES = ("utf-8", "utf-8-sig")  # pyarrow reads these natively (BOM skipped)
+
+
+class InvalidUtf8Error(InputError):
+    """The file passed the UTF-8 sniff but holds invalid UTF-8 further on."""
+
+
+def column_names(count: int) -> list[str]:
+    return [f"c{i}" for i in range(count)]
+
+
+def read_chunks(spec: SourceSpec, block_size: int) -> Iterator[RawChunk]:
+    """Yield the data records of ``spec`` (header excluded) in order, chunk by chunk."""
+    if spec.input_format == "xlsx":
+        from domain.reading.xlsx import read_xlsx_chunks
+
+        yield from read_xlsx_chunks(spec, block_size)
+        return
+    yield from _CsvStream(spec, block_size).chunks()
+
+
+class _CsvStream:
+    def __init__(self, spec: SourceSpec, block_size: int) -> None:
+        self._spec = spec
+        self._block_size = block_size
+        self._names = column_names(spec.column_count)
+        self._pending: list[tuple[int, list[str], RaggedRow]] = []
+        self._skipped_total = 0  # repaired records seen by the handler so far
+        self._consumed = 0  # repaired records already placed in a chunk
+        self._valid_total = 0  # records pyarrow returned so far (header included)
+
+    def _on_invalid_row(self, row: Any) -> str:
+        number = int(row.number) if row.number is not None else -1
+        text = str(row.text)
+        cells = _split_record(text, self._spec.delimiter or ",")
+        count = self._spec.column_count
+        fixed = (cells + [""] * count)[:count]
+        self._pending.append(
+            (
+                number - self._skipped_total,
+                fixed,
+                RaggedRow(number, len(cells), text[:RAGGED_TEXT_LIMIT]),
+            )
+        )
+        self._skipped_total += 1
+        return "skip"
+
+    def _open(self, handle: io.BufferedReader) -> Any:
+        spec = self._spec
+        read_options = pa_csv.ReadOptions(
+            column_names=self._names,
+            use_threads=False,
+            block_size=self._block_size,
+            encoding="utf8" if spec.encoding in _PYARROW_DECODES else spec.encoding,
+        )
+        parse_options = pa_csv.ParseOptions(
+            delimiter=spec.delimiter or ",",
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+            invalid_row_handler=self._on_invalid_row,
+        )
+        convert_options = pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(self._names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        return pa_csv.open_csv(
+            handle,
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+
+    def chunks(self) -> Iterator[RawChunk]:
+        spec = self._spec
+        try:
+            with spec.path.open("rb") as handle:
+                reader = self._open(handle)
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        break
+                    chunk = self._place(batch, handle.tell(), final=False)
+                    if chunk is not None:
+                        yield chunk
+                tail = self._place(None, spec.size_bytes, final=True)
+                if tail is not None:
+                    yield tail
+        except pa.ArrowInvalid as exc:
+            raise _input_error(spec, exc) from None
+        except (UnicodeDecodeError, UnicodeError) as exc:
+            raise InputError(
+                f"{spec.file_name}: cannot be decoded as {spec.encoding} ({exc.__class__.__name__})"
+            ) from None
+        except OSError as exc:
+            raise InputError(f"{spec.file_name}: cannot be read ({exc.strerror or exc})") from None
+
+    def _place(
+        self, batch: pa.RecordBatch | None, bytes_done: int, *, final: bool
+    ) -> RawChunk | None:
+        """Number the batch's records and merge in the repaired records that belong to it."""
+        valid_rows: npt.NDArray[np.int64]
+        if batch is not None and batch.num_rows:
+            free = np.arange(batch.num_rows, dtype=np.int64) + (self._valid_total + 1)
+            pending_q = np.fromiter((q for q, _, _ in self._pending), dtype=np.int64)
+            shift = np.searchsorted(pending_q, free, side="right")
+            valid_rows = free + self._consumed + shift
+            self._valid_total += batch.num_rows
+            limit = int(valid_rows[-1])
+        else:
+            batch = None
+            valid_rows = np.empty(0, dtype=np.int64)
+            limit = -1
+        take = len(self._pending) if final else sum(1 for q in self._pending if q[2].row < limit)
+        placed = self._pending[:take]
+        del self._pending[:take]
+        self._consumed += take
+        placed = [item for item in placed if item[2].row != 1]  # the header itself
+        keep = valid_rows != 1
+        if batch is not None and not keep.all():
+            batch = batch.filter(pa.array(keep))
+            valid_rows = valid_rows[keep]
+        if not placed:
+            if batch is None or batch.num_rows == 0:
+                return None
+            return RawChunk(batch=batch, rows=valid_rows, ragged=(), bytes_done=bytes_done)
+        repaired = pa.RecordBatch.from_arrays(
+            [
+                pa.array([cells[i] for _, cells, _ in placed], pa.string())
+                for i in range(len(self._names))
+            ],
+            names=self._names,
+        )
+        repaired_rows = np.array([info.row for _, _, info in placed], dtype=np.int64)
+        if batch is None or batch.num_rows == 0:
+            merged, rows = repaired, repaired_rows
+        else:
+            rows = np.concatenate([valid_rows, repaired_rows])
+            order = np.argsort(rows, kind="stable")
+            table = pa.Table.from_batches([batch, repaired]).combine_chunks()
+            merged = table.take(pa.array(order)).to_batches()[0]
+            rows = rows[order]
+        return RawChunk(
+            batch=merged,
+            rows=rows,
+            ragged=tuple(info for _, _, info in placed),
+            bytes_done=bytes_done,
+        )
+
+
+def _split_record(text: str, delimiter: str) -> list[str]:
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return [text]
+    cells: list[str] = []
+    for index, record in enumerate(records):  # a record with a quoted line break
+        if index and cells:
+            cells[-1] += "\n" + (record[0] if record else "")
+            cells.extend(record[1:])
+        else:
+            cells.extend(record)
+    return cells
+
+
+def _input_error(spec: SourceSpec, exc: pa.ArrowInvalid) -> InputError:
+    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    if "invalid UTF8" in message or "UTF8" in message:
+        return InvalidUtf8Error(f"{spec.file_name}: invalid UTF-8 text ({message})")
+    if "straddling" in message or "block" in message:
+        return InputError(
+            f"{spec.file_name}: a single record is larger than the read block "
+            "(an unclosed quote or a huge line?)"
+        )
+    return InputError(f"{spec.file_name}: malformed CSV ({message})")
