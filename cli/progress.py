@@ -13,12 +13,10 @@ _MB: Final = 1024 * 1024
 
 
 def format_progress(phase: str, done: int, total: int) -> str:
-    """``analysing  42% (84.0 of 200.0 MB)``, ``cleaning  10% (1,000 of 10,000 rows)``..."""
+    """``analysing  42% (84.0 of 200.0 MB)``, ``reporting  50% (1 of 2 reports)``..."""
     share = f"{min(100, 100 * done // total):3d}%" if total > 0 else "   "
-    if phase == PHASE_ANALYSING:
+    if phase in (PHASE_ANALYSING, PHASE_CLEANING):
         amount = f"{done / _MB:.1f} of {total / _MB:.1f} MB"
-    elif phase == PHASE_CLEANING:
-        amount = f"{done:,} of {total:,} rows"
     else:
         amount = f"{done} of {total} reports"
     return f"{phase:<10} {share} ({amount})"

@@ -10,7 +10,6 @@ scratch directory is removed whatever happens.
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +37,7 @@ from domain.model import CleanedChunk, Profile
 from domain.report import assemble_final_object, build_report_body
 
 PHASE_ANALYSING: Final = "analysing"  # done/total in input bytes
-PHASE_CLEANING: Final = "cleaning"  # done/total in rows
+PHASE_CLEANING: Final = "cleaning"  # done/total in input bytes (the second pass re-reads it)
 PHASE_REPORTING: Final = "reporting"  # done/total in report artifacts (xlsx, json)
 
 ProgressFn = Callable[[str, int, int], None]
@@ -46,12 +45,13 @@ EngineProgressFn = Callable[[int, int], None]
 
 
 class AnalysisLike(Protocol):
-    """What the pipeline needs from the engine's ``Analysis``."""
+    """What the pipeline needs from the engine's ``Analysis``. ``profile`` is final only once
+    ``iter_cleaned`` has been consumed (the second pass refines its counts)."""
 
     @property
     def profile(self) -> Profile: ...
 
-    def iter_cleaned(self) -> Iterator[CleanedChunk]: ...
+    def iter_cleaned(self, progress: EngineProgressFn | None = None) -> Iterator[CleanedChunk]: ...
 
 
 class AnalyzeFn(Protocol):
@@ -78,8 +78,8 @@ def _ignore_progress(_phase: str, _done: int, _total: int) -> None:
 
 
 def _default_analyze() -> AnalyzeFn:
-    engine = importlib.import_module("domain.engine")
-    analyze_input: AnalyzeFn = engine.analyze_input
+    from domain.engine import analyze_input
+
     return analyze_input
 
 
@@ -106,13 +106,9 @@ class _CleanedPass:
     """Feeds the cleaned batches on to the CSV writer while spilling the row issues, keeping the
     preview and counting rows."""
 
-    def __init__(
-        self, spill: RowIssueSpill, preview: _Preview, progress: ProgressFn, rows_total: int
-    ) -> None:
+    def __init__(self, spill: RowIssueSpill, preview: _Preview) -> None:
         self._spill = spill
         self._preview = preview
-        self._progress = progress
-        self._rows_total = rows_total
         self.rows = 0
 
     def stream(self, chunks: Iterable[CleanedChunk]) -> Iterator[pa.RecordBatch]:
@@ -120,7 +116,6 @@ class _CleanedPass:
             self._spill.append(chunk.issues)
             self._preview.add(chunk.batch)
             self.rows += chunk.batch.num_rows
-            self._progress(PHASE_CLEANING, self.rows, self._rows_total)
             yield chunk.batch
 
 
@@ -149,10 +144,13 @@ def run_analysis(
     target = choose_sink(upload_to_s3, sink)
     analyze_fn = analyze or _default_analyze()
 
-    def engine_progress(done: int, total: int) -> None:
+    def analysing_progress(done: int, total: int) -> None:
         report_progress(PHASE_ANALYSING, done, total)
 
-    analysis = analyze_fn(input_path, display_name=display_name, progress=engine_progress)
+    def cleaning_progress(done: int, total: int) -> None:
+        report_progress(PHASE_CLEANING, done, total)
+
+    analysis = analyze_fn(input_path, display_name=display_name, progress=analysing_progress)
     profile = analysis.profile
     source_name = profile.source.file_name
     header = profile.cleaned_header
@@ -163,13 +161,14 @@ def run_analysis(
         RowIssueSpill(Path(scratch) / "row_issues.arrow") as spill,
     ):
         preview = _Preview(schema, cleaned_preview_rows(len(header)))
-        cleaned_pass = _CleanedPass(spill, preview, report_progress, profile.shape.rows_out)
-        batches = cleaned_pass.stream(analysis.iter_cleaned())
+        cleaned_pass = _CleanedPass(spill, preview)
+        batches = cleaned_pass.stream(analysis.iter_cleaned(progress=cleaning_progress))
         csv_written = write_cleaned_csv(
             cleaned_csv_spec(analysis_id, source_name), header, batches, target
         )
         digest = spill.finish()
-        body = build_report_body(profile, digest)
+        # read the profile again: the second pass refined its counts
+        body = build_report_body(analysis.profile, digest)
         csv_entry = describe_download(csv_written, upload_to_s3, include_content=False)
 
         def elapsed_ms() -> int:

@@ -91,7 +91,7 @@ def test_progress_reports_each_phase(tmp_path: Path) -> None:
         progress=lambda phase, done, total: seen.append((phase, done, total)),
         analyze=fake_engine(2_000, chunk_rows=1_000),
     )
-    assert seen == [
+    assert seen == [  # the fake engine counts rows where the real one counts bytes
         (PHASE_ANALYSING, 50, 100),
         (PHASE_ANALYSING, 100, 100),
         (PHASE_CLEANING, 1_000, 2_000),

@@ -111,7 +111,7 @@ class FakeAnalysis:
     def profile(self) -> Profile:
         return make_profile(self.rows, self.file_name)
 
-    def iter_cleaned(self) -> Iterator[CleanedChunk]:
+    def iter_cleaned(self, progress=None) -> Iterator[CleanedChunk]:  # type: ignore[no-untyped-def]
         self.reads += 1
         data = make_rows(self.rows)
         for start in range(0, self.rows, self.chunk_rows):
@@ -121,6 +121,8 @@ class FakeAnalysis:
                 names=list(HEADER),
             )
             yield CleanedChunk(batch, make_issues(range(start, start + len(part))))
+            if progress is not None:
+                progress(start + len(part), self.rows)
 
 
 def fake_engine(rows: int, chunk_rows: int = 1000):  # type: ignore[no-untyped-def]

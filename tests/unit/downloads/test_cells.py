@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.downloads.cells import (
     XLSX_MAX_CELL_CHARS,
@@ -45,3 +49,29 @@ def test_prepare_for_xlsx_replaces_illegal_characters_and_cuts_long_cells() -> N
     assert len(prepared[1]) == XLSX_MAX_CELL_CHARS
     assert prepared[2] == "'=1"
     assert prepare_text_for_xlsx("tab\tstays\x07") == "tab\tstays\ufffd"
+
+
+def _reference(cell: str | None) -> str | None:
+    """The rule in plain Python."""
+    if cell is None or cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or not cell:
+        return cell
+    if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", cell):
+        return cell
+    return "'" + cell
+
+
+cells = st.one_of(
+    st.none(),
+    st.text(alphabet="=+-@\t\r0123456789.eEabc ,\"'é", max_size=8),
+)
+
+
+@given(st.lists(cells, max_size=40), st.integers(0, 5))
+def test_neutralise_matches_the_plain_rule_on_any_cells(values: list[str | None], cut: int) -> None:
+    array = pa.array(values, pa.string())
+    expected = [_reference(v) for v in values]
+    assert neutralise_formulas(array).to_pylist() == expected
+    assert neutralise_formulas(array.slice(cut)).to_pylist() == expected[cut:]
+    assert neutralise_formulas(array.cast(pa.large_string())).to_pylist() == expected
+    chunked = pa.chunked_array([array.slice(0, cut), array.slice(cut)], pa.string())
+    assert neutralise_formulas(chunked).to_pylist() == expected
