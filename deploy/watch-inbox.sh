@@ -6,7 +6,8 @@
 # Every INTERVAL seconds (default 2) each *.csv / *.xlsx file in INBOX whose name does not start
 # with "." is analysed with
 #   clean-my-data analyze FILE --analysis-id ID --output RESULTS/ID.json
-# ID is the file's stem (lower case, [a-z0-9._-], at most 80 characters) + "-" + the first 12
+# ID is the file's stem (lower case, [a-z0-9._-], starting with a letter or digit, at most 80
+# characters; "input" when nothing is left) + "-" + the first 12
 # hex digits of its sha256: the same bytes dropped twice are the same analysis (the outbox makes
 # the re-run idempotent); other bytes under the same name are a new analysis.
 #
@@ -45,7 +46,8 @@ log() {
 analysis_id_for() {
     stem=$(basename "$1")
     stem=${stem%.*}
-    stem=$(printf '%s' "$stem" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_' | cut -c 1-80)
+    stem=$(printf '%s' "$stem" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_' | sed 's/^[^a-z0-9]*//' \
+        | cut -c 1-80)
     digest=$(sha256sum "$1" | cut -c 1-12)
     printf '%s-%s' "${stem:-input}" "$digest"
 }

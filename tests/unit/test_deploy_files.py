@@ -647,3 +647,19 @@ def test_healthcheck_script_exits_non_zero_when_unhealthy(tmp_path: Path) -> Non
     )
     assert result.returncode == 1
     assert "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("file_name", "stem"),
+    [("__Ünïcode Report (2).csv", "n__code_report__2_"), ("---.csv", "input")],
+)
+def test_watch_folder_ids_start_with_a_letter_or_digit(
+    watch_folder: tuple[Path, dict[str, str]], file_name: str, stem: str
+) -> None:
+    root, env = watch_folder
+    inbox = root / "inbox"
+    inbox.mkdir()
+    (inbox / file_name).write_text("x\n1\n")
+    run_watcher_until(root, env, lambda: not (inbox / file_name).exists())
+    (analysis_id,) = (root / "bin" / "calls.log").read_text().split()
+    assert re.fullmatch(rf"{re.escape(stem)}-[0-9a-f]{{12}}", analysis_id), analysis_id
