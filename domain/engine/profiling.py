@@ -135,7 +135,10 @@ class Profiler:
         rows = chunk.rows
         sentinels = self._options.null_sentinels
         norm = raw.select([cells.normalized(c, sentinels).alias(c) for c in self._names])
-        self._add_table(chunk, norm, rows)
+        keep = self._add_table(chunk, norm, rows)
+        if not keep.all():  # columns are profiled on the rows that are kept
+            mask = pl.Series(keep)
+            raw, norm, rows = raw.filter(mask), norm.filter(mask), rows[keep]
         counts = self._count(raw, norm)
         for stats, name in zip(self.columns, self._names, strict=True):
             self._add_counts(stats, counts, name)
@@ -144,7 +147,11 @@ class Profiler:
             self._add_values(stats, norm.get_column(name))
         self._prune(chunk.bytes_done)
 
-    def _add_table(self, chunk: RawChunk, norm: pl.DataFrame, rows: npt.NDArray[np.int64]) -> None:
+    def _add_table(
+        self, chunk: RawChunk, norm: pl.DataFrame, rows: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.bool_]:
+        """Count table-level problems; return the mask of rows that are neither blank nor
+        duplicates."""
         table = self.table
         table.rows += norm.height
         for info in chunk.ragged:
@@ -162,6 +169,9 @@ class Profiler:
         duplicate = self._duplicates.mark(hashes[~blank])
         table.duplicate_rows += int(duplicate.sum())
         table.duplicate_sample.add(rows[~blank], duplicate)
+        keep = ~blank
+        keep[~blank] = ~duplicate
+        return keep
 
     def _count(self, raw: pl.DataFrame, norm: pl.DataFrame) -> dict[str, int]:
         exprs: list[pl.Expr] = []

@@ -1,0 +1,68 @@
+"""Engine alone: throughput and peak RSS of analyze_input + one full iter_cleaned.
+
+    .venv/bin/python bench/bench_engine.py --mb 200 [--seed 0] [--keep DIR]
+
+Generates a deterministic dirty CSV (bench/dirty_data.py) into a temp dir, then runs pass 1
+and pass 2 and prints MB/s (input bytes / wall time of both passes), rows/s and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.dirty_data import write_dirty_csv
+from domain.engine import analyze_input
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb", type=int, default=200, help="input size in MB (10^6 bytes)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="reuse/keep the input in this directory")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        path = folder / f"dirty_{args.mb}mb_seed{args.seed}.csv"
+        if not path.exists():
+            started = time.perf_counter()
+            write_dirty_csv(path, args.mb * 1_000_000, seed=args.seed)
+            print(
+                f"generated {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.1f} s"
+            )
+        size = path.stat().st_size
+        rss_before = _peak_rss_mb()
+        started = time.perf_counter()
+        analysis = analyze_input(path)
+        pass1 = time.perf_counter() - started
+        rows_out = issues = 0
+        for chunk in analysis.iter_cleaned():
+            rows_out += chunk.batch.num_rows
+            issues += chunk.issues.num_rows
+        total = time.perf_counter() - started
+        profile = analysis.profile
+        print(
+            f"input: {size / 1e6:.0f} MB, {profile.shape.rows_in} rows x {profile.shape.columns_in} columns"
+        )
+        print(f"pass 1: {pass1:.1f} s ({size / 1e6 / pass1:.0f} MB/s)")
+        print(f"pass 2: {total - pass1:.1f} s ({size / 1e6 / (total - pass1):.0f} MB/s)")
+        print(
+            f"both passes: {total:.1f} s, {size / 1e6 / total:.1f} MB/s, "
+            f"{profile.shape.rows_in / total:,.0f} rows/s"
+        )
+        print(f"rows out: {rows_out}, row issues: {issues}, findings: {len(profile.findings)}")
+        print(f"peak RSS: {_peak_rss_mb():.0f} MB (before the engine: {rss_before:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The engine on a small messy fixture: exact findings, cleaned rows and row issues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from domain.engine import Analysis, analyze_input
+from domain.model import ROW_ISSUE_SCHEMA
+
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "messy_orders.csv"
+
+
+@pytest.fixture(scope="module")
+def analysis() -> Analysis:
+    return analyze_input(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def cleaned(analysis: Analysis) -> tuple[pa.Table, pa.Table]:
+    chunks = list(analysis.iter_cleaned())
+    data = pa.Table.from_batches([c.batch for c in chunks])
+    issues = pa.concat_tables([c.issues for c in chunks])
+    return data, issues
+
+
+def _finding(analysis: Analysis, code: str, column: str | None = None):  # type: ignore[no-untyped-def]
+    found = [f for f in analysis.profile.findings if f.code == code and f.column == column]
+    assert len(found) == 1, (code, column, analysis.profile.findings)
+    return found[0]
+
+
+def test_source_and_shape(analysis: Analysis) -> None:
+    profile = analysis.profile
+    assert profile.source.delimiter == ","
+    assert profile.source.encoding == "utf-8"
+    assert profile.shape.rows_in == 8
+    assert profile.shape.columns_in == 8
+    assert profile.shape.columns_out == 7
+    assert profile.cleaned_header == ("id", "name", "city", "amount", "code", "date", "notes")
+
+
+def test_table_findings_with_row_numbers(analysis: Analysis) -> None:
+    ragged = _finding(analysis, "ragged_row")
+    assert ragged.count == 2
+    assert ragged.sample_rows == (8, 9)
+    assert ragged.details == {"too_many": 1, "too_few": 1}
+    assert _finding(analysis, "blank_rows").sample_rows == (7,)
+    assert _finding(analysis, "duplicate_rows").sample_rows == (6,)
+
+
+def test_column_findings(analysis: Analysis) -> None:
+    assert _finding(analysis, "empty_column", "empty").count == 6  # kept rows only
+    assert _finding(analysis, "leading_trailing_whitespace", "name").sample_rows == (2,)
+    assert _finding(analysis, "numeric_formatting", "amount").count == 2
+    assert _finding(analysis, "leading_zero_code", "code").count == 6
+    assert _finding(analysis, "mixed_date_formats", "date").count == 1
+    assert _finding(analysis, "null_sentinel", "notes").sample_rows == (4,)
+    formula = _finding(analysis, "formula_injection_risk", "notes")
+    assert formula.sample_rows == (2,)
+    case = _finding(analysis, "case_noise", "city")
+    assert case.count == 2
+    assert case.details["clusters"] == {"NEW YORK": ["New York", "new york"]}
+
+
+def test_inferred_types(analysis: Analysis) -> None:
+    types = {c.name: c.inferred_type for c in analysis.profile.columns}
+    assert types == {
+        "id": "integer",
+        "name": "text",
+        "city": "text",
+        "amount": "decimal",
+        "code": "code",
+        "date": "date",
+        "empty": "empty",
+        "notes": "text",
+    }
+
+
+def test_cleaned_rows(cleaned: tuple[pa.Table, pa.Table]) -> None:
+    data, _ = cleaned
+    assert data.schema == pa.schema([pa.field(n, pa.string()) for n in data.column_names])
+    rows = data.to_pylist()
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert rows[0]["name"] == "Ann"
+    assert rows[0]["amount"] == "1234.50"
+    assert rows[2]["amount"] == "5"
+    assert rows[0]["code"] == "007"  # codes keep their leading zeros
+    assert rows[2]["notes"] is None  # N/A unified to null
+    # one spelling per fingerprint; ties go to the smallest string
+    assert {r["city"] for r in rows} == {"NEW YORK", "Boston", "Bostn"}
+    assert rows[5]["date"] is None  # padded ragged row
+
+
+def test_every_change_is_a_row_issue(cleaned: tuple[pa.Table, pa.Table]) -> None:
+    _, issues = cleaned
+    assert issues.schema == ROW_ISSUE_SCHEMA
+    got = {(r["row"], r["column"], r["code"], r["action"]) for r in issues.to_pylist()}
+    assert (2, "name", "leading_trailing_whitespace", "trimmed") in got
+    assert (2, "amount", "numeric_formatting", "converted") in got
+    assert (4, "amount", "numeric_formatting", "converted") in got
+    assert (4, "notes", "null_sentinel", "set_null") in got
+    assert (2, "city", "inconsistent_spelling", "merged") in got
+    assert (3, "city", "inconsistent_spelling", "merged") in got
+    assert (6, None, "duplicate_row", "dropped") in got
+    assert (7, None, "blank_row", "dropped") in got
+    assert (8, None, "ragged_row", "truncated") in got
+    assert (9, None, "ragged_row", "padded") in got
+    assert (2, "notes", "formula_injection_risk", "flagged") in got
+    assert (4, "date", "mixed_date_formats", "flagged") in got
+    merged = [r for r in issues.to_pylist() if r["action"] == "merged"]
+    assert {(r["old_value"], r["new_value"]) for r in merged} == {
+        ("New York", "NEW YORK"),
+        ("new york", "NEW YORK"),
+    }
+
+
+def test_routing_counts(analysis: Analysis, cleaned: tuple[pa.Table, pa.Table]) -> None:
+    routing = {r.action: r for r in analysis.profile.routing}
+    assert routing["drop_duplicate_rows"].changed == 1
+    assert routing["drop_blank_rows"].changed == 1
+    assert routing["drop_empty_columns"].columns == ("empty",)
+    assert routing["convert_numbers"].changed == 2
+    assert routing["merge_spelling_clusters"].changed == 2
+    assert not routing["impute_missing_values"].applied
+    assert analysis.profile.shape.rows_out == cleaned[0].num_rows == 6
+
+
+def test_scores_are_percentages(analysis: Analysis) -> None:
+    scores = analysis.profile.scores
+    for value in (scores.completeness, scores.validity, scores.uniqueness, scores.consistency):
+        assert 0 <= value <= 100
+    assert scores.uniqueness == 87.5  # 1 duplicate of 8 rows
+
+
+def test_iter_cleaned_twice_gives_the_same(analysis: Analysis) -> None:
+    first = [c.batch.to_pylist() for c in analysis.iter_cleaned()]
+    second = [c.batch.to_pylist() for c in analysis.iter_cleaned()]
+    assert first == second

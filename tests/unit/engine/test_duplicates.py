@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import numpy as np
+
+from domain.engine.duplicates import DuplicateTracker
+
+
+def test_duplicates_within_and_across_chunks() -> None:
+    tracker = DuplicateTracker()
+    first = tracker.mark(np.array([5, 3, 5, 9], dtype=np.uint64))
+    assert first.tolist() == [False, False, True, False]
+    second = tracker.mark(np.array([9, 1, 1, 3, 7], dtype=np.uint64))
+    assert second.tolist() == [True, False, True, True, False]
+    assert tracker.distinct == 5
+
+
+def test_matches_a_set_on_random_data() -> None:
+    rng = np.random.default_rng(1)
+    tracker = DuplicateTracker()
+    seen: set[int] = set()
+    for _ in range(5):
+        chunk = rng.integers(0, 500, 300).astype(np.uint64)
+        expected = []
+        for value in chunk.tolist():
+            expected.append(value in seen)
+            seen.add(value)
+        assert tracker.mark(chunk).tolist() == expected

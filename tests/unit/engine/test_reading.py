@@ -1,0 +1,91 @@
+"""Sniffing and streaming: encodings, delimiters, quoted line breaks, record numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from domain.errors import InputError
+from domain.reading import read_chunks, sniff_source
+
+TABLE = "name;city\nJosé;Köln\nAnn;Zürich\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "expected"),
+    [
+        ("utf-8", b"", "utf-8"),
+        ("utf-8", b"\xef\xbb\xbf", "utf-8-sig"),
+        ("utf-16", b"", "utf-16"),
+        ("cp1252", b"", "cp1252"),
+    ],
+)
+def test_encodings_are_detected_and_decoded(
+    tmp_path: Path, encoding: str, prefix: bytes, expected: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(prefix + TABLE.encode(encoding))
+    spec = sniff_source(path)
+    assert spec.encoding == expected
+    assert spec.header == ("name", "city")
+    rows = [r for c in read_chunks(spec, 1 << 16) for r in c.batch.to_pylist()]
+    assert rows == [{"c0": "José", "c1": "Köln"}, {"c0": "Ann", "c1": "Zürich"}]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiters(tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "t.csv"
+    lines = [delimiter.join(["a", "b", "c"])] + [delimiter.join(["1", "x, y", "3"])] * 3
+    if delimiter == ",":
+        lines = ["a,b,c"] + ['1,"x, y",3'] * 3
+    path.write_text("\n".join(lines) + "\n")
+    spec = sniff_source(path)
+    assert spec.delimiter == delimiter
+    first = next(iter(read_chunks(spec, 1 << 16))).batch.to_pylist()[0]
+    assert first == {"c0": "1", "c1": "x, y", "c2": "3"}
+
+
+def test_record_numbers_count_blank_and_ragged_records(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('a,b\n1,2\n\n3\n"multi\nline",4\n5,6,7\n8,9\n')
+    spec = sniff_source(path)
+    chunks = list(read_chunks(spec, 1 << 16))
+    rows = [int(r) for c in chunks for r in c.rows]
+    values = [r for c in chunks for r in c.batch.to_pylist()]
+    assert rows == [2, 3, 4, 5, 6, 7]
+    assert values[2] == {"c0": "3", "c1": ""}  # padded
+    assert values[3] == {"c0": "multi\nline", "c1": "4"}
+    assert values[4] == {"c0": "5", "c1": "6"}  # truncated
+    ragged = [(r.row, r.cells) for c in chunks for r in c.ragged]
+    assert ragged == [(4, 1), (6, 3)]
+
+
+def test_ragged_rows_across_many_small_blocks(tmp_path: Path) -> None:
+    lines = ["a,b,c"] + [f"{i},{i}" if i % 7 == 0 else f"{i},{i},{i}" for i in range(2, 400)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    chunks = list(read_chunks(sniff_source(path), 256))
+    assert len(chunks) > 5
+    for chunk in chunks:  # the first cell holds the record number
+        assert chunk.batch.column(0).to_pylist() == [str(r) for r in chunk.rows]
+    assert [int(r) for c in chunks for r in c.rows] == list(range(2, 400))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "blank"),
+        (b"a,b\x00,c\n", "binary"),
+        (b'{"a": 1}\n', "not tabular"),
+        (b"PK\x03\x04junk", "zip"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        sniff_source(path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
