@@ -37,10 +37,11 @@ WHERE outcome IN ('failed', 'retry_scheduled')
 GROUP BY COALESCE(error_class, 'unclassified')
 ;;
 
--- Everything that happened to an analysis: the commit, each outbox record enqueued, each attempt
--- and operator action. Read with: WHERE analysis_id = ? ORDER BY happened_at, seq.
+-- Everything that happened to an analysis: the analysis (its final object's timestamp), each
+-- outbox record enqueued, each attempt and operator action.
+-- Read with: WHERE analysis_id = ? ORDER BY happened_at, seq.
 CREATE OR REPLACE VIEW audit_analysis_timeline AS
-SELECT r.analysis_id, r.created_at AS happened_at, 0 AS seq, 'analysis_committed' AS event,
+SELECT r.analysis_id, r.`timestamp` AS happened_at, 0 AS seq, 'analysed' AS event,
        NULL AS download_id, NULL AS file_name, NULL AS attempt, NULL AS actor,
        r.status AS outcome, NULL AS error_class, NULL AS error_message, NULL AS object_key
 FROM analysis_reports r

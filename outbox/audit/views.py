@@ -45,7 +45,7 @@ WHERE outcome IN ('failed', 'retry_scheduled')
 GROUP BY COALESCE(error_class, 'unclassified')
 """,
     "audit_analysis_timeline": """
-SELECT r.analysis_id, r.created_at AS happened_at, 0 AS seq, 'analysis_committed' AS event,
+SELECT r.analysis_id, r.`timestamp` AS happened_at, 0 AS seq, 'analysed' AS event,
        NULL AS download_id, NULL AS file_name, NULL AS attempt, NULL AS actor,
        r.status AS outcome, NULL AS error_class, NULL AS error_message, NULL AS object_key
 FROM analysis_reports r

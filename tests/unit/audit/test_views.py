@@ -72,7 +72,7 @@ def test_views_answer_backlog_age_failures_timeline_and_leases(
     )
     events = [(r["event"], r["outcome"]) for r in timeline]
     assert events[0] == ("enqueued", "pending")  # the stuck record was created 2h ago
-    assert ("analysis_committed", "success") in events
+    assert ("analysed", "success") in events
     assert ("upload", "uploaded") in events
     assert ("upload", "failed") in events
 
