@@ -17,6 +17,7 @@ from outbox.db import open_database
 from outbox.reports import require_report
 from outbox.settings import Settings
 from outbox.tables import UPLOADED
+from relay.presign import build_presigner
 
 Presign = Callable[[str], str]
 
@@ -41,7 +42,8 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         stored = require_report(engine, args.analysis_id)
     finally:
         engine.dispose()
-    print(json.dumps(render_report(stored), indent=2, ensure_ascii=False))
+    presign = build_presigner(settings) if args.presign else None
+    print(json.dumps(render_report(stored, presign), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -50,4 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "report", help="print a stored final object with its current download statuses"
     )
     parser.add_argument("analysis_id", metavar="ANALYSIS_ID")
+    parser.add_argument(
+        "--presign",
+        action="store_true",
+        help="add a presigned_url (valid PRESIGN_TTL_SECONDS) to each uploaded download",
+    )
     parser.set_defaults(handler=run_report)

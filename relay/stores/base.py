@@ -113,3 +113,11 @@ class ObjectStore(ABC):
     @abstractmethod
     def location_of(self, key: str) -> str:
         """The canonical location stored in ``downloads.s3_path`` (``s3://bucket/key``)."""
+
+    def key_of(self, location: str) -> str | None:
+        """The inverse of :meth:`location_of`: the key of a location in this store, or None
+        when the location points elsewhere (another bucket or directory)."""
+        root = self.location_of("_")[:-1]
+        if location.startswith(root) and len(location) > len(root):
+            return location[len(root) :]
+        return None

@@ -56,7 +56,9 @@ def build_client(settings: Settings, *, max_pool_connections: int | None = None)
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    client: S3Client = boto3.client(
+    # A session of its own: credentials are resolved now (boto3's normal chain), not cached
+    # in boto3's process-wide default session. The client is shared by the upload threads.
+    client: S3Client = boto3.session.Session().client(
         "s3",
         endpoint_url=settings.s3_endpoint_url,
         region_name=settings.aws_region,
