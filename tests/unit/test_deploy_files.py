@@ -663,3 +663,117 @@ def test_watch_folder_ids_start_with_a_letter_or_digit(
     run_watcher_until(root, env, lambda: not (inbox / file_name).exists())
     (analysis_id,) = (root / "bin" / "calls.log").read_text().split()
     assert re.fullmatch(rf"{re.escape(stem)}-[0-9a-f]{{12}}", analysis_id), analysis_id
+
+
+# --------------------------------------------------------------------------- AWS policies
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def allowed_actions(policy: dict[str, Any]) -> set[str]:
+    actions: set[str] = set()
+    for statement in policy["Statement"]:
+        if statement["Effect"] == "Allow":
+            action = statement["Action"]
+            actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def test_iam_policy_grants_only_put_get_and_list_on_the_prefix() -> None:
+    policy = load_json(DEPLOY / "aws" / "iam-policy.json")
+    assert allowed_actions(policy) == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        if statement["Action"] == "s3:ListBucket":
+            assert statement["Resource"] == "arn:aws:s3:::EXAMPLE-BUCKET"
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["artifacts/*"]}}
+        else:
+            assert statement["Resource"] == "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/*"
+
+
+def test_bucket_policy_denies_plain_http_and_deletion_and_allows_no_more() -> None:
+    policy = load_json(DEPLOY / "aws" / "bucket-policy.json")
+    assert allowed_actions(policy) == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    denies = {s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Deny"}
+    assert denies["DenyPlainHttp"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "s3:DeleteObject" in denies["ArtifactsAreImmutableForTheRelay"]["Action"]
+    for statement in policy["Statement"]:
+        if statement["Effect"] == "Allow":
+            assert "artifacts" in json.dumps(statement["Resource"]) + json.dumps(
+                statement.get("Condition", {})
+            )
+
+
+def validate_against_s3_model(operation: str, member: str, value: Any) -> None:
+    """botocore's own parameter validation with the S3 service model (no request is sent)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("s3")
+    shape = model.operation_model(operation).input_shape
+    report = ParamValidator().validate({"Bucket": "example-bucket", member: value}, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_lifecycle_rule_aborts_incomplete_multipart_uploads_under_the_prefix() -> None:
+    lifecycle = load_json(DEPLOY / "aws" / "lifecycle.json")
+    validate_against_s3_model(
+        "PutBucketLifecycleConfiguration", "LifecycleConfiguration", lifecycle
+    )
+    (rule,) = lifecycle["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["Filter"] == {"Prefix": "artifacts/"}
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+
+
+def test_default_encryption_configuration_is_valid_for_s3() -> None:
+    encryption = load_json(DEPLOY / "aws" / "default-encryption.json")
+    validate_against_s3_model(
+        "PutBucketEncryption", "ServerSideEncryptionConfiguration", encryption
+    )
+    with pytest.raises(AssertionError):  # the validator really validates
+        validate_against_s3_model(
+            "PutBucketLifecycleConfiguration", "LifecycleConfiguration", {"Rules": [{"X": 1}]}
+        )
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def exported_metric_names() -> set[str]:
+    from relay.metrics import RelayMetrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    names: set[str] = set()
+    for family in RelayMetrics().registry.collect():
+        names.update(family.name + suffix for suffix in suffixes[family.type])
+    return names
+
+
+def test_alert_rules_use_only_metrics_the_relay_exports() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    exported = exported_metric_names()
+    used: set[str] = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"].startswith("CleanMyData")
+            assert rule["labels"]["severity"] in ("warning", "critical")
+            used.update(re.findall(r"\brelay_[a-z_]+", rule["expr"]))
+    assert used, "the rules reference relay metrics"
+    assert used <= exported, used - exported
+    assert "relay_oldest_pending_age_seconds" in used
+    assert "relay_upload_failures_total" in used
+
+
+def test_terminal_failure_alert_names_exactly_the_non_retryable_error_classes() -> None:
+    from relay.stores.base import ErrorClass
+
+    text = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    match = re.search(r'error_class=~"([a-z_|]+)"', text)
+    assert match
+    named = set(match.group(1).split("|"))
+    assert named <= {c.value for c in ErrorClass}
+    terminal = {c.value for c in ErrorClass if not c.retryable} - {"unknown"}
+    assert named == terminal
