@@ -25,10 +25,12 @@ stay as orphans for the relay's grace-period sweep. Deadlocks and lock-wait time
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -63,6 +65,7 @@ from outbox.trimming import trim_final_object
 
 MAX_ANALYSIS_ID_LENGTH: Final = 128
 MAX_ATTEMPTS: Final = 5
+ANALYSIS_LOCK_TIMEOUT_SECONDS: Final = 120
 _RETRYABLE_MYSQL_ERRORS: Final = frozenset({1205, 1213})  # lock wait timeout, deadlock
 
 ACTION_STAGED: Final = "staged"  # new download
@@ -294,6 +297,44 @@ def _supersede(conn: sa.Connection, row: sa.Row[Any], artifact: WrittenArtifact,
     return True
 
 
+def _lock_current(
+    conn: sa.Connection, download_ids: list[str]
+) -> tuple[dict[str, sa.Row[Any]], dict[str, list[sa.Row[Any]]]]:
+    """The downloads rows and pending outbox records of ``download_ids``, locked.
+
+    Lock order (outbox records, then downloads rows, then the report row) is the relay's flip
+    order, so a re-run committing while the relay flips the same download waits, not deadlocks.
+    """
+    pending: dict[str, list[sa.Row[Any]]] = {d: [] for d in download_ids}
+    for record in conn.execute(
+        sa.select(outbox)
+        .where(outbox.c.download_id.in_(download_ids), outbox.c.state == OUTBOX_PENDING)
+        .order_by(outbox.c.id)
+        .with_for_update()
+    ):
+        pending[record.download_id].append(record)
+    existing = {
+        row.download_id: row
+        for row in conn.execute(
+            sa.select(downloads)
+            .where(downloads.c.download_id.in_(download_ids))
+            .order_by(downloads.c.download_id)
+            .with_for_update()
+        )
+    }
+    return existing, pending
+
+
+def _keeps(existing: sa.Row[Any] | None, artifact: WrittenArtifact, live: bool) -> bool:
+    """True when the download already holds these bytes and needs nothing new."""
+    return (
+        existing is not None
+        and existing.sha256 == artifact.sha256
+        and existing.size_bytes == artifact.size_bytes
+        and (existing.status == UPLOADED or (existing.status == PENDING and live))
+    )
+
+
 def _write(
     conn: sa.Connection,
     final_object: Mapping[str, Any],
@@ -302,10 +343,25 @@ def _write(
     analysis_id: str,
 ) -> _Plan:
     now = utcnow()
-    full_report = _full_report_entry(artifacts)
-    staged_entries = [_staged_entry(a) for a in artifacts]
-    provisional = merge_download_entries(final_object, staged_entries)
-    trimmed = trim_final_object(provisional, settings.report_max_bytes, full_report=full_report)
+    existing, pending = _lock_current(conn, [a.spec.download_id for a in artifacts])
+
+    kept: dict[str, dict[str, Any]] = {}
+    entries: list[dict[str, Any]] = []
+    redundant: list[str] = []
+    for artifact in artifacts:
+        row = existing.get(artifact.spec.download_id)
+        if row is not None and _keeps(row, artifact, bool(pending[row.download_id])):
+            kept[row.download_id] = dict(row._mapping)
+            entries.append(build_download_entry(kept[row.download_id]))
+            if artifact.staged_path and artifact.staged_path != row.staged_path:
+                redundant.append(artifact.staged_path)
+        else:
+            entries.append(_staged_entry(artifact))
+
+    final = merge_download_entries(final_object, entries)
+    trimmed = trim_final_object(
+        final, settings.report_max_bytes, full_report=_full_report_entry(artifacts)
+    )
     _upsert(
         conn,
         analysis_reports,
@@ -314,66 +370,37 @@ def _write(
     )
 
     outcomes: list[DownloadOutcome] = []
-    entries: list[dict[str, Any]] = []
     superseded: list[int] = []
-    redundant: list[str] = []
     obsolete: list[str] = []
     for artifact in artifacts:
         download_id = artifact.spec.download_id
-        existing = conn.execute(
-            sa.select(downloads).where(downloads.c.download_id == download_id).with_for_update()
-        ).first()
-        pending = conn.execute(
-            sa.select(outbox)
-            .where(outbox.c.download_id == download_id, outbox.c.state == OUTBOX_PENDING)
-            .with_for_update()
-        ).all()
-        same_bytes = (
-            existing is not None
-            and existing.sha256 == artifact.sha256
-            and existing.size_bytes == artifact.size_bytes
-        )
-        if (
-            existing is not None
-            and same_bytes
-            and (existing.status == UPLOADED or (existing.status == PENDING and pending))
-        ):
-            if artifact.staged_path and artifact.staged_path != existing.staged_path:
-                redundant.append(artifact.staged_path)
-            row = dict(existing._mapping)
-            entries.append(build_download_entry(row))
+        if download_id in kept:
+            row_values = kept[download_id]
             outcomes.append(
-                DownloadOutcome(download_id, ACTION_UNCHANGED, row["status"], row["s3_path"], None)
+                DownloadOutcome(
+                    download_id, ACTION_UNCHANGED, row_values["status"], row_values["s3_path"], None
+                )
             )
             continue
-        for old in pending:
+        for old in pending[download_id]:
             if _supersede(conn, old, artifact, now):
                 superseded.append(int(old.id))
                 old_path = old.payload.get("staged_path") if isinstance(old.payload, dict) else None
                 if old_path and old_path != artifact.staged_path:
                     obsolete.append(str(old_path))
-        if existing is not None and existing.staged_path not in (artifact.staged_path, None):
-            obsolete.append(existing.staged_path)
+        previous = existing.get(download_id)
+        if previous is not None and previous.staged_path not in (artifact.staged_path, None):
+            obsolete.append(previous.staged_path)
         _upsert(conn, downloads, _download_values(artifact, settings, now), "download_id")
         outbox_id = _insert_outbox(conn, artifact, settings, now)
-        entries.append(_staged_entry(artifact))
         outcomes.append(
             DownloadOutcome(
                 download_id,
-                ACTION_RESTAGED if existing is not None else ACTION_STAGED,
+                ACTION_RESTAGED if previous is not None else ACTION_STAGED,
                 PENDING,
                 str(artifact.s3_path),
                 outbox_id,
             )
-        )
-
-    final = merge_download_entries(final_object, entries)
-    if entries != staged_entries:
-        trimmed = trim_final_object(final, settings.report_max_bytes, full_report=full_report)
-        conn.execute(
-            analysis_reports.update()
-            .where(analysis_reports.c.analysis_id == analysis_id)
-            .values(report=trimmed.final_object, report_trimmed=trimmed.trimmed, updated_at=now)
         )
     return _Plan(
         outcomes=tuple(outcomes),
@@ -439,6 +466,43 @@ def _discard_after_failure(
     remove_staged(settings, [p for p in paths if p not in referenced])
 
 
+@contextmanager
+def _analysis_transaction(engine: sa.Engine, analysis_id: str) -> Iterator[sa.Connection]:
+    """One transaction holding the analysis' commit lock.
+
+    SQLite: ``BEGIN IMMEDIATE`` (``outbox.db``) already admits one writer at a time. MySQL: a
+    named lock per analysis (``GET_LOCK``) serialises transformers committing the same analysis,
+    and READ COMMITTED keeps the locking reads of not-yet-existing rows free of gap locks, so
+    transformers committing different analyses never deadlock on each other.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    lock = "cmd_persist_" + hashlib.sha256(analysis_id.encode("utf-8")).hexdigest()[:40]
+    with engine.connect().execution_options(isolation_level="READ COMMITTED") as conn:
+        got = conn.execute(
+            sa.text("SELECT GET_LOCK(:name, :timeout)"),
+            {"name": lock, "timeout": ANALYSIS_LOCK_TIMEOUT_SECONDS},
+        ).scalar()
+        conn.commit()
+        if got != 1:
+            raise PersistError(
+                f"another transformer is still committing analysis {analysis_id!r} "
+                f"(waited {ANALYSIS_LOCK_TIMEOUT_SECONDS}s)"
+            )
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            try:
+                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock})
+                conn.commit()
+            except Exception as exc:  # noqa: BLE001 (the outcome is decided; never mask it)
+                log.warning("analysis_lock_release_failed", error=type(exc).__name__)
+                conn.invalidate()  # closing the session releases the lock
+
+
 def persist_analysis_report(
     engine: sa.Engine,
     final_object: Mapping[str, Any],
@@ -452,7 +516,7 @@ def persist_analysis_report(
     try:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with engine.begin() as conn:
+                with _analysis_transaction(engine, analysis_id) as conn:
                     plan = _write(conn, final_object, artifacts, settings, analysis_id)
                     crashpoints.reach(crashpoints.BEFORE_COMMIT)
                 break

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from domain.artifacts import WrittenArtifact
 from outbox.persist import PersistResult, persist_analysis_report
@@ -108,3 +109,36 @@ def test_different_bytes_at_once_end_with_the_last_commit_winning(
     with backend.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(outbox_attempts)).scalar() == 3
     assert staged_files(backend.settings) == {r["staged_path"] for r in rows.values()}
+
+
+def test_many_transformers_committing_different_analyses_all_succeed(backend: Backend) -> None:
+    threads_count, per_thread = 4, 8
+    barrier = threading.Barrier(threads_count)
+    failures: list[BaseException] = []
+
+    def commit_many(worker: int) -> None:
+        barrier.wait()
+        for number in range(per_thread):
+            analysis_id = f"many-{worker}-{number}"
+            try:
+                artifacts = stage_artifacts(backend.settings, analysis_id, b"m")
+                final = build_final_object(analysis_id, artifacts)
+                persist_analysis_report(backend.engine, final, artifacts, backend.settings)
+            except BaseException as exc:  # noqa: BLE001 (asserted below)
+                failures.append(exc)
+
+    with capture_logs() as logs:
+        threads = [threading.Thread(target=commit_many, args=(i,)) for i in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+
+    assert failures == []
+    assert count_rows(backend.engine) == {
+        "analysis_reports": threads_count * per_thread,
+        "downloads": 3 * threads_count * per_thread,
+        "outbox": 3 * threads_count * per_thread,
+        "outbox_attempts": 0,
+    }
+    assert [e for e in logs if e["event"] == "persist_retried"] == []  # no deadlock to retry
