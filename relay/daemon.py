@@ -9,6 +9,7 @@ but unstarted records are released; the process exits 0.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -100,6 +101,15 @@ def _schedule(
     )
 
 
+def _quiet_scheduler_logger() -> logging.Logger:
+    """APScheduler warns each time a poll finds the previous drain still running; that is the
+    normal state under load (the drain loops until the backlog is empty), so only its errors
+    are kept."""
+    scheduler_logger = logging.getLogger("relay.scheduler")
+    scheduler_logger.setLevel(logging.ERROR)
+    return scheduler_logger
+
+
 def run_daemon(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
     engine = open_database(settings)
@@ -110,7 +120,7 @@ def run_daemon(settings: Settings) -> int:
     worker = RelayWorker(engine, open_store(settings), settings, metrics)
     stop = threading.Event()
     _install_stop_handlers(stop)
-    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC", logger=_quiet_scheduler_logger())
     _schedule(scheduler, engine, worker, settings)
     log.info(
         "relay_started",

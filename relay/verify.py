@@ -525,13 +525,14 @@ def _parse_entries(raw: object) -> list[dict[str, Any]]:
 
 
 def _walk_files(root: Path) -> Iterable[tuple[Path, float]]:
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            path = Path(directory) / name
+    """Plain files directly in the staging directory (where staging writes; as the sweep)."""
+    with os.scandir(root) as entries:
+        for entry in entries:
             try:
-                yield path, path.stat().st_mtime
+                if entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path), entry.stat(follow_symlinks=False).st_mtime
             except FileNotFoundError:
-                continue  # removed while we walked (uploaded meanwhile)
+                continue  # removed while we looked (uploaded meanwhile)
 
 
 def verify(

@@ -118,6 +118,15 @@ class RelayWorker:
             record for record, result in zip(records, results, strict=True) if result is None
         ]
         released = release_leases(self._engine, unstarted) if unstarted else 0
+        # 'uploaded' is committed for these: their staged files go (one directory fsync).
+        remove_staged(
+            settings,
+            [
+                str(result.record.payload["staged_path"])
+                for result in done
+                if result.flip is FlipResult.APPLIED and result.report.succeeded
+            ],
+        )
         summary = BatchSummary(
             claimed=len(records),
             outcomes=dict(Counter(result.report.outcome for result in done)),
@@ -162,8 +171,6 @@ class RelayWorker:
                 self._metrics.lease_lost.inc()
         if flip is FlipResult.APPLIED:
             self._log_outcome(record, report)
-            if report.succeeded:
-                remove_staged(self._settings, [str(record.payload["staged_path"])])
         return _Done(record, report, flip)
 
     def _log_outcome(self, record: ClaimedRecord, report: AttemptReport) -> None:

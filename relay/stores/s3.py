@@ -13,9 +13,12 @@ boto3's own retries are reduced to a single attempt: the relay's retry policy is
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 SHA256_METADATA_KEY = "sha256"
+PARTS_IN_FLIGHT = 4  # multipart parts sent concurrently per upload (each holds one chunk)
 
 
 def build_client(settings: Settings, *, max_pool_connections: int | None = None) -> S3Client:
@@ -84,6 +88,9 @@ class S3Store(ObjectStore):
         self._chunk = multipart_chunk_bytes
         self._sse = sse
         self._kms_key = sse_kms_key_id
+        self._part_pool = ThreadPoolExecutor(
+            max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part"
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
@@ -149,30 +156,46 @@ class S3Store(ObjectStore):
             self._abort_quietly(request.key, upload_id)
             raise
 
+    def _send_part(
+        self, request: UploadRequest, upload_id: str, number: int, chunk: bytes
+    ) -> dict[str, Any]:
+        checksum = hex_to_base64(hashlib.sha256(chunk).hexdigest())
+        response = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=request.key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=chunk,
+            ChecksumSHA256=checksum,
+        )
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+
     def _send_parts_and_complete(self, request: UploadRequest, upload_id: str) -> UploadResult:
+        """Parts are read in order (hashing the whole stream) and sent up to
+        PARTS_IN_FLIGHT at a time on the store's part pool; memory stays bounded by
+        PARTS_IN_FLIGHT x RELAY_MULTIPART_CHUNK_BYTES per upload."""
         whole = hashlib.sha256()
-        part_digests: list[bytes] = []
+        pending: deque[Future[dict[str, Any]]] = deque()
         parts: list[dict[str, Any]] = []
         sent = 0
-        with request.path.open("rb") as handle:
-            while chunk := handle.read(self._chunk):
-                whole.update(chunk)
-                digest = hashlib.sha256(chunk).digest()
-                part_digests.append(digest)
-                number = len(part_digests)
-                checksum = hex_to_base64(digest.hex())
-                response = self._client.upload_part(
-                    Bucket=self._bucket,
-                    Key=request.key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=chunk,
-                    ChecksumSHA256=checksum,
-                )
-                parts.append(
-                    {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
-                )
-                sent += len(chunk)
+        try:
+            with request.path.open("rb") as handle:
+                while chunk := handle.read(self._chunk):
+                    whole.update(chunk)
+                    sent += len(chunk)
+                    number = len(parts) + len(pending) + 1
+                    pending.append(
+                        self._part_pool.submit(self._send_part, request, upload_id, number, chunk)
+                    )
+                    del chunk
+                    if len(pending) >= PARTS_IN_FLIGHT:
+                        parts.append(pending.popleft().result())
+                while pending:
+                    parts.append(pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
+        part_digests = [base64.b64decode(part["ChecksumSHA256"]) for part in parts]
         if sent != request.size_bytes or whole.hexdigest() != request.sha256:
             raise StoreError(
                 ErrorClass.CHECKSUM_MISMATCH,

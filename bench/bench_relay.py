@@ -1,0 +1,240 @@
+"""Relay throughput vs a bare boto3 loop, scaling with relay processes, and commit->uploaded lag.
+
+Starts its own SeaweedFS (tests/support/seaweed.py) and uses a private MariaDB database. For
+each size the same staged files are first uploaded by a bare loop (``put_object`` per file,
+boto3 defaults, one thread) to a separate prefix, then by the relay (claim, upload, flip) from
+the outbox; both in this run, against the same server.
+
+    .venv/bin/python -m bench.bench_relay [--small 300] [--large 4] [--scale-records 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+import sqlalchemy as sa
+
+from cli.logging_setup import configure_logging
+from domain.model import ArtifactFormat
+from outbox.db import create_database_engine
+from outbox.migrations import upgrade
+from outbox.settings import Settings
+from outbox.tables import OUTBOX_DONE, outbox, outbox_attempts
+from relay.stores.s3 import S3Store
+from relay.worker import RelayWorker
+from tests.support import mariadb, seaweed
+from tests.unit.relay.staged import commit_analysis
+
+KB = 1024
+MB = 1024 * KB
+
+
+class Bench:
+    def __init__(self, server: seaweed.S3Server, db_url: str, root: Path) -> None:
+        self.server = server
+        self.db_url = db_url
+        self.root = root
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint_url,
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+            region_name=server.region,
+        )
+        self.runs = 0
+
+    def env(self, bucket: str, **extra: str) -> dict[str, str]:
+        return {
+            **self.server.env(),
+            "DATABASE_URL": self.db_url,
+            "ARTIFACT_STORE_URL": f"s3://{bucket}",
+            "STAGING_DIR": str(self.root / "staging"),
+            "LOG_LEVEL": "warning",
+            "LOG_FORMAT": "json",
+            **extra,
+        }
+
+    def fresh(self, engine: sa.Engine) -> str:
+        """An empty bucket and empty tables for the next scenario."""
+        self.runs += 1
+        bucket = f"bench-relay-{self.runs}"
+        self.client.create_bucket(Bucket=bucket)
+        with engine.begin() as conn:
+            for table in ("outbox_attempts", "outbox", "downloads", "analysis_reports"):
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+        return bucket
+
+    def stage(self, engine: sa.Engine, settings: Settings, count: int, size: int) -> list[Path]:
+        staged: list[Path] = []
+        for index in range(count):
+            data = os.urandom(size)
+            committed = commit_analysis(
+                engine, settings, f"bench-{self.runs}-{index}", {ArtifactFormat.CSV: data}
+            )
+            staged.append(settings.staging_dir / (committed.artifacts[0].staged_path or ""))
+        return staged
+
+    def bare_loop(self, bucket: str, files: list[Path]) -> float:
+        started = time.perf_counter()
+        for path in files:
+            with path.open("rb") as body:
+                self.client.put_object(Bucket=bucket, Key=f"baseline/{path.name}", Body=body)
+        return time.perf_counter() - started
+
+    def relay_in_process(self, engine: sa.Engine, settings: Settings) -> float:
+        worker = RelayWorker(engine, S3Store.from_settings(settings), settings)
+        started = time.perf_counter()
+        worker.drain()
+        elapsed = time.perf_counter() - started
+        worker.close()
+        return elapsed
+
+
+def count_done(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(outbox.c.state == OUTBOX_DONE)
+            ).scalar_one()
+        )
+
+
+def compare(bench: Bench, engine: sa.Engine, count: int, size: int, concurrency: int) -> None:
+    bucket = bench.fresh(engine)
+    settings = Settings.from_env(bench.env(bucket, RELAY_CONCURRENCY=str(concurrency)))
+    files = bench.stage(engine, settings, count, size)
+    bare = bench.bare_loop(bucket, files)
+    relay = bench.relay_in_process(engine, settings)
+    assert count_done(engine) == count, "not every record was uploaded"
+    total_mb = count * size / MB
+    print(
+        f"| {size // KB} KB x {count} | relay, concurrency {concurrency} | "
+        f"bare boto3 loop {bare:.2f} s ({total_mb / bare:.1f} MB/s, {count / bare:.0f}/s) | "
+        f"relay {relay:.2f} s ({total_mb / relay:.1f} MB/s, {count / relay:.0f}/s) | "
+        f"{bare / relay:.2f}x |",
+        flush=True,
+    )
+
+
+def scale(bench: Bench, engine: sa.Engine, count: int, processes: int) -> None:
+    bucket = bench.fresh(engine)
+    env = bench.env(bucket, PATH=os.environ.get("PATH", ""))
+    bench.stage(engine, Settings.from_env(env), count, 10 * KB)
+    started = time.perf_counter()
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "relay", "--once"],
+            env={**env, "RELAY_ID": f"bench-{n}"},
+        )
+        for n in range(processes)
+    ]
+    for child in children:
+        child.wait()
+    elapsed = time.perf_counter() - started
+    done = count_done(engine)
+    with engine.connect() as conn:  # the draining itself, without process start-up
+        first = conn.execute(sa.select(sa.func.min(outbox_attempts.c.started_at))).scalar_one()
+        last = conn.execute(sa.select(sa.func.max(outbox.c.finished_at))).scalar_one()
+        actors = conn.execute(
+            sa.select(sa.func.count(sa.distinct(outbox_attempts.c.actor)))
+        ).scalar_one()
+    draining = (last - first).total_seconds()
+    print(
+        f"| {processes} | {count} x 10 KB | {draining:.2f} s | {done / draining:.0f}/s | "
+        f"{elapsed:.2f} s | {done}/{count} done by {actors} relays |",
+        flush=True,
+    )
+
+
+def lag(bench: Bench, engine: sa.Engine, commits: int, interval: float) -> None:
+    bucket = bench.fresh(engine)
+    env = bench.env(bucket, PATH=os.environ.get("PATH", ""), RELAY_ID="bench-lag")
+    settings = Settings.from_env(env)
+    daemon = subprocess.Popen([sys.executable, "-m", "cli.main", "relay"], env=env)
+    try:
+        time.sleep(3)  # let the daemon start
+        for index in range(commits):
+            commit_analysis(
+                engine, settings, f"lag-{index}", {ArtifactFormat.CSV: os.urandom(10 * KB)}
+            )
+            time.sleep(interval)
+        wait_until(lambda: count_done(engine) == commits, 60)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.created_at, outbox.c.finished_at).where(
+                outbox.c.state == OUTBOX_DONE
+            )
+        ).all()
+    lags = sorted((done - created).total_seconds() * 1000 for created, done in rows)
+    p50 = statistics.median(lags)
+    p99 = lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]
+    print(
+        f"| {len(lags)} commits, one every {interval * 1000:.0f} ms | p50 {p50:.0f} ms | "
+        f"p99 {p99:.0f} ms | max {lags[-1]:.0f} ms |",
+        flush=True,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=300, help="10 KB artifacts per run")
+    parser.add_argument("--large", type=int, default=4, help="64 MB artifacts per run")
+    parser.add_argument("--scale-records", type=int, default=600)
+    parser.add_argument("--lag-commits", type=int, default=100)
+    args = parser.parse_args()
+    configure_logging("json", "warning")
+    root = Path(tempfile.mkdtemp(prefix="bench-relay-"))
+    (root / "staging").mkdir()
+    server = seaweed.start_seaweed()
+    db = mariadb.create_database(mariadb.server_url(), prefix="bench_relay")
+    db_url = db.render_as_string(hide_password=False)
+    os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+    os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+    engine = create_database_engine(Settings.from_env({"DATABASE_URL": db_url}))
+    upgrade(engine)
+    bench = Bench(server, db_url, root)
+    try:
+        print("| artifacts | relay | bare loop | relay | relay / bare |")
+        print("|---|---|---|---|---|")
+        compare(bench, engine, args.small, 10 * KB, 1)
+        compare(bench, engine, args.small, 10 * KB, 4)
+        compare(bench, engine, args.large, 64 * MB, 1)
+        compare(bench, engine, args.large, 64 * MB, 4)
+        print()
+        print(
+            "| relay processes | records | draining time | throughput | "
+            "wall time incl. start-up | done |"
+        )
+        print("|---|---|---|---|---|---|")
+        for processes in (1, 2, 4):
+            scale(bench, engine, args.scale_records, processes)
+        print()
+        print("| lag commit -> uploaded (daemon, default 0.5 s poll) | p50 | p99 | max |")
+        print("|---|---|---|---|")
+        lag(bench, engine, args.lag_commits, 0.05)
+    finally:
+        engine.dispose()
+        mariadb.drop_database(db)
+        seaweed.stop_seaweed(server)
+
+
+if __name__ == "__main__":
+    main()
