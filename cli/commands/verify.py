@@ -10,10 +10,16 @@ import argparse
 import json
 import sys
 
+from domain.errors import UserFacingError
 from outbox.db import open_database
 from outbox.settings import Settings
 from relay.stores import open_store
+from relay.stores.base import StoreError
 from relay.verify import VerifyOptions, verify
+
+
+class StoreUnavailableError(UserFacingError):
+    """The object store could not be read, so nothing can be concluded."""
 
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,6 +31,11 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             settings,
             VerifyOptions(deep=args.deep, head_concurrency=settings.relay_concurrency * 2),
         )
+    except StoreError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else exc.error_class.value
+        raise StoreUnavailableError(
+            f"cannot read the object store ({exc.error_class.value}): {first_line}"
+        ) from None
     finally:
         engine.dispose()
     if args.json:
