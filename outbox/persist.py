@@ -1,11 +1,17 @@
 """``persist_analysis_report``: the report, its downloads and their outbox records, in ONE
 transaction.
 
+Serialisation: two transformers committing the same analysis take turns (MySQL: a named lock
+per analysis, ``GET_LOCK``, around a READ COMMITTED transaction, so locking reads of rows that do
+not exist yet take no gap locks and different analyses never block each other; SQLite:
+``BEGIN IMMEDIATE`` admits one writer at a time).
+
 Order inside the transaction (the same on MySQL and SQLite):
 
-1. upsert the ``analysis_reports`` row (this takes the row lock that serialises two transformers
-   committing the same analysis; on SQLite ``BEGIN IMMEDIATE`` serialises all writers);
-2. per artifact: read its ``downloads`` row and pending outbox rows ``FOR UPDATE``, then
+1. read the pending outbox records, then the ``downloads`` rows, of this run's downloads
+   ``FOR UPDATE`` (the relay's flip locks in the same order: outbox, downloads, report, so a
+   re-run committing while the relay flips one of its downloads waits instead of deadlocking);
+2. decide per artifact:
    - new download: insert the row (``pending``) and one outbox record;
    - same bytes (size and sha256) as a ``pending`` download with a live outbox record, or as an
      ``uploaded`` one: keep it; no new outbox record; the file staged by this run is redundant;
@@ -14,8 +20,9 @@ Order inside the transaction (the same on MySQL and SQLite):
      upserted with the new bytes and status ``pending``, and a new outbox record is inserted.
      The new bytes have a new object key (the key carries a content hash), so an object
      uploaded from the old bytes is never overwritten;
-3. the stored JSON's download entries are rewritten from the resulting rows when they differ
-   from what this run staged (kept downloads keep their key and status).
+3. upsert the ``analysis_reports`` row: the final object whose download entries are the rows as
+   they will be committed (kept downloads keep their key and status), trimmed if too large;
+4. the writes decided in 2.
 
 After the commit, redundant files of this run and the staged files of superseded records are
 removed. If anything fails before or during the commit, the files staged by this run are removed
