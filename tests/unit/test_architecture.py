@@ -1,0 +1,80 @@
+"""The dependency rules of DESIGN.md, checked on the source: domain <- outbox <- relay <- cli,
+domain pure, each kind of I/O in its one home."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ("domain", "outbox", "relay", "cli")
+# What each layer may not import (top-level module names).
+FORBIDDEN: dict[str, set[str]] = {
+    "domain": {
+        "outbox",
+        "relay",
+        "cli",
+        "sqlalchemy",
+        "pymysql",
+        "boto3",
+        "botocore",
+        "apscheduler",
+        "structlog",
+        "prometheus_client",
+        "logging",
+    },
+    "outbox": {"relay", "cli", "boto3", "botocore", "apscheduler", "prometheus_client"},
+    "relay": {"cli"},
+    "cli": set(),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def sources(layer: str) -> list[Path]:
+    return sorted((ROOT / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_imports_nothing_upwards(layer: str) -> None:
+    violations = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sources(layer)
+        for name in imported_modules(path)
+        if name.split(".")[0] in FORBIDDEN[layer]
+    ]
+    assert sources(layer), f"no sources found for {layer}"
+    assert violations == []
+
+
+def test_boto3_has_one_home() -> None:
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for layer in LAYERS
+        for path in sources(layer)
+        if any(name.split(".")[0] in {"boto3", "botocore"} for name in imported_modules(path))
+    )
+    assert users, "boto3 is used somewhere (the S3 adapter)"
+    assert all(user.startswith("relay/stores/") for user in users), users
+
+
+def test_only_settings_reads_the_environment() -> None:
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for layer in LAYERS
+        for path in sources(layer)
+        if "os.environ" in path.read_text(encoding="utf-8")
+        or "os.getenv" in path.read_text(encoding="utf-8")
+    )
+    assert readers == ["outbox/settings.py"]
