@@ -31,8 +31,6 @@ class RowIssueSpill:
         self._preview: list[dict[str, Any]] = []
         self._by_code: dict[str, int] = {}
         self._total = 0
-        self._pending: list[pa.Table] = []
-        self._pending_rows = 0
         self._sink = pa.OSFile(str(path), "wb")
         self._writer: ipc.RecordBatchFileWriter | None = ipc.new_file(self._sink, ROW_ISSUE_SCHEMA)
 
@@ -56,10 +54,8 @@ class RowIssueSpill:
         missing = self._preview_rows - len(self._preview)
         if missing > 0:
             self._preview.extend(issues.slice(0, missing).to_pylist())
-        self._pending.append(issues)
-        self._pending_rows += issues.num_rows
-        if self._pending_rows >= WRITE_BATCH_ROWS:
-            self._flush()
+        for batch in issues.to_batches(max_chunksize=WRITE_BATCH_ROWS):
+            self._writer.write_batch(batch)
 
     def _count_codes(self, issues: pa.Table) -> None:
         counts = pc.value_counts(issues.column("code"))
@@ -67,18 +63,9 @@ class RowIssueSpill:
             code = str(item["values"])
             self._by_code[code] = self._by_code.get(code, 0) + int(item["counts"])
 
-    def _flush(self) -> None:
-        if not self._pending or self._writer is None:
-            return
-        combined = pa.concat_tables(self._pending).combine_chunks()
-        self._pending, self._pending_rows = [], 0
-        for batch in combined.to_batches(max_chunksize=WRITE_BATCH_ROWS):
-            self._writer.write_batch(batch)
-
     def finish(self) -> RowIssueDigest:
-        """Write what is pending, close the file and return the digest for the final object."""
+        """Close the file and return the digest for the final object."""
         if self._writer is not None:
-            self._flush()
             self._writer.close()
             self._sink.close()
             self._writer = None

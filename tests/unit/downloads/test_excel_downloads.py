@@ -138,3 +138,17 @@ def test_staged_workbook_is_written_to_a_non_seekable_stream(tmp_path: Path) -> 
     assert "content_base64" not in entry
     workbook = load_workbook(io.BytesIO(sink.files["s_report.xlsx"]))
     assert workbook.sheetnames == SHEETS
+
+
+def test_row_issue_severities_are_coloured_by_conditional_formatting(tmp_path: Path) -> None:
+    workbook = _load(generate_excel_download("an-1", "s.csv", make_content(tmp_path, 30)))
+    formatting = workbook["Row issues"].conditional_formatting
+    rules = {
+        rule.formula[0].strip('"'): (str(cf.sqref), rule.dxf.fill.bgColor.rgb)
+        for cf in formatting
+        for rule in cf.rules
+    }
+    assert set(rules) == set(SEVERITY_FILLS)
+    for severity, (cells, rgb) in rules.items():
+        assert cells == "D2:D31"
+        assert rgb.endswith(SEVERITY_FILLS[severity])
