@@ -6,7 +6,8 @@ named server lock (``GET_LOCK``) makes two concurrent ``db upgrade`` runs apply 
 A recorded file whose checksum changed is refused (edit a schema by adding a new file).
 
 SQLite (the embedded default): the tables are created from :data:`outbox.tables.metadata`, which
-mirrors ``sql/``, and every file's version is recorded as applied.
+mirrors ``sql/``, the audit views from :mod:`outbox.audit.views`, and every file's version is
+recorded as applied.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 import structlog
 
 from domain.errors import UserFacingError
+from outbox.audit.views import create_sqlite_views
 from outbox.tables import metadata
 
 LOCK_NAME: Final = "clean_my_data_schema_migrations"
@@ -200,6 +202,8 @@ def _upgrade_sqlite(engine: sa.Engine, migrations: list[Migration]) -> list[str]
                 continue
             _record(conn, migration)
             applied_now.append(migration.label)
+        if applied_now:  # the SQLite twins of the views in sql/ (date arithmetic differs)
+            create_sqlite_views(conn)
     return applied_now
 
 

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from domain.errors import UserFacingError
+from outbox.audit.views import VIEW_NAMES
 from outbox.db import DatabaseError, create_database_engine, open_database
 from outbox.migrations import MigrationError, discover_migrations, upgrade
 from outbox.settings import Settings
@@ -251,6 +252,7 @@ def test_sqlite_gets_the_same_tables_and_records_the_versions(tmp_path: Path) ->
             i.name for i in table.indexes
         }
     assert [v for v, _ in _applied(engine)] == [m.version for m in discover_migrations()]
+    assert set(inspector.get_view_names()) == set(VIEW_NAMES)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
