@@ -246,8 +246,9 @@ class _Verifier:
 
     def _check_pending(self, row: RowMapping, live_rows: int) -> None:
         download_id = row["download_id"]
+        found: list[Problem] = []
         if live_rows == 0:
-            self.report(
+            found.append(
                 Problem(
                     2,
                     "pending_without_outbox_row",
@@ -257,7 +258,7 @@ class _Verifier:
                 )
             )
         elif live_rows > 1:
-            self.report(
+            found.append(
                 Problem(
                     2,
                     "pending_with_duplicate_outbox_rows",
@@ -268,21 +269,40 @@ class _Verifier:
             )
         if row["staging_volume"] != self.settings.staging_volume_id:
             self.stats.other_volume_skipped += 1
-            return
-        path = self.settings.staging_dir / row["staged_path"]
-        state = check_staged_file(path, int(row["size_bytes"]), row["sha256"])
-        self.stats.staged_files_hashed += 1
-        if state is not StagedState.OK:
-            self.report(
-                Problem(
-                    2,
-                    f"staged_file_{state.value}",
-                    f"download {download_id} is pending but its staged file {path} is "
-                    f"{state.value.replace('_', ' ')}",
-                    download_id,
-                    row["analysis_id"],
+        else:
+            path = self.settings.staging_dir / row["staged_path"]
+            state = check_staged_file(path, int(row["size_bytes"]), row["sha256"])
+            self.stats.staged_files_hashed += 1
+            if state is not StagedState.OK:
+                found.append(
+                    Problem(
+                        2,
+                        f"staged_file_{state.value}",
+                        f"download {download_id} is pending but its staged file {path} is "
+                        f"{state.value.replace('_', ' ')}",
+                        download_id,
+                        row["analysis_id"],
+                    )
                 )
-            )
+        if found and self._unchanged(row):
+            self.problems.extend(found)
+
+    def _unchanged(self, row: RowMapping) -> bool:
+        """False when the row moved on since it was read (the relay uploaded it meanwhile,
+        deleting its staged file; a re-run restaged it): then it is not a problem."""
+        d = t.downloads
+        with self.engine.connect() as conn:
+            now = conn.execute(
+                sa.select(d.c.status, d.c.sha256, d.c.staged_path, d.c.updated_at).where(
+                    d.c.download_id == row["download_id"]
+                )
+            ).first()
+        return now is not None and tuple(now) == (
+            row["status"],
+            row["sha256"],
+            row["staged_path"],
+            row["updated_at"],
+        )
 
     def _report_orphan_objects(self, leftovers: dict[str, ObjectInfo]) -> None:
         """Objects with no downloads row; objects a superseded upload left are not orphans."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import time
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from outbox import tables as t
+from outbox.audit.staged import StagedState
+from outbox.reports import update_download_entry
 from outbox.settings import Settings
 from relay.verify import VerifyOptions, key_prefix, verify
 from tests.unit.audit.rows import FakeStore, Seeded, Seeder, staged_file
@@ -256,3 +260,31 @@ def test_reads_in_small_chunks_give_the_same_answer(
     assert [p.code for p in small.problems] == ["object_missing"]
     assert small.stats.downloads == 14
     assert small.stats.reports == 7
+
+
+def test_pending_row_uploaded_while_verify_runs_is_not_a_problem(
+    engine: sa.Engine,
+    store: FakeStore,
+    settings: Settings,
+    seeder: Seeder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, pending = _consistent_world(seeder)
+    import relay.verify as verify_module
+
+    real_check = verify_module.check_staged_file
+
+    def relay_finishes_first(path: Path, size: int, sha: str) -> StagedState:
+        # the relay uploads the file, flips the row and removes the staged file right now
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(t.downloads)
+                .where(t.downloads.c.download_id == pending.download_id)
+                .values(status=t.UPLOADED, updated_at=seeder.now + timedelta(seconds=1))
+            )
+            update_download_entry(conn, "a1", pending.download_id, t.UPLOADED)
+        path.unlink()
+        return real_check(path, size, sha)
+
+    monkeypatch.setattr(verify_module, "check_staged_file", relay_finishes_first)
+    assert _codes(engine, store, settings) == []
