@@ -22,6 +22,7 @@ from pathlib import Path
 
 import boto3
 import sqlalchemy as sa
+from botocore.config import Config
 
 from cli.logging_setup import configure_logging
 from domain.model import ArtifactFormat
@@ -49,6 +50,7 @@ class Bench:
             aws_access_key_id=server.access_key,
             aws_secret_access_key=server.secret_key,
             region_name=server.region,
+            config=Config(read_timeout=300),  # the shared machine can stall SeaweedFS
         )
         self.runs = 0
 
@@ -60,6 +62,7 @@ class Bench:
             "STAGING_DIR": str(self.root / "staging"),
             "LOG_LEVEL": "warning",
             "LOG_FORMAT": "json",
+            "S3_READ_TIMEOUT_SECONDS": "300",
             **extra,
         }
 
@@ -211,6 +214,7 @@ def main() -> None:
     engine = create_database_engine(Settings.from_env({"DATABASE_URL": db_url}))
     upgrade(engine)
     bench = Bench(server, db_url, root)
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
     try:
         print("| artifacts | relay | bare loop | relay | relay / bare |")
         print("|---|---|---|---|---|")
@@ -230,6 +234,7 @@ def main() -> None:
         print("| lag commit -> uploaded (daemon, default 0.5 s poll) | p50 | p99 | max |")
         print("|---|---|---|---|")
         lag(bench, engine, args.lag_commits, 0.05)
+        print(f"load average at end: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
     finally:
         engine.dispose()
         mariadb.drop_database(db)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,6 +30,23 @@ def _due(volume: str, now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def build_claim_query(volume: str, now: datetime, batch_size: int) -> sa.Select[Any]:
+    """Due rows of ``volume`` in ``available_at, id`` order, locked, skipping locked ones."""
+    return (
+        sa.select(
+            outbox.c.id,
+            outbox.c.download_id,
+            outbox.c.analysis_id,
+            outbox.c.attempts,
+            outbox.c.payload,
+        )
+        .where(_due(volume, now))
+        .order_by(outbox.c.available_at, outbox.c.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def claim_batch(
     engine: sa.Engine,
     *,
@@ -41,19 +59,7 @@ def claim_batch(
     now = utcnow()
     token = str(uuid.uuid4())
     with engine.begin() as conn:
-        rows = conn.execute(
-            sa.select(
-                outbox.c.id,
-                outbox.c.download_id,
-                outbox.c.analysis_id,
-                outbox.c.attempts,
-                outbox.c.payload,
-            )
-            .where(_due(volume, now))
-            .order_by(outbox.c.available_at, outbox.c.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        ).all()
+        rows = conn.execute(build_claim_query(volume, now, batch_size)).all()
         if not rows:
             return []
         conn.execute(

@@ -125,3 +125,16 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     parsed = parse_retry_after(later)
     assert parsed is not None
     assert 50 <= parsed <= 61
+
+
+def test_claim_query_skips_locked_rows_in_commit_time_order_on_mysql() -> None:
+    from sqlalchemy.dialects import mysql
+
+    from relay.claim import build_claim_query
+
+    query = build_claim_query("vol-a", datetime(2026, 11, 29), 32)
+    sql = " ".join(str(query.compile(dialect=mysql.dialect(is_mariadb=True))).split())
+    assert sql.endswith("ORDER BY outbox.available_at, outbox.id LIMIT %s FOR UPDATE SKIP LOCKED")
+    assert "outbox.staging_volume = %s" in sql
+    assert "outbox.lease_expires_at IS NULL OR outbox.lease_expires_at < %s" in sql
+    assert "outbox.id >" not in sql  # never "id greater than the last one seen"
