@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import structlog
 
+from outbox import crashpoints
 from outbox.settings import Settings
 from outbox.staging import remove_staged
 from relay.attempt import attempt_upload
@@ -110,6 +111,7 @@ class RelayWorker:
         )
         if not records:
             return BatchSummary()
+        crashpoints.reach(crashpoints.AFTER_CLAIM)
         with LeaseKeeper(self._engine, records, settings.relay_lease_seconds) as keeper:
             futures = [self._pool.submit(self._process, record, keeper) for record in records]
             results = [self._collect(future) for future in futures]
@@ -162,7 +164,9 @@ class RelayWorker:
             return None
         try:
             report = attempt_upload(record, self._store, self._settings)
+            crashpoints.reach(crashpoints.AFTER_UPLOAD)
             flip = flip_outcome(self._engine, record, report, actor=self._settings.relay_id)
+            crashpoints.reach(crashpoints.AFTER_FLIP)
         finally:
             keeper.finish(record)
         if self._metrics is not None:

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from outbox import crashpoints
 from relay.stores.base import (
     ErrorClass,
     ObjectInfo,
@@ -83,6 +84,7 @@ class LocalStore(ObjectStore):
                 digest.update(chunk)
                 sink.write(chunk)
                 sent += len(chunk)
+                crashpoints.reach(crashpoints.MID_UPLOAD)  # partly copied, not linked yet
             sink.flush()
             os.fsync(sink.fileno())
         if sent != request.size_bytes or digest.hexdigest() != request.sha256:

@@ -25,6 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from outbox import crashpoints
 from outbox.settings import MAX_PRESIGN_TTL_SECONDS, Settings
 from relay.stores.base import (
     ErrorClass,
@@ -168,6 +169,7 @@ class S3Store(ObjectStore):
             Body=chunk,
             ChecksumSHA256=checksum,
         )
+        crashpoints.reach(crashpoints.MID_UPLOAD)  # a part is on the server, no object yet
         return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
 
     def _send_parts_and_complete(self, request: UploadRequest, upload_id: str) -> UploadResult:
