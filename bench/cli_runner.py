@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,24 @@ class Run:
     output_bytes: int  # size of the printed final object
     final_object: dict[str, Any] | None
     stderr_tail: str
+    started_at: float  # time.time() when the child was started
+    events: tuple[dict[str, Any], ...]  # structured log lines (JSON) from stderr
+
+    def phase_seconds(self) -> dict[str, float]:
+        """Seconds from start to the CSV staged (start-up, both engine passes, CSV writing),
+        then for the xlsx, the JSON, and the commit (from the ``artifact_staged`` and
+        ``analysis_completed`` log events of the staged path)."""
+        marks = [self.started_at]
+        for event in self.events:
+            if event.get("event") in ("artifact_staged", "analysis_completed"):
+                stamp = datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
+                marks.append(stamp.timestamp())
+        names = ("to_csv", "xlsx", "json", "commit")
+        return {
+            name: round(marks[i + 1] - marks[i], 2)
+            for i, name in enumerate(names)
+            if i + 1 < len(marks)
+        }
 
 
 def ensure_input(directory: Path, size_mb: int, seed: int = 0) -> Path:
@@ -51,7 +70,7 @@ def isolated_env(workdir: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
         STAGING_DIR=str(staging),
         ARTIFACT_STORE_URL=f"file://{workdir / 'artifacts'}",
-        LOG_LEVEL="warning",
+        LOG_LEVEL="info",
         LOG_FORMAT="json",
     )
     env.update(extra)
@@ -59,13 +78,29 @@ def isolated_env(workdir: Path, **extra: str) -> dict[str, str]:
 
 
 def _last_line(data: bytes) -> str:
-    lines = data.decode("utf-8", "replace").strip().splitlines()
+    lines = [
+        line
+        for line in data.decode("utf-8", "replace").strip().splitlines()
+        if not line.startswith("{")
+    ]
     return lines[-1] if lines else ""
+
+
+def _events(data: bytes) -> list[dict[str, Any]]:
+    events = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return events
 
 
 def run_cli(args: list[str], env: dict[str, str], output: Path) -> Run:
     """Run ``clean-my-data ARGS --output OUTPUT`` and measure it."""
     started = time.monotonic()
+    started_at = time.time()
     process = subprocess.Popen(
         [str(CLI), *args, "--output", str(output)],
         env=env,
@@ -74,7 +109,7 @@ def run_cli(args: list[str], env: dict[str, str], output: Path) -> Run:
         stderr=subprocess.PIPE,
     )
     assert process.stderr is not None
-    stderr = process.stderr.read()  # small: warnings only
+    stderr = process.stderr.read()  # small: a few info events
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -91,4 +126,6 @@ def run_cli(args: list[str], env: dict[str, str], output: Path) -> Run:
         output_bytes=output_bytes,
         final_object=final_object,
         stderr_tail=_last_line(stderr),
+        started_at=started_at,
+        events=tuple(_events(stderr)),
     )

@@ -2,12 +2,13 @@
 
 The object around the list is small and serialised at once; the row-level issues (which grow
 with the input) are read back from the spill batch by batch and serialised per batch by polars'
-native JSON writer, so neither the list nor the document is ever built whole in memory. UTF-8,
-compact separators.
+native JSON writer (a row-oriented array, written without its brackets), so neither the list
+nor the document is ever built whole in memory. UTF-8, compact separators.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterable
@@ -36,13 +37,13 @@ def _split_around_row_issues(final_object: Any) -> tuple[bytes, bytes]:
     return before.encode("utf-8"), after.encode("utf-8")
 
 
-def _serialise_batch(batch: pa.RecordBatch) -> bytes:
-    """One batch of row issues as comma-separated JSON objects (no brackets)."""
+def _serialise_batch(batch: pa.RecordBatch) -> memoryview:
+    """One batch of row issues as comma-separated JSON objects (the array without brackets)."""
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
-    lines = frame.write_ndjson()
-    # JSON escapes control characters inside strings, so every raw newline separates records.
-    return lines.rstrip("\n").replace("\n", ",").encode("utf-8")
+    buffer = io.BytesIO()
+    frame.write_json(buffer)  # a row-oriented array: [{...},{...}]
+    return buffer.getbuffer()[1:-1]
 
 
 def write_row_issue_array(stream: BinaryIO, batches: Iterable[pa.RecordBatch]) -> int:
