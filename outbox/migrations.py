@@ -2,7 +2,8 @@
 
 MySQL/MariaDB: each ``sql/NNN_name.sql`` is split on lines holding only ``;;`` and executed
 statement by statement; ``schema_migrations`` records version, name and the file's sha256. A
-named server lock (``GET_LOCK``) makes two concurrent ``db upgrade`` runs apply each file once.
+named server lock per database (``GET_LOCK``) makes two concurrent ``db upgrade`` runs apply
+each file once.
 A recorded file whose checksum changed is refused (edit a schema by adding a new file).
 
 SQLite (the embedded default): the tables are created from :data:`outbox.tables.metadata`, which
@@ -26,7 +27,7 @@ from domain.errors import UserFacingError
 from outbox.audit.views import create_sqlite_views
 from outbox.tables import metadata
 
-LOCK_NAME: Final = "clean_my_data_schema_migrations"
+LOCK_PREFIX: Final = "cmd_migrate_"
 LOCK_TIMEOUT_SECONDS: Final = 60
 _FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _SEPARATOR = re.compile(r"^\s*;;\s*$", re.MULTILINE)
@@ -146,12 +147,20 @@ def _record(conn: sa.Connection, migration: Migration) -> None:
     )
 
 
+def server_lock_name(prefix: str, database: str | None, *parts: str) -> str:
+    """A ``GET_LOCK`` name (at most 64 characters) private to one database: MySQL's named locks
+    are server-wide, and unrelated databases on one server must not wait for each other."""
+    text = "\x00".join((database or "", *parts))
+    return prefix + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def _upgrade_mysql(engine: sa.Engine, migrations: list[Migration]) -> list[str]:
     applied_now: list[str] = []
     with engine.connect() as conn:
+        lock = server_lock_name(LOCK_PREFIX, conn.execute(sa.text("SELECT DATABASE()")).scalar())
         got = conn.execute(
             sa.text("SELECT GET_LOCK(:name, :timeout)"),
-            {"name": LOCK_NAME, "timeout": LOCK_TIMEOUT_SECONDS},
+            {"name": lock, "timeout": LOCK_TIMEOUT_SECONDS},
         ).scalar()
         conn.commit()
         if got != 1:
@@ -170,7 +179,7 @@ def _upgrade_mysql(engine: sa.Engine, migrations: list[Migration]) -> list[str]:
                 _apply_mysql(conn, migration)
                 applied_now.append(migration.label)
         finally:
-            conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME})
+            conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock})
             conn.commit()
     return applied_now
 

@@ -32,7 +32,6 @@ stay as orphans for the relay's grace-period sweep. Deadlocks and lock-wait time
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import uuid
@@ -51,6 +50,7 @@ from domain.errors import UserFacingError
 from domain.model import ArtifactFormat
 from outbox import crashpoints
 from outbox.clock import to_naive_utc, utcnow
+from outbox.migrations import server_lock_name
 from outbox.reports import build_download_entry, merge_download_entries
 from outbox.settings import Settings
 from outbox.staging import remove_staged
@@ -486,7 +486,7 @@ def _analysis_transaction(engine: sa.Engine, analysis_id: str) -> Iterator[sa.Co
         with engine.begin() as conn:
             yield conn
         return
-    lock = "cmd_persist_" + hashlib.sha256(analysis_id.encode("utf-8")).hexdigest()[:40]
+    lock = server_lock_name("cmd_persist_", engine.url.database, analysis_id)
     with engine.connect().execution_options(isolation_level="READ COMMITTED") as conn:
         got = conn.execute(
             sa.text("SELECT GET_LOCK(:name, :timeout)"),
