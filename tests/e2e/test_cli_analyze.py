@@ -186,3 +186,19 @@ def test_inline_refuses_inputs_over_the_inline_limit(tmp_path: Path) -> None:
     assert len(errors) == 1
     assert "INLINE_MAX_BYTES" in errors[0]
     assert result.stdout == ""
+
+
+def test_crash_after_staging_leaves_only_staged_files_and_no_rows(tmp_path: Path) -> None:
+    crashed = _analyze(
+        tmp_path, str(EXAMPLE), "--analysis-id", "crash-1", CLEAN_MY_DATA_CRASH_AT="after_staging"
+    )
+    assert crashed.returncode == 86  # outbox.crashpoints.CRASH_EXIT_CODE
+    assert crashed.stdout == ""
+    assert len(list((tmp_path / "staging").iterdir())) == 3
+    assert _report_rows(tmp_path) == 0
+
+    recovered = _analyze(tmp_path, str(EXAMPLE), "--analysis-id", "crash-1")
+    assert recovered.returncode == 0, recovered.stderr
+    assert _report_rows(tmp_path) == 1
+    entries = json.loads(recovered.stdout)["report"]["downloads"]
+    assert [e["status"] for e in entries] == ["pending"] * 3
