@@ -1,16 +1,18 @@
-"""Recording an attempt's outcome: ONE transaction, guarded by the lease token.
+"""Recording an attempt's outcome: atomically, guarded by the lease token.
 
-In that transaction: the outbox row (done / retry at a time / dead), the ``downloads`` row and
+In one transaction: the outbox row (done / retry at a time / dead), the ``downloads`` row and
 the report JSON's entry (on success or terminal failure), and one appended history row. The
 guard is ``id = :id AND lease_token = :token AND state = 'pending' AND lease_expires_at IS NOT
 NULL``. A finished row keeps its token with the expiry cleared, so the guard matching nothing
 tells two cases apart: the row still carries our token (a repeated flip: nothing changes) or it
 does not (another relay took the lease over: ``lease_lost`` is logged and recorded in the
-history, never an error).
+history, never an error). Outcomes that finish together may share one commit (group commit,
+``flip_outcomes``); each stays atomic and guarded on its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -36,6 +38,9 @@ from outbox.tables import (
 from relay.records import AttemptReport, ClaimedRecord
 
 log = structlog.get_logger()
+
+MAX_TRANSACTION_ATTEMPTS = 3
+_LOCK_CONFLICTS = frozenset({1205, 1213})  # MySQL: lock wait timeout, deadlock
 
 
 class FlipResult(StrEnum):
@@ -137,28 +142,69 @@ def _still_ours(conn: sa.Connection, record: ClaimedRecord) -> bool:
     return token == record.lease_token
 
 
+def _flip_one(
+    conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str
+) -> FlipResult:
+    if _apply(conn, record, report, actor):
+        return FlipResult.APPLIED
+    if _still_ours(conn, record):
+        return FlipResult.REPEATED
+    reason = f"lease taken over before this attempt's {report.outcome} was recorded"
+    conn.execute(
+        outbox_attempts.insert().values(
+            _history_row(record, report, actor, OUTCOME_LEASE_LOST, reason)
+        )
+    )
+    return FlipResult.LEASE_LOST
+
+
+def _is_lock_conflict(exc: sa.exc.DBAPIError) -> bool:
+    args: tuple[Any, ...] = getattr(exc.orig, "args", ())
+    return bool(args) and args[0] in _LOCK_CONFLICTS
+
+
+def flip_outcomes(
+    engine: sa.Engine, finished: Sequence[tuple[ClaimedRecord, AttemptReport]], *, actor: str
+) -> list[FlipResult]:
+    """Record several finished attempts (see the module docstring).
+
+    Each outcome is applied atomically and guarded on its own; outcomes that finished together
+    share the commit (group commit: one log flush for many records instead of one each).
+    Records are taken in ``analysis_id, outbox_id`` order so that concurrent relays lock report
+    rows in the same order; a deadlock or lock-wait timeout retries the whole group.
+    """
+    ordered = sorted(
+        range(len(finished)),
+        key=lambda i: (finished[i][0].analysis_id, finished[i][0].outbox_id),
+    )
+    for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
+        try:
+            with engine.begin() as conn:
+                results = {i: _flip_one(conn, *finished[i], actor) for i in ordered}
+            break
+        except sa.exc.DBAPIError as exc:
+            if attempt == MAX_TRANSACTION_ATTEMPTS or not _is_lock_conflict(exc):
+                raise
+            log.info("flip_retried", attempt=attempt, error=str(exc.orig).splitlines()[0])
+    flips = [results[i] for i in range(len(finished))]
+    for (record, report), flip in zip(finished, flips, strict=True):
+        if flip is FlipResult.REPEATED:
+            log.info("flip_repeated", outbox_id=record.outbox_id, outcome=report.outcome)
+        elif flip is FlipResult.LEASE_LOST:
+            log.warning(
+                "lease_lost",
+                outbox_id=record.outbox_id,
+                download_id=record.download_id,
+                attempt=record.attempt,
+                finished_with=report.outcome,
+                error_class=report.error_class,
+            )
+    return flips
+
+
 def flip_outcome(
     engine: sa.Engine, record: ClaimedRecord, report: AttemptReport, *, actor: str
 ) -> FlipResult:
-    """Record ``report`` for ``record`` (see the module docstring)."""
-    with engine.begin() as conn:
-        if _apply(conn, record, report, actor):
-            return FlipResult.APPLIED
-        if _still_ours(conn, record):
-            log.info("flip_repeated", outbox_id=record.outbox_id, outcome=report.outcome)
-            return FlipResult.REPEATED
-        reason = f"lease taken over before this attempt's {report.outcome} was recorded"
-        conn.execute(
-            outbox_attempts.insert().values(
-                _history_row(record, report, actor, OUTCOME_LEASE_LOST, reason)
-            )
-        )
-    log.warning(
-        "lease_lost",
-        outbox_id=record.outbox_id,
-        download_id=record.download_id,
-        attempt=record.attempt,
-        finished_with=report.outcome,
-        error_class=report.error_class,
-    )
-    return FlipResult.LEASE_LOST
+    """Record one finished attempt (see the module docstring)."""
+    (flip,) = flip_outcomes(engine, [(record, report)], actor=actor)
+    return flip

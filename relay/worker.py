@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from outbox.staging import remove_staged
 from relay.attempt import attempt_upload
 from relay.backlog import measure_backlog
 from relay.claim import claim_batch, release_leases
-from relay.flip import FlipResult, flip_outcome
+from relay.flip import FlipResult, flip_outcomes
 from relay.leases import LeaseKeeper
 from relay.metrics import RelayMetrics
 from relay.records import AttemptReport, ClaimedRecord
@@ -113,12 +113,8 @@ class RelayWorker:
             return BatchSummary()
         crashpoints.reach(crashpoints.AFTER_CLAIM)
         with LeaseKeeper(self._engine, records, settings.relay_lease_seconds) as keeper:
-            futures = [self._pool.submit(self._process, record, keeper) for record in records]
-            results = [self._collect(future) for future in futures]
-        done = [result for result in results if isinstance(result, _Done)]
-        unstarted = [
-            record for record, result in zip(records, results, strict=True) if result is None
-        ]
+            futures = {self._pool.submit(self._upload, record): record for record in records}
+            done, unstarted = self._flip_as_they_finish(futures, keeper)
         released = release_leases(self._engine, unstarted) if unstarted else 0
         # 'uploaded' is committed for these: their staged files go (one directory fsync).
         remove_staged(
@@ -149,33 +145,62 @@ class RelayWorker:
         )
         return summary
 
-    @staticmethod
-    def _collect(future: Future[_Done | None]) -> _Done | BaseException | None:
-        """A crashed task (say, the database went away mid-flip) keeps its lease: it expires
-        and the record is claimed again; the create-only write makes the retry harmless."""
-        try:
-            return future.result()
-        except Exception as exc:  # noqa: BLE001 (one record's crash must not end the batch)
-            log.error("relay_task_crashed", error=f"{type(exc).__name__}: {exc}")
-            return exc
-
-    def _process(self, record: ClaimedRecord, keeper: LeaseKeeper) -> _Done | None:
+    def _upload(self, record: ClaimedRecord) -> AttemptReport | None:
+        """Runs on the pool; None when a stop was requested before it started."""
         if self.stopping:
             return None
-        try:
-            report = attempt_upload(record, self._store, self._settings)
-            crashpoints.reach(crashpoints.AFTER_UPLOAD)
-            flip = flip_outcome(self._engine, record, report, actor=self._settings.relay_id)
-            crashpoints.reach(crashpoints.AFTER_FLIP)
-        finally:
-            keeper.finish(record)
+        report = attempt_upload(record, self._store, self._settings)
+        crashpoints.reach(crashpoints.AFTER_UPLOAD)
         if self._metrics is not None:
             self._metrics.observe_attempt(report)
-            if flip is FlipResult.LEASE_LOST:
+        return report
+
+    def _flip_as_they_finish(
+        self, futures: dict[Future[AttemptReport | None], ClaimedRecord], keeper: LeaseKeeper
+    ) -> tuple[list[_Done], list[ClaimedRecord]]:
+        """Flip outcomes while other uploads still run: whatever finished since the last
+        commit is recorded in the next one (group commit). A group whose commit fails keeps
+        its leases: they expire, the records are claimed again, the create-only write makes
+        the repeat harmless."""
+        done: list[_Done] = []
+        unstarted: list[ClaimedRecord] = []
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            group: list[tuple[ClaimedRecord, AttemptReport]] = []
+            for future in finished:
+                record = futures[future]
+                report = future.result()  # attempt_upload never raises
+                if report is None:
+                    unstarted.append(record)
+                    keeper.finish(record)
+                else:
+                    group.append((record, report))
+            if group:
+                done.extend(self._flip_group(group))
+                for record, _ in group:
+                    keeper.finish(record)
+        return done, unstarted
+
+    def _flip_group(self, group: list[tuple[ClaimedRecord, AttemptReport]]) -> list[_Done]:
+        try:
+            flips = flip_outcomes(self._engine, group, actor=self._settings.relay_id)
+            crashpoints.reach(crashpoints.AFTER_FLIP)
+        except sa.exc.SQLAlchemyError as exc:
+            log.error(
+                "flip_failed",
+                outbox_ids=[record.outbox_id for record, _ in group],
+                error=f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
+            )
+            return []
+        results = []
+        for (record, report), flip in zip(group, flips, strict=True):
+            if flip is FlipResult.APPLIED:
+                self._log_outcome(record, report)
+            elif flip is FlipResult.LEASE_LOST and self._metrics is not None:
                 self._metrics.lease_lost.inc()
-        if flip is FlipResult.APPLIED:
-            self._log_outcome(record, report)
-        return _Done(record, report, flip)
+            results.append(_Done(record, report, flip))
+        return results
 
     def _log_outcome(self, record: ClaimedRecord, report: AttemptReport) -> None:
         if report.succeeded:
