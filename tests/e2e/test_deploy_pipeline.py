@@ -6,6 +6,8 @@
 * The transformer's watch folder (deploy/watch-inbox.sh) runs the real ``clean-my-data analyze``
   as the runtime user; the relay (``relay --once``) uploads to a real SeaweedFS as the same user.
 * deploy/create_bucket.py creates the bucket once and reports it existing the second time.
+* The image's health check (deploy/healthcheck.py) follows a real relay daemon, which exits 0
+  on SIGTERM (`docker stop`).
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ BIN_DIR = Path(sys.executable).parent
 MIGRATION_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW"
 )
-
-pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 
 
 def runtime_privileges() -> str:
@@ -144,6 +144,8 @@ def run_watcher(root: Path, env: dict[str, str], timeout: float = 180.0) -> str:
     return stderr
 
 
+@pytest.mark.mariadb
+@pytest.mark.s3
 def test_compose_topology_runs_with_least_privilege_users(
     db_users: DbUsers, s3_server: S3Server, tmp_path: Path
 ) -> None:
@@ -211,3 +213,56 @@ def test_compose_topology_runs_with_least_privilege_users(
             conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN x INT"))
     finally:
         engine.dispose()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_relay_container_health_check_and_graceful_stop(tmp_path: Path) -> None:
+    """The image's HEALTHCHECK against a real relay daemon; SIGTERM (docker stop) exits 0."""
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    env = {
+        "PATH": f"{BIN_DIR}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "ARTIFACT_STORE_URL": f"file://{tmp_path / 'artifacts'}",
+        "STAGING_DIR": str(staging),
+        "METRICS_PORT": str(free_port()),
+        "LOG_FORMAT": "json",
+    }
+    cli = str(BIN_DIR / "clean-my-data")
+    healthcheck = [sys.executable, str(DEPLOY / "healthcheck.py")]
+    assert run([cli, "db", "upgrade"], env).returncode == 0
+
+    before = run(healthcheck, env)
+    assert before.returncode == 1  # nothing serves /metrics yet
+    assert "/metrics unreachable" in before.stderr
+
+    relay = subprocess.Popen(
+        [cli, "relay"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        healthy = run(healthcheck, env)
+        while healthy.returncode != 0 and time.monotonic() < deadline:
+            assert relay.poll() is None, relay.communicate()[1]
+            time.sleep(0.25)
+            healthy = run(healthcheck, env)
+        assert healthy.returncode == 0, healthy.stderr
+        assert [p.name for p in staging.iterdir()] == []  # the probe file is gone
+
+        relay.send_signal(signal.SIGTERM)  # what `docker stop` sends
+        _, stderr = relay.communicate(timeout=60)
+        assert relay.returncode == 0, stderr
+    finally:
+        if relay.poll() is None:
+            relay.kill()
+            relay.wait()
+    after = run(healthcheck, env)
+    assert after.returncode == 1
