@@ -28,7 +28,7 @@ from outbox.tables import (
 )
 from relay.attempt import attempt_upload
 from relay.claim import claim_batch, release_leases
-from relay.flip import FlipResult, flip_outcome
+from relay.flip import FlipResult, flip_outcome, flip_outcomes
 from relay.stores.base import ErrorClass, ObjectStore, StoreError, UploadRequest, UploadResult
 from relay.stores.local import LocalStore
 from relay.sweep import sweep_orphans
@@ -269,3 +269,31 @@ def test_sweep_removes_only_old_orphans(
     assert removed == ["crashed-before-commit.csv"]
     assert live.exists()
     assert young_orphan.exists()
+
+
+def test_group_flip_applies_each_outcome_on_its_own_guard(
+    sqlite_engine: sa.Engine, local_settings: Settings, local_store: LocalStore
+) -> None:
+    commit_analysis(sqlite_engine, local_settings, "an-11", {ArtifactFormat.CSV: CSV})
+    commit_analysis(sqlite_engine, local_settings, "an-12", {ArtifactFormat.JSON: JSON})
+    kept, stolen = claim(sqlite_engine, local_settings, owner="r1")
+    with sqlite_engine.begin() as conn:  # another relay took one record over
+        conn.execute(
+            outbox.update().where(outbox.c.id == stolen.outbox_id).values(lease_token="other")
+        )
+    finished = [
+        (kept, attempt_upload(kept, local_store, local_settings)),
+        (stolen, attempt_upload(stolen, local_store, local_settings)),
+    ]
+    assert flip_outcomes(sqlite_engine, finished, actor="r1") == [
+        FlipResult.APPLIED,
+        FlipResult.LEASE_LOST,
+    ]
+    state = read_all(sqlite_engine)
+    states = {o["id"]: (o["state"], o["lease_token"]) for o in state["outbox"]}
+    assert states[kept.outbox_id] == (OUTBOX_DONE, kept.lease_token)
+    assert states[stolen.outbox_id] == (OUTBOX_PENDING, "other")
+    assert sorted((h["outbox_id"], h["outcome"]) for h in state["history"]) == [
+        (kept.outbox_id, OUTCOME_UPLOADED),
+        (stolen.outbox_id, OUTCOME_LEASE_LOST),
+    ]
