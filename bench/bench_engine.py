@@ -37,9 +37,8 @@ def main() -> None:
         if not path.exists():
             started = time.perf_counter()
             write_dirty_csv(path, args.mb * 1_000_000, seed=args.seed)
-            print(
-                f"generated {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.1f} s"
-            )
+            took = time.perf_counter() - started
+            print(f"generated {path.stat().st_size / 1e6:.0f} MB in {took:.1f} s")
         size = path.stat().st_size
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
@@ -51,9 +50,8 @@ def main() -> None:
             issues += chunk.issues.num_rows
         total = time.perf_counter() - started
         profile = analysis.profile
-        print(
-            f"input: {size / 1e6:.0f} MB, {profile.shape.rows_in} rows x {profile.shape.columns_in} columns"
-        )
+        shape = profile.shape
+        print(f"input: {size / 1e6:.0f} MB, {shape.rows_in} rows x {shape.columns_in} columns")
         print(f"pass 1: {pass1:.1f} s ({size / 1e6 / pass1:.0f} MB/s)")
         print(f"pass 2: {total - pass1:.1f} s ({size / 1e6 / (total - pass1):.0f} MB/s)")
         print(

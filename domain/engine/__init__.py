@@ -140,6 +140,7 @@ def _profile_pass(
         profiler.add(chunk)
         if progress is not None:
             progress(min(chunk.bytes_done, spec.size_bytes), spec.size_bytes)
+    profiler.finish()
     return profiler
 
 

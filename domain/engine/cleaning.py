@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
@@ -41,6 +42,10 @@ TYPE_MISMATCH = IssueKind("type_mismatch", Severity.MEDIUM, "flagged")
 OUTLIER = IssueKind("outlier", Severity.LOW, "flagged")
 MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
 FORMULA = IssueKind("formula_injection_risk", Severity.HIGH, "flagged")
+BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")
+DUPLICATE_ROW = IssueKind("duplicate_row", Severity.MEDIUM, "dropped")
+TRUNCATED = IssueKind("ragged_row", Severity.HIGH, "truncated")
+PADDED = IssueKind("ragged_row", Severity.HIGH, "padded")
 
 
 @dataclass
@@ -53,30 +58,6 @@ class CleaningTotals:
     duplicate_rows: int = 0
     duplicate_sample: list[int] = field(default_factory=list)
     issues: Counter[tuple[str, str | None]] = field(default_factory=Counter)
-
-
-def _issue_frame(
-    frame: pl.DataFrame,
-    mask: pl.Expr,
-    old: pl.Expr,
-    new: pl.Expr,
-    *,
-    column: str | None,
-    kind: IssueKind,
-) -> pl.LazyFrame:
-    return (
-        frame.lazy()
-        .filter(mask)
-        .select(
-            pl.col("__row").alias("row"),
-            pl.lit(column, pl.String).alias("column"),
-            pl.lit(kind.code).alias("code"),
-            pl.lit(str(kind.severity)).alias("severity"),
-            old.cast(pl.String).alias("old_value"),
-            new.cast(pl.String).alias("new_value"),
-            pl.lit(kind.action).alias("action"),
-        )
-    )
 
 
 class Cleaner:
@@ -131,7 +112,9 @@ class Cleaner:
             else np.ones(staged.height, dtype=np.bool_)
         )
         duplicate = np.zeros(staged.height, dtype=np.bool_)
-        duplicate[~blank] = self._duplicates.mark(hash_rows(finals_frame.filter(~pl.Series(blank))))
+        if final_names:
+            present = finals_frame.filter(~pl.Series(blank))
+            duplicate[~blank] = self._duplicates.mark(hash_rows(present))
         keep = ~(blank | duplicate)
         staged = staged.with_columns(pl.Series("__keep", keep))
         issues = self._issues(staged, chunk, blank, duplicate)
@@ -156,101 +139,128 @@ class Cleaner:
                 totals.issues[(str(code), column)] += int(n)
         return CleanedChunk(batch=batch, issues=issues)
 
+    def _checks(self) -> list[tuple[pl.Expr, str | None, str | None, IssueKind, str]]:
+        """(mask, column holding the old value, column holding the new value, kind, column)
+        for every cell-level issue of the plan."""
+        checks: list[tuple[pl.Expr, str | None, str | None, IssueKind, str]] = []
+        for i, spec in enumerate(self._plan.columns):
+            raw, trim, null = pl.col(spec.source), pl.col(f"t{i}"), pl.col(f"z{i}")
+            norm, conv, final = pl.col(f"n{i}"), pl.col(f"v{i}"), pl.col(f"f{i}")
+            final_name = f"f{i}"
+
+            def flag(
+                mask: pl.Expr, kind: IssueKind, name: str = spec.name, held: str = final_name
+            ) -> None:
+                checks.append((mask, held, held, kind, name))
+
+            checks.append(
+                (null & (raw.str.len_bytes() > 0), spec.source, None, NULL_SENTINEL, spec.name)
+            )
+            checks.append((~null & (raw != trim), spec.source, f"t{i}", TRIMMED, spec.name))
+            if spec.convert_numbers:
+                checks.append((conv != norm, f"n{i}", f"v{i}", CONVERTED, spec.name))
+            if spec.merge:
+                checks.append((final != conv, f"v{i}", final_name, MERGED, spec.name))
+            present = final.is_not_null()
+            if spec.inferred_type in ("integer", "decimal"):
+                fits = final.str.contains(patterns.DECIMAL)
+                flag(present & ~fits, TYPE_MISMATCH)
+                if spec.fences is not None:
+                    number = pl.when(fits).then(final.cast(pl.Float64, strict=False))
+                    low, high = spec.fences
+                    flag(present & fits & ((number < low) | (number > high)), OUTLIER)
+            elif spec.fit_pattern is not None:
+                fits = final.str.contains(spec.fit_pattern)
+                flag(present & ~fits, TYPE_MISMATCH)
+                if spec.minority_date_pattern is not None:
+                    flag(
+                        present & fits & ~final.str.contains(spec.minority_date_pattern),
+                        MIXED_DATES,
+                    )
+            flag(cells.is_formula_risk(final_name), FORMULA)
+        return checks
+
     def _issues(
         self,
         staged: pl.DataFrame,
         chunk: RawChunk,
-        blank: np.ndarray,
-        duplicate: np.ndarray,
+        blank: npt.NDArray[np.bool_],
+        duplicate: npt.NDArray[np.bool_],
     ) -> pa.Table:
-        kept = pl.col("__keep")
-        parts: list[pl.LazyFrame] = []
-        for i, spec in enumerate(self._plan.columns):
-            raw, trim, null, norm, conv, final = (
-                pl.col(spec.source),
-                pl.col(f"t{i}"),
-                pl.col(f"z{i}"),
-                pl.col(f"n{i}"),
-                pl.col(f"v{i}"),
-                pl.col(f"f{i}"),
-            )
-            flagged: list[tuple[pl.Expr, IssueKind]] = []
-            changed: list[tuple[pl.Expr, pl.Expr, pl.Expr, IssueKind]] = [
-                (null & (raw.str.len_bytes() > 0), raw, pl.lit(None, pl.String), NULL_SENTINEL),
-                (~null & (raw != trim), raw, trim, TRIMMED),
-            ]
-            if spec.convert_numbers:
-                changed.append((conv != norm, norm, conv, CONVERTED))
-            if spec.merge:
-                changed.append((final != conv, conv, final, MERGED))
-            present = final.is_not_null()
-            if spec.inferred_type in ("integer", "decimal"):
-                fits = final.str.contains(patterns.DECIMAL)
-                flagged.append((present & ~fits, TYPE_MISMATCH))
-                if spec.fences is not None:
-                    number = pl.when(fits).then(final.cast(pl.Float64, strict=False))
-                    low, high = spec.fences
-                    flagged.append((present & fits & ((number < low) | (number > high)), OUTLIER))
-            elif spec.fit_pattern is not None:
-                fits = final.str.contains(spec.fit_pattern)
-                flagged.append((present & ~fits, TYPE_MISMATCH))
-                if spec.minority_date_pattern is not None:
-                    minority = fits & ~final.str.contains(spec.minority_date_pattern)
-                    flagged.append((present & minority, MIXED_DATES))
-            flagged.append((cells.is_formula_risk(f"f{i}").fill_null(value=False), FORMULA))
-            for mask, old, new, kind in changed:
-                parts.append(
-                    _issue_frame(staged, kept & mask, old, new, column=spec.name, kind=kind)
-                )
-            for mask, kind in flagged:
-                parts.append(
-                    _issue_frame(staged, kept & mask, final, final, column=spec.name, kind=kind)
-                )
-        rows = chunk.rows
-        row_parts = [
-            pl.DataFrame({"row": rows[blank]})
-            .lazy()
-            .select(
-                pl.col("row"),
-                pl.lit(None, pl.String).alias("column"),
-                pl.lit("blank_row").alias("code"),
-                pl.lit(str(Severity.LOW)).alias("severity"),
-                pl.lit(None, pl.String).alias("old_value"),
-                pl.lit(None, pl.String).alias("new_value"),
-                pl.lit("dropped").alias("action"),
-            ),
-            pl.DataFrame({"row": rows[duplicate]})
-            .lazy()
-            .select(
-                pl.col("row"),
-                pl.lit(None, pl.String).alias("column"),
-                pl.lit("duplicate_row").alias("code"),
-                pl.lit(str(Severity.MEDIUM)).alias("severity"),
-                pl.lit(None, pl.String).alias("old_value"),
-                pl.lit(None, pl.String).alias("new_value"),
-                pl.lit("dropped").alias("action"),
-            ),
+        """All masks are computed in one parallel select; values are gathered only for the
+        masks that hit, so wide tables cost one pass, not one query per column."""
+        parts = [
+            _row_issues(chunk.rows[blank], BLANK_ROW, None),
+            _row_issues(chunk.rows[duplicate], DUPLICATE_ROW, None),
         ]
         if chunk.ragged:
             width = len(self._plan.columns) + len(self._plan.dropped)
-            row_parts.append(
-                pl.DataFrame(
-                    {
-                        "row": [r.row for r in chunk.ragged],
-                        "column": pl.Series([None] * len(chunk.ragged), dtype=pl.String),
-                        "code": ["ragged_row"] * len(chunk.ragged),
-                        "severity": [str(Severity.HIGH)] * len(chunk.ragged),
-                        "old_value": [r.text for r in chunk.ragged],
-                        "new_value": pl.Series([None] * len(chunk.ragged), dtype=pl.String),
-                        "action": [
-                            "truncated" if r.cells > width else "padded" for r in chunk.ragged
-                        ],
-                    }
-                ).lazy()
+            for kind, ragged in (
+                (TRUNCATED, [r for r in chunk.ragged if r.cells > width]),
+                (PADDED, [r for r in chunk.ragged if r.cells <= width]),
+            ):
+                if ragged:
+                    rows = np.array([r.row for r in ragged], dtype=np.int64)
+                    texts = pl.Series("old_value", [r.text for r in ragged], pl.String)
+                    parts.append(_row_issues(rows, kind, texts))
+        checks = self._checks()
+        if checks:
+            kept = pl.col("__keep")
+            masks = staged.select(
+                [
+                    (kept & mask).fill_null(value=False).alias(f"m{k}")
+                    for k, (mask, *_) in enumerate(checks)
+                ]
             )
-        lazy = [p.with_columns(pl.col("row").cast(pl.Int64)) for p in row_parts + parts]
-        frame = pl.concat(lazy, how="vertical").collect().sort("row", maintain_order=True)
+            hits = masks.sum().row(0)
+            row_numbers = staged.get_column("__row")
+            for k, count in enumerate(hits):
+                if not count:
+                    continue
+                _, old_name, new_name, kind, column = checks[k]
+                index = masks.get_column(f"m{k}").arg_true()
+                parts.append(
+                    pl.DataFrame(
+                        {
+                            "row": row_numbers.gather(index),
+                            "old_value": _values(staged, old_name, index),
+                            "new_value": _values(staged, new_name, index),
+                        }
+                    ).with_columns(
+                        pl.lit(column, pl.String).alias("column"),
+                        pl.lit(kind.code).alias("code"),
+                        pl.lit(str(kind.severity)).alias("severity"),
+                        pl.lit(kind.action).alias("action"),
+                    )
+                )
+        frame = pl.concat(
+            [p.select(pl.col("row").cast(pl.Int64), *_ISSUE_COLUMNS[1:]) for p in parts],
+            how="vertical",
+        ).sort("row", maintain_order=True)
         return _to_issue_table(frame)
+
+
+def _values(staged: pl.DataFrame, column: str | None, index: pl.Series) -> pl.Series:
+    if column is None:
+        return pl.repeat(None, index.len(), dtype=pl.String, eager=True)
+    return staged.get_column(column).gather(index)
+
+
+def _row_issues(
+    rows: npt.NDArray[np.int64], kind: IssueKind, old: pl.Series | None
+) -> pl.DataFrame:
+    nulls = pl.repeat(None, rows.size, dtype=pl.String, eager=True)
+    return pl.DataFrame(
+        {
+            "row": rows,
+            "column": nulls,
+            "code": pl.repeat(kind.code, rows.size, dtype=pl.String, eager=True),
+            "severity": pl.repeat(str(kind.severity), rows.size, dtype=pl.String, eager=True),
+            "old_value": nulls if old is None else old,
+            "new_value": nulls,
+            "action": pl.repeat(kind.action, rows.size, dtype=pl.String, eager=True),
+        }
+    )
 
 
 def _to_batch(frame: pl.DataFrame, header: tuple[str, ...]) -> pa.RecordBatch:

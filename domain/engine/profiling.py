@@ -20,6 +20,7 @@ from domain.reading import RawChunk
 
 _HASH_SEED = 0x5EED
 _U64_MAX = float(np.iinfo(np.uint64).max)
+_EMPTY_VALUES = pl.DataFrame(schema={"value": pl.String, "count": pl.UInt64})
 
 
 @dataclass
@@ -128,6 +129,9 @@ class Profiler:
             ragged_sample=RowSample(options.sample_rows),
         )
         self._duplicates = DuplicateTracker()
+        self._values = pl.DataFrame(
+            schema={"column": pl.String, "value": pl.String, "count": pl.UInt64}
+        )
 
     def add(self, chunk: RawChunk) -> None:
         raw = pl.from_arrow(chunk.batch)
@@ -142,10 +146,19 @@ class Profiler:
         counts = self._count(raw, norm)
         for stats, name in zip(self.columns, self._names, strict=True):
             self._add_counts(stats, counts, name)
-            self._add_samples(stats, raw, norm, name, rows)
-            self._add_numbers(stats, norm, name)
-            self._add_values(stats, norm.get_column(name))
+            stats.count += raw.height
+        self._add_masks(raw, norm, rows)
+        self._add_numbers(norm)
+        self._add_values(norm)
         self._prune(chunk.bytes_done)
+
+    def finish(self) -> None:
+        """Hand each exactly-counted column its distinct values (call once, after the last
+        chunk)."""
+        by_column = self._values.partition_by("column", as_dict=True, include_key=False)
+        for stats, name in zip(self.columns, self._names, strict=True):
+            if stats.values is not None:
+                stats.values = by_column.get((name,), _EMPTY_VALUES)
 
     def _add_table(
         self, chunk: RawChunk, norm: pl.DataFrame, rows: npt.NDArray[np.int64]
@@ -201,48 +214,68 @@ class Profiler:
             stats.matches[candidate] += counts[f"{name}|{candidate}"]
         stats.leading_zero += counts.get(f"{name}|lz", 0)
 
-    def _add_samples(
-        self,
-        stats: ColumnStats,
-        raw: pl.DataFrame,
-        norm: pl.DataFrame,
-        name: str,
-        rows: npt.NDArray[np.int64],
+    def _add_masks(
+        self, raw: pl.DataFrame, norm: pl.DataFrame, rows: npt.NDArray[np.int64]
     ) -> None:
-        frame = pl.DataFrame({"raw": raw.get_column(name), "norm": norm.get_column(name)})
-        masks = frame.select(
-            (pl.col("norm").is_null() & (pl.col("raw").str.len_bytes() > 0)).alias("sentinel"),
-            (
-                pl.col("norm").is_not_null()
-                & (pl.col("raw").str.len_bytes() != pl.col("norm").str.len_bytes())
-            ).alias("whitespace"),
-            cells.is_formula_risk("norm").fill_null(value=False).alias("formula"),
-        )
-        whitespace = masks.get_column("whitespace").to_numpy()
-        formula = masks.get_column("formula").to_numpy()
-        stats.whitespace += int(whitespace.sum())
-        stats.formula += int(formula.sum())
-        stats.count += raw.height
-        if stats.sentinel_rows.wanted:
-            stats.sentinel_rows.add(rows, masks.get_column("sentinel").to_numpy())
-        stats.whitespace_rows.add(rows, whitespace)
-        stats.formula_rows.add(rows, formula)
-
-    def _add_numbers(self, stats: ColumnStats, norm: pl.DataFrame, name: str) -> None:
-        if not stats.alive & {"decimal", "formatted"}:
-            return
-        values = (
-            norm.select(
-                pl.when(cells.is_number(name))
-                .then(cells.plain_number(name).cast(pl.Float64, strict=False))
-                .otherwise(None)
-                .alias(name)
+        """Whitespace, sentinel and formula cells of every column in one parallel select."""
+        both = pl.concat([raw, norm.rename({c: f"n_{c}" for c in self._names})], how="horizontal")
+        exprs: list[pl.Expr] = []
+        for name in self._names:
+            value, clean = pl.col(name), pl.col(f"n_{name}")
+            exprs.append((clean.is_null() & (value.str.len_bytes() > 0)).alias(f"s|{name}"))
+            exprs.append(
+                (clean.is_not_null() & (value.str.len_bytes() != clean.str.len_bytes())).alias(
+                    f"w|{name}"
+                )
             )
-            .get_column(name)
-            .drop_nulls()
-            .to_numpy()
-        )
-        values = values[np.isfinite(values)]
+            exprs.append(
+                cells.is_formula_risk(f"n_{name}").fill_null(value=False).alias(f"f|{name}")
+            )
+        masks = both.select(exprs)
+        sums = masks.sum().row(0, named=True)
+        for stats, name in zip(self.columns, self._names, strict=True):
+            stats.whitespace += int(sums[f"w|{name}"] or 0)
+            stats.formula += int(sums[f"f|{name}"] or 0)
+            for key, sample in (
+                ("s", stats.sentinel_rows),
+                ("w", stats.whitespace_rows),
+                ("f", stats.formula_rows),
+            ):
+                if sums[f"{key}|{name}"] and sample.wanted:
+                    sample.add(rows, masks.get_column(f"{key}|{name}").to_numpy())
+
+    def _add_numbers(self, norm: pl.DataFrame) -> None:
+        numeric = [
+            (stats, name)
+            for stats, name in zip(self.columns, self._names, strict=True)
+            if stats.alive & {"decimal", "formatted"}
+        ]
+        if not numeric:
+            return
+        # Plain numbers parse directly; only the few cells that do not are tried as
+        # formatted numbers ("$1,234.50"), so the regular expressions see a small subset.
+        frame = norm.select(pl.col(name).cast(pl.Float64, strict=False) for _, name in numeric)
+        for stats, name in numeric:
+            direct = frame.get_column(name)
+            values = direct.drop_nulls().to_numpy()
+            text = norm.get_column(name)
+            rest = text.filter(direct.is_null() & text.is_not_null())
+            if rest.len():
+                formatted = (
+                    rest.to_frame("v")
+                    .select(
+                        pl.when(pl.col("v").str.contains(patterns.FORMATTED_NUMBER))
+                        .then(cells.plain_number("v").cast(pl.Float64, strict=False))
+                        .otherwise(None)
+                    )
+                    .to_series()
+                    .drop_nulls()
+                    .to_numpy()
+                )
+                values = np.concatenate([values, formatted])
+            self._add_number_values(stats, values[np.isfinite(values)])
+
+    def _add_number_values(self, stats: ColumnStats, values: npt.NDArray[np.float64]) -> None:
         if values.size == 0:
             return
         if stats.pivot is None:
@@ -259,18 +292,37 @@ class Profiler:
             stats.sample = stats.sample[::2]
             stats.sample_stride *= 2
 
-    def _add_values(self, stats: ColumnStats, column: pl.Series) -> None:
-        present = column.drop_nulls()
-        if stats.values is not None:
-            counted = present.value_counts(name="count").rename({column.name: "value"})
-            counted = counted.with_columns(pl.col("count").cast(pl.UInt64))
-            merged = pl.concat([stats.values, counted]).group_by("value").agg(pl.col("count").sum())
-            if merged.height <= self._options.distinct_cap:
-                stats.values = merged
-                return
-            stats.frozen_top = merged.sort("count", descending=True).head(self._options.top_values)
-            stats.values = None
-            present = merged.get_column("value")
+    def _add_values(self, norm: pl.DataFrame) -> None:
+        """Exact value counts of all columns still under ``distinct_cap`` in one long frame
+        (column, value, count); columns passing the cap switch to a KMV sketch."""
+        exact = [n for s, n in zip(self.columns, self._names, strict=True) if s.values is not None]
+        if exact:
+            counted = _count_values(norm, exact)
+            self._values = (
+                pl.concat([self._values, counted])
+                .group_by(["column", "value"])
+                .agg(pl.col("count").sum())
+            )
+            sizes = self._values.group_by("column").len()
+            over = set(
+                sizes.filter(pl.col("len") > self._options.distinct_cap).get_column("column")
+            )
+            for stats, name in zip(self.columns, self._names, strict=True):
+                if name in over:
+                    self._leave_exact(stats, name)
+            if over:
+                self._values = self._values.filter(~pl.col("column").is_in(list(over)))
+        for stats, name in zip(self.columns, self._names, strict=True):
+            if stats.values is None and name not in exact:
+                self._add_sketch(stats, norm.get_column(name).drop_nulls())
+
+    def _leave_exact(self, stats: ColumnStats, name: str) -> None:
+        mine = self._values.filter(pl.col("column") == name).select("value", "count")
+        stats.frozen_top = mine.sort("count", descending=True).head(self._options.top_values)
+        stats.values = None
+        self._add_sketch(stats, mine.get_column("value"))
+
+    def _add_sketch(self, stats: ColumnStats, present: pl.Series) -> None:
         hashes = present.hash(seed=_HASH_SEED).to_numpy()
         stats.kmv = np.unique(np.concatenate([stats.kmv, hashes]))[: self._options.kmv_size]
 
@@ -293,6 +345,34 @@ class Profiler:
                     stats.alive.discard(candidate)
             if not stats.alive & {"decimal", "formatted"}:
                 stats.alive -= {"decimal", "formatted", "integer"}
+
+
+WIDE = 64  # from this many columns on, value counts go through one unpivot
+
+
+def _count_values(norm: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """(column, value, count) of the non-null cells of ``names``: one value_counts per column
+    for ordinary tables, one unpivot + group_by for wide ones (fewer, larger operations)."""
+    if len(names) >= WIDE:
+        counted = (
+            norm.select(names)
+            .unpivot(variable_name="column", value_name="value")
+            .drop_nulls("value")
+            .group_by(["column", "value"])
+            .len(name="count")
+        )
+    else:
+        counted = pl.concat(
+            [
+                norm.get_column(name)
+                .drop_nulls()
+                .value_counts(name="count")
+                .rename({name: "value"})
+                .select(pl.lit(name).alias("column"), "value", "count")
+                for name in names
+            ]
+        )
+    return counted.with_columns(pl.col("count").cast(pl.UInt64))
 
 
 def hash_rows(frame: pl.DataFrame) -> npt.NDArray[np.uint64]:

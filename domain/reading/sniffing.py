@@ -150,7 +150,7 @@ def _read_header(text: str, delimiter: str, name: str) -> tuple[str, ...]:
     if not header or not any(label.strip() for label in header):
         raise InputError(f"{name}: no header, the first line is blank")
     first = header[0].lstrip()
-    if len(header) == 1 and first[:1] in ("{", "[", "<"):
+    if first[:1] in ("{", "[", "<"):
         raise InputError(f"{name}: not tabular data (looks like JSON, HTML or XML)")
     return tuple(header)
 
