@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -25,6 +26,7 @@ import sys
 import sysconfig
 import threading
 import time
+import zipfile
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -243,6 +245,66 @@ def test_every_copied_path_exists_and_passes_the_dockerignore() -> None:
         for source in instruction.value[:-1]:
             assert (ROOT / source).exists(), source
             assert source.split("/")[0] in allowed, f"{source} is excluded by .dockerignore"
+
+
+def build_context(tmp_path: Path) -> Path:
+    """The files `docker build .` would send: the repository through the .dockerignore allow-list
+    (a leading ``*``, ``!path`` re-includes, ``**/name`` excludes)."""
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    included = [line[1:].rstrip("/") for line in lines if line.startswith("!")]
+    excluded = [line[3:] for line in lines if line.startswith("**/")]
+    context = tmp_path / "context"
+    for name in included:
+        source = ROOT / name
+        target = context / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns(*excluded))
+        elif source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return context
+
+
+def test_build_stage_replayed_from_the_build_context_makes_the_wheel(tmp_path: Path) -> None:
+    """The build stage's COPYs and `pip wheel`, replayed on the files .dockerignore lets in."""
+    context = build_context(tmp_path)
+    build = stages(dockerfile.parse_file(str(DOCKERFILE)))[0]
+    src = tmp_path / "src"
+    src.mkdir()
+    for instruction in build:
+        if instruction.cmd != "COPY":
+            continue
+        *sources, destination = instruction.value
+        for source in sources:
+            origin = context / source
+            assert origin.exists(), f"{source} is not in the build context"
+            target = src / source if destination.endswith("/") else src / destination
+            if origin.is_dir():
+                shutil.copytree(origin, target)
+            else:
+                shutil.copy2(origin, target)
+    wheels = tmp_path / "wheels"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(wheels), str(src)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = wheels.glob("clean_my_data-*.whl")  # the glob the Dockerfile installs
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+        assert "clean-my-data = cli.main:main" in archive.read(entry_points).decode()
+    for sql in (ROOT / "sql").glob("*.sql"):
+        assert f"outbox/_sql/{sql.name}" in names
+    for package in ("domain", "outbox", "relay", "cli"):
+        assert f"{package}/__init__.py" in names
+    assert not [n for n in names if n.split("/")[0] in ("tests", "bench", "deploy")]
+    assert not [n for n in names if "__pycache__" in n]
 
 
 # --------------------------------------------------------------------------- compose
