@@ -32,8 +32,10 @@ class ArtifactFormat(StrEnum):
 
 
 # Arrow schema of row-level issues (one row per changed or flagged cell/row).
-# row: 1-based physical line number in the input where the record starts (header is line 1);
-# for XLSX input, the sheet row number. column: cleaned column name, null for whole-row issues.
+# row: 1-based record number in the input, the header being row 1 and the first data record
+# row 2; every record counts, blank ones included (the row number a spreadsheet shows; equal to
+# the physical line number unless a quoted field spans lines). For XLSX input, the sheet row.
+# column: cleaned column name, null for whole-row issues.
 ROW_ISSUE_SCHEMA: Final = pa.schema(
     [
         pa.field("row", pa.int64(), nullable=False),
