@@ -38,15 +38,23 @@ mkdir -p "$inbox" "$results" "$archive/done" "$archive/failed" "$tries_dir"
 running=1
 trap 'running=0' TERM INT
 
+json_safe() {
+    # Drop the characters that would need escaping in a JSON string (quotes, backslashes,
+    # control characters).
+    # shellcheck disable=SC1003
+    printf '%s' "$1" | tr -d '"\\' | tr -d '\000-\037'
+}
+
 log() {
     # One JSON line per event, like the application's own logs.
-    printf '{"event": "%s", "file": "%s", "detail": "%s"}\n' "$1" "$2" "$3" >&2
+    printf '{"event": "%s", "file": "%s", "detail": "%s"}\n' \
+        "$1" "$(json_safe "$2")" "$(json_safe "$3")" >&2
 }
 
 analysis_id_for() {
     stem=$(basename "$1")
     stem=${stem%.*}
-    stem=$(printf '%s' "$stem" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_' | sed 's/^[^a-z0-9]*//' \
+    stem=$(printf '%s' "$stem" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9._-' '_' | sed 's/^[^a-z0-9]*//' \
         | cut -c 1-80)
     digest=$(sha256sum "$1" | cut -c 1-12)
     printf '%s-%s' "${stem:-input}" "$digest"
@@ -77,7 +85,7 @@ process() {
         mv -f "$path" "$archive/failed/$name"
         tail -n 1 "$err" >"$archive/failed/$name.error"
         rm -f "$tries_dir/$name"
-        log input_rejected "$name" "$(tail -n 1 "$err" | tr -d '"\\')"
+        log input_rejected "$name" "$(tail -n 1 "$err")"
     else
         tries=$(count_try "$name")
         if [ "$tries" -ge "$max_tries" ]; then

@@ -839,3 +839,49 @@ def test_terminal_failure_alert_names_exactly_the_non_retryable_error_classes() 
     assert named <= {c.value for c in ErrorClass}
     terminal = {c.value for c in ErrorClass if not c.retryable} - {"unknown"}
     assert named == terminal
+
+
+def test_watch_folder_logs_stay_json_with_hostile_names(
+    watch_folder: tuple[Path, dict[str, str]],
+) -> None:
+    root, env = watch_folder
+    inbox = root / "inbox"
+    inbox.mkdir()
+    name = 'say "hi" \\ now\t.csv'
+    (inbox / name).write_text("BAD\n")
+    result = run_watcher_until(root, env, lambda: not (inbox / name).exists())
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    (rejected,) = [r for r in records if r["event"] == "input_rejected"]
+    assert rejected["file"] == "say hi  now.csv"
+    assert "not tabular" in rejected["detail"]
+    assert (root / "archive" / "failed" / name).exists()
+
+
+# --------------------------------------------------------------------------- shell scripts
+
+SHELL_SCRIPTS = (
+    DEPLOY / "watch-inbox.sh",
+    DEPLOY / "seaweedfs" / "render-s3-config.sh",
+    DEPLOY / "mysql" / "initdb" / "10-runtime-user.sh",
+)
+
+
+def run_shellcheck(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [find_tool("shellcheck"), "--severity=style", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_shellcheck_accepts_the_deploy_scripts() -> None:
+    result = run_shellcheck(*SHELL_SCRIPTS)
+    assert result.returncode == 0, result.stdout
+
+
+def test_shellcheck_rejects_a_broken_script(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.sh"
+    broken.write_text('#!/bin/sh\nfor f in $(ls "$1"); do rm $f; done\nif [ -n "$x" ] then\n')
+    assert run_shellcheck(broken).returncode != 0
