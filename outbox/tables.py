@@ -53,6 +53,7 @@ OUTCOME_ALREADY_PRESENT: Final = "already_present"  # 412 on create-only write, 
 OUTCOME_RETRY: Final = "retry_scheduled"  # retryable error, attempts left
 OUTCOME_FAILED: Final = "failed"  # terminal error or attempts exhausted -> upload_failed
 OUTCOME_LEASE_LOST: Final = "lease_lost"  # finished after another relay took the lease over
+OUTCOME_ABANDONED: Final = "abandoned"  # claimed, never recorded: lease expired, reclaimed
 OUTCOME_REQUEUED: Final = "requeued"  # operator put an upload_failed download back in the queue
 OUTCOME_SUPERSEDED: Final = "superseded"  # a re-run staged different bytes for the download
 

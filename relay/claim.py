@@ -10,15 +10,20 @@ never "id greater than the last seen": rows commit out of order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from outbox.clock import utcnow
-from outbox.tables import OUTBOX_PENDING, outbox
+from outbox.tables import EVENT_UPLOAD, OUTBOX_PENDING, OUTCOME_ABANDONED, outbox, outbox_attempts
 from relay.records import ClaimedRecord
+
+ABANDONED_REASON = (
+    "the relay holding the lease stopped renewing it (crashed, killed or cut off) before "
+    "recording this attempt; the record was claimed again"
+)
 
 
 def _due(volume: str, now: datetime) -> sa.ColumnElement[bool]:
@@ -39,6 +44,9 @@ def build_claim_query(volume: str, now: datetime, batch_size: int) -> sa.Select[
             outbox.c.analysis_id,
             outbox.c.attempts,
             outbox.c.payload,
+            outbox.c.lease_owner,
+            outbox.c.lease_expires_at,
+            outbox.c.updated_at,
         )
         .where(_due(volume, now))
         .order_by(outbox.c.available_at, outbox.c.id)
@@ -62,6 +70,7 @@ def claim_batch(
         rows = conn.execute(build_claim_query(volume, now, batch_size)).all()
         if not rows:
             return []
+        _record_abandoned_attempts(conn, rows, now)
         conn.execute(
             outbox.update()
             .where(outbox.c.id.in_([row.id for row in rows]))
@@ -84,6 +93,36 @@ def claim_batch(
         )
         for row in rows
     ]
+
+
+def _record_abandoned_attempts(
+    conn: sa.Connection, rows: Sequence[sa.Row[Any]], now: datetime
+) -> None:
+    """A due row still holding an expired lease was claimed by a relay that never recorded the
+    attempt (a finished attempt clears the expiry): append that attempt to the history now, so
+    every counted attempt has its row (invariant 6)."""
+    abandoned = [
+        {
+            "outbox_id": row.id,
+            "download_id": row.download_id,
+            "analysis_id": row.analysis_id,
+            "event": EVENT_UPLOAD,
+            "attempt": row.attempts,
+            "actor": str(row.lease_owner or "unknown")[:128],
+            "started_at": row.updated_at,  # the last claim or renewal: its last sign of life
+            "duration_ms": 0,
+            "bytes": 0,
+            "outcome": OUTCOME_ABANDONED,
+            "error_class": "lease_expired",
+            "error_message": f"lease expired at {row.lease_expires_at:%Y-%m-%dT%H:%M:%SZ}",
+            "reason": ABANDONED_REASON,
+            "recorded_at": now,
+        }
+        for row in rows
+        if row.lease_expires_at is not None and row.attempts > 0
+    ]
+    if abandoned:
+        conn.execute(outbox_attempts.insert(), abandoned)
 
 
 def _held(record: ClaimedRecord) -> sa.ColumnElement[bool]:

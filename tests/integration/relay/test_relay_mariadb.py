@@ -26,6 +26,7 @@ from outbox.tables import (
     OUTBOX_DEAD,
     OUTBOX_DONE,
     OUTBOX_PENDING,
+    OUTCOME_ABANDONED,
     OUTCOME_ALREADY_PRESENT,
     OUTCOME_FAILED,
     OUTCOME_LEASE_LOST,
@@ -160,6 +161,7 @@ def test_expired_lease_is_reclaimed_and_the_old_holders_flip_rejected(
         new.lease_token,
     )
     assert [(h["actor"], h["outcome"]) for h in state["history"]] == [
+        ("old", OUTCOME_ABANDONED),  # recorded by the reclaim: the lease had expired
         ("new", OUTCOME_UPLOADED),
         ("old", OUTCOME_LEASE_LOST),
     ]

@@ -17,6 +17,7 @@ from outbox.tables import (
     OUTBOX_DEAD,
     OUTBOX_DONE,
     OUTBOX_PENDING,
+    OUTCOME_ABANDONED,
     OUTCOME_ALREADY_PRESENT,
     OUTCOME_FAILED,
     OUTCOME_LEASE_LOST,
@@ -212,6 +213,7 @@ def test_late_flip_after_takeover_is_rejected_and_recorded_as_lease_lost(
     assert state["outbox"][0]["state"] == OUTBOX_DONE
     assert state["outbox"][0]["lease_token"] == new.lease_token
     assert [(h["actor"], h["outcome"], h["attempt"]) for h in state["history"]] == [
+        ("old", OUTCOME_ABANDONED, 1),  # recorded by the reclaim: the lease had expired
         ("new", OUTCOME_UPLOADED, 2),
         ("old", OUTCOME_LEASE_LOST, 1),
     ]
