@@ -50,7 +50,7 @@ KNOWN_INSTRUCTIONS = {
     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 }  # fmt: skip
 APP_SERVICES = ("migrate", "bucket-init", "transformer", "relay")
-LONG_RUNNING = ("mysql", "seaweedfs", "transformer", "relay")
+LONG_RUNNING = ("mysql", "seaweedfs", "transformer", "relay", "prometheus")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN", re.IGNORECASE)
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 ONLY_REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Z0-9_]+:\?[^}]*\}$")
@@ -328,7 +328,9 @@ def test_compose_names_the_expected_services(compose: dict[str, Any]) -> None:
         "bucket-init",
         "transformer",
         "relay",
+        "prometheus",
     }
+    assert compose["services"]["prometheus"]["profiles"] == ["monitoring"]  # opt-in
     assert compose["services"]["mysql"]["image"] == "mysql:8.4"
     assert compose["services"]["seaweedfs"]["image"].startswith("chrislusf/seaweedfs:")
 
@@ -885,3 +887,19 @@ def test_shellcheck_rejects_a_broken_script(tmp_path: Path) -> None:
     broken = tmp_path / "broken.sh"
     broken.write_text('#!/bin/sh\nfor f in $(ls "$1"); do rm $f; done\nif [ -n "$x" ] then\n')
     assert run_shellcheck(broken).returncode != 0
+
+
+def test_prometheus_scrapes_every_relay_under_the_job_the_alerts_use(
+    compose: dict[str, Any],
+) -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["alerts.yml"]
+    (job,) = config["scrape_configs"]
+    assert job["job_name"] == "clean-my-data-relay"
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["relay"]  # the compose service: every replica
+    assert discovery["port"] == int(compose["services"]["relay"]["environment"]["METRICS_PORT"])
+    alerts = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    assert 'up{job="clean-my-data-relay"}' in alerts
+    mounts = compose["services"]["prometheus"]["volumes"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
