@@ -13,11 +13,13 @@ Order inside the transaction (the same on MySQL and SQLite):
    re-run committing while the relay flips one of its downloads waits instead of deadlocking);
 2. decide per artifact:
    - new download: insert the row (``pending``) and one outbox record;
-   - same bytes (size and sha256) as a ``pending`` download with a live outbox record, or as an
-     ``uploaded`` one: keep it; no new outbox record; the file staged by this run is redundant;
-   - anything else (different bytes, or the download had failed): the pending outbox records
-     become ``superseded`` (one history row each, event ``supersede``), the download row is
-     upserted with the new bytes and status ``pending``, and a new outbox record is inserted.
+   - same bytes (size and sha256) as a ``pending`` download with a live outbox record and its
+     staged file, or as an ``uploaded`` one: keep it; no new outbox record; the file staged by
+     this run is redundant;
+   - anything else (different bytes, the download had failed, or its staged file is gone):
+     the pending outbox records become ``superseded`` (one history row each, event
+     ``supersede``), the download row is upserted with the new bytes and status ``pending``,
+     and a new outbox record is inserted.
      The new bytes have a new object key (the key carries a content hash), so an object
      uploaded from the old bytes is never overwritten;
 3. upsert the ``analysis_reports`` row: the final object whose download entries are the rows as
@@ -53,7 +55,7 @@ from outbox.clock import to_naive_utc, utcnow
 from outbox.migrations import server_lock_name
 from outbox.reports import build_download_entry, merge_download_entries
 from outbox.settings import Settings
-from outbox.staging import remove_staged
+from outbox.staging import remove_staged, staged_file_path
 from outbox.tables import (
     AGGREGATE_TYPE,
     EVENT_SUPERSEDE,
@@ -332,14 +334,31 @@ def _lock_current(
     return existing, pending
 
 
-def _keeps(existing: sa.Row[Any] | None, artifact: WrittenArtifact, live: bool) -> bool:
-    """True when the download already holds these bytes and needs nothing new."""
-    return (
-        existing is not None
-        and existing.sha256 == artifact.sha256
-        and existing.size_bytes == artifact.size_bytes
-        and (existing.status == UPLOADED or (existing.status == PENDING and live))
-    )
+def _has_staged_file(row: sa.Row[Any], settings: Settings) -> bool:
+    """Whether a pending download's staged file is still there. Race-free under the locks held:
+    the relay deletes a staged file only after committing its flip, which needs the outbox
+    record this transaction has locked. Files on another staging volume cannot be seen: trusted.
+    """
+    if row.staging_volume != settings.staging_volume_id:
+        return True
+    try:
+        return staged_file_path(settings, row.staged_path).is_file()
+    except ValueError:
+        return False
+
+
+def _keeps(
+    existing: sa.Row[Any] | None, artifact: WrittenArtifact, live: bool, settings: Settings
+) -> bool:
+    """True when the download already holds these bytes and needs nothing new: it is uploaded,
+    or pending with a live outbox record whose staged file exists."""
+    if existing is None:
+        return False
+    if existing.sha256 != artifact.sha256 or existing.size_bytes != artifact.size_bytes:
+        return False
+    if existing.status == UPLOADED:
+        return True
+    return existing.status == PENDING and live and _has_staged_file(existing, settings)
 
 
 def _write(
@@ -357,7 +376,7 @@ def _write(
     redundant: list[str] = []
     for artifact in artifacts:
         row = existing.get(artifact.spec.download_id)
-        if row is not None and _keeps(row, artifact, bool(pending[row.download_id])):
+        if row is not None and _keeps(row, artifact, bool(pending[row.download_id]), settings):
             kept[row.download_id] = dict(row._mapping)
             entries.append(build_download_entry(kept[row.download_id]))
             if artifact.staged_path and artifact.staged_path != row.staged_path:

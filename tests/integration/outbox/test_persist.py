@@ -271,3 +271,24 @@ def test_load_report_overlays_the_current_row_statuses(backend: Backend) -> None
     entry = stored["report"]["downloads"][0]
     assert (entry["status"], entry["error"]) == ("upload_failed", "boom")
     assert load_report(backend.engine, "missing") is None
+
+
+def test_rerun_with_the_same_bytes_heals_a_pending_download_whose_file_is_gone(
+    backend: Backend,
+) -> None:
+    first, _ = _persist(backend, "an-1")
+    lost = first[0]
+    assert lost.staged_path is not None
+    (backend.settings.staging_dir / lost.staged_path).unlink()
+
+    second, result = _persist(backend, "an-1")
+
+    actions = {d.download_id: d.action for d in result.downloads}
+    assert actions[lost.spec.download_id] == ACTION_RESTAGED
+    assert [actions[a.spec.download_id] for a in first[1:]] == [ACTION_UNCHANGED] * 2
+    rows = download_rows(backend.engine, "an-1")
+    assert rows[lost.spec.download_id]["staged_path"] == second[0].staged_path
+    live = [r for r in outbox_rows(backend.engine, "an-1") if r["state"] == OUTBOX_PENDING]
+    assert len(live) == 3
+    for record in live:
+        assert (backend.settings.staging_dir / record["payload"]["staged_path"]).is_file()
