@@ -7,7 +7,9 @@ NULL``. A finished row keeps its token with the expiry cleared, so the guard mat
 tells two cases apart: the row still carries our token (a repeated flip: nothing changes) or it
 does not (another relay took the lease over: ``lease_lost`` is logged and recorded in the
 history, never an error). Outcomes that finish together may share one commit (group commit,
-``flip_outcomes``); each stays atomic and guarded on its own.
+``flip_outcomes``); each stays atomic and guarded on its own. Successes of one claim (one lease
+token) are flipped with set-based statements: one guarded UPDATE of their outbox rows, one of
+their downloads, one multi-row history INSERT; only the report entries go one by one.
 """
 
 from __future__ import annotations
@@ -142,11 +144,10 @@ def _still_ours(conn: sa.Connection, record: ClaimedRecord) -> bool:
     return token == record.lease_token
 
 
-def _flip_one(
+def _resolve_not_applied(
     conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str
 ) -> FlipResult:
-    if _apply(conn, record, report, actor):
-        return FlipResult.APPLIED
+    """The guard matched nothing: a repeated flip, or a lease lost to another relay."""
     if _still_ours(conn, record):
         return FlipResult.REPEATED
     reason = f"lease taken over before this attempt's {report.outcome} was recorded"
@@ -156,6 +157,102 @@ def _flip_one(
         )
     )
     return FlipResult.LEASE_LOST
+
+
+def _flip_one(
+    conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str
+) -> FlipResult:
+    if _apply(conn, record, report, actor):
+        return FlipResult.APPLIED
+    return _resolve_not_applied(conn, record, report, actor)
+
+
+def _apply_successes(
+    conn: sa.Connection, items: Sequence[tuple[ClaimedRecord, AttemptReport]], actor: str
+) -> set[int]:
+    """The common case in few statements: successes of one lease token are flipped by one
+    guarded UPDATE (the rows it matched are read back only when it did not match them all),
+    one UPDATE of their downloads and one multi-row history INSERT; the report entries are
+    updated one by one. Returns the outbox ids applied."""
+    now = utcnow()
+    token = items[0][0].lease_token
+    ids = [record.outbox_id for record, _ in items]
+    matched = conn.execute(
+        outbox.update()
+        .where(
+            outbox.c.id.in_(ids),
+            outbox.c.lease_token == token,
+            outbox.c.state == OUTBOX_PENDING,
+            outbox.c.lease_expires_at.is_not(None),
+        )
+        .values(
+            state=OUTBOX_DONE,
+            lease_expires_at=None,
+            lease_owner=None,
+            last_error_class=None,
+            last_error=None,
+            updated_at=now,
+            finished_at=now,
+        )
+    ).rowcount
+    if matched == len(ids):
+        applied = set(ids)
+    elif matched == 0:
+        return set()
+    else:
+        applied = set(
+            conn.execute(
+                sa.select(outbox.c.id).where(
+                    outbox.c.id.in_(ids),
+                    outbox.c.lease_token == token,
+                    outbox.c.state == OUTBOX_DONE,
+                    outbox.c.finished_at == now,
+                )
+            ).scalars()
+        )
+    chosen = [(record, report) for record, report in items if record.outbox_id in applied]
+    if not chosen:
+        return applied
+    conn.execute(
+        downloads.update()
+        .where(downloads.c.download_id.in_([record.download_id for record, _ in chosen]))
+        .values(status=UPLOADED, last_error=None, updated_at=now)
+    )
+    for record, _ in chosen:
+        update_download_entry(conn, record.analysis_id, record.download_id, UPLOADED)
+    conn.execute(
+        outbox_attempts.insert(),
+        [_history_row(record, report, actor, report.outcome, None) for record, report in chosen],
+    )
+    return applied
+
+
+def _flip_group(
+    conn: sa.Connection, finished: Sequence[tuple[ClaimedRecord, AttemptReport]], actor: str
+) -> dict[int, FlipResult]:
+    """Results by position in ``finished``; records are taken in analysis order."""
+    ordered = sorted(
+        range(len(finished)),
+        key=lambda i: (finished[i][0].analysis_id, finished[i][0].outbox_id),
+    )
+    results: dict[int, FlipResult] = {}
+    successes: dict[str, list[int]] = {}
+    for i in ordered:
+        record, report = finished[i]
+        if report.succeeded:
+            successes.setdefault(record.lease_token, []).append(i)
+        else:
+            results[i] = _flip_one(conn, record, report, actor)
+    for positions in successes.values():
+        applied = _apply_successes(conn, [finished[i] for i in positions], actor)
+        for i in positions:
+            record, report = finished[i]
+            results[i] = (
+                FlipResult.APPLIED
+                if record.outbox_id in applied
+                else _resolve_not_applied(conn, record, report, actor)
+            )
+    return results
 
 
 def _is_lock_conflict(exc: sa.exc.DBAPIError) -> bool:
@@ -173,14 +270,10 @@ def flip_outcomes(
     Records are taken in ``analysis_id, outbox_id`` order so that concurrent relays lock report
     rows in the same order; a deadlock or lock-wait timeout retries the whole group.
     """
-    ordered = sorted(
-        range(len(finished)),
-        key=lambda i: (finished[i][0].analysis_id, finished[i][0].outbox_id),
-    )
     for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                results = {i: _flip_one(conn, *finished[i], actor) for i in ordered}
+                results = _flip_group(conn, finished, actor)
             break
         except sa.exc.DBAPIError as exc:
             if attempt == MAX_TRANSACTION_ATTEMPTS or not _is_lock_conflict(exc):
