@@ -72,8 +72,9 @@ def _schedule(
     scheduler: BackgroundScheduler, engine: sa.Engine, worker: RelayWorker, settings: Settings
 ) -> None:
     scheduler.add_job(
-        worker.drain,
+        _run_guarded,
         "interval",
+        args=("drain", worker.drain),
         seconds=settings.relay_poll_interval_seconds,
         id="drain",
         max_instances=1,

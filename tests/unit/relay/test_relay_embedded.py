@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -299,3 +300,52 @@ def test_group_flip_applies_each_outcome_on_its_own_guard(
         (kept.outbox_id, OUTCOME_UPLOADED),
         (stolen.outbox_id, OUTCOME_LEASE_LOST),
     ]
+
+
+class GateStore(FlakyStore):
+    """Blocks the first upload until released, then delegates to the real store."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        super().__init__(inner)
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def upload(self, request: UploadRequest) -> UploadResult:
+        self.calls += 1
+        self.started.set()
+        assert self.release.wait(30)
+        return self.inner.upload(request)
+
+
+def test_stop_during_a_batch_finishes_running_uploads_and_releases_the_rest(
+    sqlite_engine: sa.Engine, local_store: LocalStore, tmp_path: Path
+) -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": str(sqlite_engine.url),
+            "ARTIFACT_STORE_URL": f"file://{tmp_path / 'objects'}",
+            "STAGING_DIR": str(tmp_path / "staging"),
+            "RELAY_CONCURRENCY": "1",
+        }
+    )
+    for index in range(3):
+        commit_analysis(sqlite_engine, settings, f"stop-{index}", {ArtifactFormat.CSV: CSV})
+    gate = GateStore(local_store)
+    worker = RelayWorker(sqlite_engine, gate, settings)
+    batch = threading.Thread(target=worker.run_batch)
+    batch.start()
+    assert gate.started.wait(30)
+    worker.request_stop()
+    gate.release.set()
+    batch.join(30)
+    worker.close()
+    state = read_all(sqlite_engine)
+    assert gate.calls == 1
+    assert sorted(
+        (o["state"], o["attempts"], o["lease_token"] is None) for o in state["outbox"]
+    ) == [
+        (OUTBOX_DONE, 1, False),
+        (OUTBOX_PENDING, 0, True),
+        (OUTBOX_PENDING, 0, True),
+    ]
+    assert [h["outcome"] for h in state["history"]] == [OUTCOME_UPLOADED]
