@@ -20,7 +20,7 @@ from domain.engine.summarize import summarize
 from domain.errors import InputError
 from domain.model import CleanedChunk, Profile, SourceInfo
 from domain.reading import SourceSpec, read_chunks, sniff_source
-from domain.reading.stream import InvalidUtf8Error
+from domain.reading.stream import InvalidUtf8Error, RecordTooLargeError
 
 ProgressFn = Callable[[int, int], None]  # (bytes_done, bytes_total), called every chunk
 
@@ -144,6 +144,31 @@ def _profile_pass(
     return profiler
 
 
+MAX_BLOCK_SIZE = 64 << 20  # larger single records are refused
+
+
+def _profile_with_retries(
+    spec: SourceSpec, options: EngineOptions, progress: ProgressFn | None
+) -> tuple[Profiler, SourceSpec, EngineOptions]:
+    """Pass 1, restarted when the file turns out to need a single-byte encoding (invalid
+    UTF-8 after the sniffed sample) or a larger block (a record longer than the block)."""
+    while True:
+        try:
+            return _profile_pass(spec, options, progress), spec, options
+        except InvalidUtf8Error:
+            if spec.encoding not in ("utf-8", "utf-8-sig"):
+                raise
+            spec = replace(spec, encoding="cp1252")
+        except RecordTooLargeError:
+            if options.block_size >= MAX_BLOCK_SIZE:
+                raise
+            options = replace(options, block_size=min(options.block_size * 8, MAX_BLOCK_SIZE))
+        except InputError:
+            if spec.encoding != "cp1252":
+                raise
+            spec = replace(spec, encoding="latin-1")  # bytes cp1252 leaves undefined
+
+
 def analyze_input(
     path: Path,
     *,
@@ -158,16 +183,7 @@ def analyze_input(
             f"{spec.file_name}: {spec.column_count} columns, more than the "
             f"{options.max_columns} supported"
         )
-    try:
-        profiler = _profile_pass(spec, options, progress)
-    except InvalidUtf8Error:
-        # The sniffed sample was UTF-8 but later bytes are not: single-byte text after all.
-        spec = replace(spec, encoding="cp1252")
-        try:
-            profiler = _profile_pass(spec, options, progress)
-        except InputError:
-            spec = replace(spec, encoding="latin-1")
-            profiler = _profile_pass(spec, options, progress)
+    profiler, spec, options = _profile_with_retries(spec, options, progress)
     names = clean_header(spec.header)
     source = SourceInfo(
         file_name=spec.file_name,

@@ -46,14 +46,20 @@ def plain_number(column: str) -> pl.Expr:
     return pl.col(column).str.replace_all(patterns.FORMATTING_CHARS, "")
 
 
-def is_number(column: str) -> pl.Expr:
-    return pl.col(column).str.contains(patterns.DECIMAL) | pl.col(column).str.contains(
-        patterns.FORMATTED_NUMBER
-    )
+def as_number(column: str) -> pl.Expr:
+    """The cell as a finite float, null when it is not a plain number. Polars' parser accepts
+    what patterns.DECIMAL describes (sign, decimals, exponent); inf and NaN are excluded."""
+    number = pl.col(column).cast(pl.Float64, strict=False)
+    return pl.when(number.is_finite()).then(number)
 
 
 def is_formula_risk(column: str) -> pl.Expr:
     """Starts with = + - @ and is not a number (spreadsheets would evaluate it)."""
-    return pl.col(column).str.contains(patterns.FORMULA_START) & ~pl.col(column).str.contains(
-        patterns.DECIMAL
+    value = pl.col(column)
+    starts = (
+        value.str.starts_with("=")
+        | value.str.starts_with("+")
+        | value.str.starts_with("-")
+        | value.str.starts_with("@")
     )
+    return (starts & as_number(column).is_null()).fill_null(value=False)

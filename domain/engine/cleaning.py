@@ -77,6 +77,30 @@ class Cleaner:
             cells.trimmed(source).alias(f"t{index}"),
         ]
 
+    def _convert_numbers(self, staged: pl.DataFrame) -> list[pl.Series]:
+        """The v<i> columns: normalised values with formatted numbers made plain in numeric
+        columns. Only cells that do not parse as plain numbers meet the regular expression."""
+        numeric = [i for i, spec in enumerate(self._plan.columns) if spec.convert_numbers]
+        unparsed = staged.select(
+            (pl.col(f"n{i}").is_not_null() & cells.as_number(f"n{i}").is_null()).alias(f"u{i}")
+            for i in numeric
+        )
+        converted: list[pl.Series] = []
+        for i in range(len(self._plan.columns)):
+            norm = staged.get_column(f"n{i}")
+            if i in numeric:
+                index = unparsed.get_column(f"u{i}").arg_true()
+                if index.len():
+                    subset = norm.gather(index).to_frame("x")
+                    fixed = subset.select(
+                        pl.when(pl.col("x").str.contains(patterns.FORMATTED_NUMBER))
+                        .then(cells.plain_number("x"))
+                        .otherwise(pl.col("x"))
+                    ).to_series()
+                    norm = norm.clone().scatter(index, fixed)
+            converted.append(norm.alias(f"v{i}"))
+        return converted
+
     def clean(self, chunk: RawChunk) -> CleanedChunk:
         plan = self._plan
         raw = pl.from_arrow(chunk.batch)
@@ -85,18 +109,7 @@ class Cleaner:
         staged = raw.with_columns(
             [e for i, spec in enumerate(plan.columns) for e in self._stage_columns(spec, i)]
         )
-        steps: list[pl.Expr] = []
-        for i, spec in enumerate(plan.columns):
-            norm = pl.col(f"n{i}")
-            if spec.convert_numbers:
-                needs = norm.str.contains(patterns.FORMATTED_NUMBER) & ~norm.str.contains(
-                    patterns.DECIMAL
-                )
-                converted = pl.when(needs).then(cells.plain_number(f"n{i}")).otherwise(norm)
-            else:
-                converted = norm
-            steps.append(converted.alias(f"v{i}"))
-        staged = staged.with_columns(steps)
+        staged = staged.with_columns(self._convert_numbers(staged))
         finals: list[pl.Expr] = []
         for i, spec in enumerate(plan.columns):
             value = pl.col(f"v{i}")
@@ -162,13 +175,12 @@ class Cleaner:
             if spec.merge:
                 checks.append((final != conv, f"v{i}", final_name, MERGED, spec.name))
             present = final.is_not_null()
-            if spec.inferred_type in ("integer", "decimal"):
-                fits = final.str.contains(patterns.DECIMAL)
-                flag(present & ~fits, TYPE_MISMATCH)
+            if spec.inferred_type in ("integer", "decimal", "code"):
+                number = cells.as_number(final_name)
+                flag(present & number.is_null(), TYPE_MISMATCH)
                 if spec.fences is not None:
-                    number = pl.when(fits).then(final.cast(pl.Float64, strict=False))
                     low, high = spec.fences
-                    flag(present & fits & ((number < low) | (number > high)), OUTLIER)
+                    flag(((number < low) | (number > high)).fill_null(value=False), OUTLIER)
             elif spec.fit_pattern is not None:
                 fits = final.str.contains(spec.fit_pattern)
                 flag(present & ~fits, TYPE_MISMATCH)

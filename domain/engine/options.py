@@ -26,7 +26,7 @@ DEFAULT_NULL_SENTINELS: tuple[str, ...] = (
 class EngineOptions:
     """Tuning knobs. Sentinels are compared after trimming and lower-casing."""
 
-    block_size: int = 8 << 20  # bytes of CSV parsed per chunk
+    block_size: int = 2 << 20  # bytes of CSV parsed per chunk (peak RSS grows with it)
     null_sentinels: tuple[str, ...] = DEFAULT_NULL_SENTINELS
     type_fit_share: float = 0.95  # share of non-null cells that must fit a type to infer it
     missing_low_share: float = 0.0  # above this: low severity "missing_values"

@@ -19,10 +19,11 @@ DATETIME: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[
 LEADING_ZERO: Final = r"^0\d+$"
 FORMULA_START: Final = r"^[=+\-@]"
 
-# Type-candidate patterns counted in pass 1 (pruned per column once they cannot reach the
-# type_fit_share).
+# Type candidates counted in pass 1 (pruned per column once they cannot reach the
+# type_fit_share). "decimal" and "formatted" are counted by parsing (see cells.as_number), the
+# others with their pattern.
+REGEX_COUNTED: Final = ("boolean", "date_iso", "date_other", "datetime")
 CANDIDATES: Final = {
-    "integer": INTEGER,
     "decimal": DECIMAL,
     "formatted": FORMATTED_NUMBER,
     "boolean": BOOLEAN,

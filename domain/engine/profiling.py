@@ -191,13 +191,9 @@ class Profiler:
         for stats, name in zip(self.columns, self._names, strict=True):
             value = pl.col(name)
             exprs.append(value.is_null().sum().alias(f"{name}|null"))
-            for candidate in stats.alive:
+            for candidate in stats.alive.intersection(patterns.REGEX_COUNTED):
                 expr = value.str.contains(patterns.CANDIDATES[candidate])
-                if candidate == "formatted":
-                    expr = expr & ~value.str.contains(patterns.DECIMAL)
                 exprs.append(expr.sum().alias(f"{name}|{candidate}"))
-            if "integer" in stats.alive:
-                exprs.append(value.str.contains(patterns.LEADING_ZERO).sum().alias(f"{name}|lz"))
         frame = norm.select(exprs)
         raw_exprs = [
             (pl.col(name).str.len_bytes() == 0).sum().alias(f"{name}|blank") for name in self._names
@@ -210,9 +206,8 @@ class Profiler:
         height = counts[f"{name}|null"]
         stats.blank += counts[f"{name}|blank"]
         stats.sentinel += height - counts[f"{name}|blank"]
-        for candidate in stats.alive:
+        for candidate in stats.alive.intersection(patterns.REGEX_COUNTED):
             stats.matches[candidate] += counts[f"{name}|{candidate}"]
-        stats.leading_zero += counts.get(f"{name}|lz", 0)
 
     def _add_masks(
         self, raw: pl.DataFrame, norm: pl.DataFrame, rows: npt.NDArray[np.int64]
@@ -254,12 +249,17 @@ class Profiler:
             return
         # Plain numbers parse directly; only the few cells that do not are tried as
         # formatted numbers ("$1,234.50"), so the regular expressions see a small subset.
-        frame = norm.select(pl.col(name).cast(pl.Float64, strict=False) for _, name in numeric)
+        frame = norm.select(cells.as_number(name).alias(name) for _, name in numeric)
         for stats, name in numeric:
             direct = frame.get_column(name)
-            values = direct.drop_nulls().to_numpy()
             text = norm.get_column(name)
-            rest = text.filter(direct.is_null() & text.is_not_null())
+            parsed = direct.is_not_null()
+            values = direct.drop_nulls().to_numpy()
+            stats.matches["decimal"] += int(values.size)
+            zeros = text.filter(parsed & text.str.starts_with("0"))
+            if zeros.len():
+                stats.leading_zero += int(zeros.str.contains(patterns.LEADING_ZERO).sum())
+            rest = text.filter(~parsed & text.is_not_null())
             if rest.len():
                 formatted = (
                     rest.to_frame("v")
@@ -272,8 +272,10 @@ class Profiler:
                     .drop_nulls()
                     .to_numpy()
                 )
+                formatted = formatted[np.isfinite(formatted)]
+                stats.matches["formatted"] += int(formatted.size)
                 values = np.concatenate([values, formatted])
-            self._add_number_values(stats, values[np.isfinite(values)])
+            self._add_number_values(stats, values)
 
     def _add_number_values(self, stats: ColumnStats, values: npt.NDArray[np.float64]) -> None:
         if values.size == 0:
@@ -324,6 +326,8 @@ class Profiler:
 
     def _add_sketch(self, stats: ColumnStats, present: pl.Series) -> None:
         hashes = present.hash(seed=_HASH_SEED).to_numpy()
+        if stats.kmv.size >= self._options.kmv_size:  # only hashes below the k-th can matter
+            hashes = hashes[hashes < stats.kmv[-1]]
         stats.kmv = np.unique(np.concatenate([stats.kmv, hashes]))[: self._options.kmv_size]
 
     def _prune(self, bytes_done: int) -> None:
@@ -344,7 +348,7 @@ class Profiler:
                 if misses > 1.5 * tolerance * expected_non_null:
                     stats.alive.discard(candidate)
             if not stats.alive & {"decimal", "formatted"}:
-                stats.alive -= {"decimal", "formatted", "integer"}
+                stats.alive -= {"decimal", "formatted"}
 
 
 WIDE = 64  # from this many columns on, value counts go through one unpivot

@@ -33,6 +33,10 @@ class InvalidUtf8Error(InputError):
     """The file passed the UTF-8 sniff but holds invalid UTF-8 further on."""
 
 
+class RecordTooLargeError(InputError):
+    """A single record does not fit in one read block (retry with a larger block)."""
+
+
 def column_names(count: int) -> list[str]:
     return [f"c{i}" for i in range(count)]
 
@@ -200,7 +204,7 @@ def _input_error(spec: SourceSpec, exc: pa.ArrowInvalid) -> InputError:
     if "invalid UTF8" in message or "UTF8" in message:
         return InvalidUtf8Error(f"{spec.file_name}: invalid UTF-8 text ({message})")
     if "straddling" in message or "block" in message:
-        return InputError(
+        return RecordTooLargeError(
             f"{spec.file_name}: a single record is larger than the read block "
             "(an unclosed quote or a huge line?)"
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from domain.engine import Analysis, analyze_input
+from domain.engine import Analysis, EngineOptions, analyze_input
 from domain.model import ROW_ISSUE_SCHEMA
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "messy_orders.csv"
@@ -139,3 +139,35 @@ def test_iter_cleaned_twice_gives_the_same(analysis: Analysis) -> None:
     first = [c.batch.to_pylist() for c in analysis.iter_cleaned()]
     second = [c.batch.to_pylist() for c in analysis.iter_cleaned()]
     assert first == second
+
+
+def test_long_record_restarts_with_a_larger_block(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text('id,text\n1,"' + "x" * 300_000 + '"\n2,short\n')
+    analysis = analyze_input(path, options=EngineOptions(block_size=64 << 10))
+    rows = [r for c in analysis.iter_cleaned() for r in c.batch.to_pylist()]
+    assert [len(r["text"]) for r in rows] == [300_000, 5]
+
+
+def test_invalid_utf8_after_the_sample_falls_back_to_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    body = "".join(f"{i},José\n" for i in range(120_000))
+    path.write_bytes(b"id,name\n" + body.encode() + b"999,caf\xe9\n")
+    analysis = analyze_input(path)
+    assert analysis.profile.source.encoding == "cp1252"
+    last = [r for c in analysis.iter_cleaned() for r in c.batch.to_pylist()][-1]
+    assert last == {"id": "999", "name": "café"}
+
+
+def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(50_000)))
+    calls: list[tuple[int, int]] = []
+    analyze_input(
+        path,
+        progress=lambda done, total: calls.append((done, total)),
+        options=EngineOptions(block_size=64 << 10),
+    )
+    assert len(calls) > 3
+    assert calls[-1] == (path.stat().st_size, path.stat().st_size)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
