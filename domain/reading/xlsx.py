@@ -99,7 +99,7 @@ def read_xlsx_chunks(spec: SourceSpec, block_size: int) -> Iterator[RawChunk]:
                     column.append(text)
                 rows.append(number)
                 if len(rows) >= per_chunk:
-                    yield _chunk(columns, rows, names, spec.size_bytes * 0)
+                    yield _chunk(columns, rows, names, 0)  # openpyxl exposes no byte position
                     columns = [[] for _ in range(width)]
                     rows = []
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
