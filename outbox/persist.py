@@ -39,7 +39,7 @@ import socket
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -123,7 +123,7 @@ class PersistResult:
     stored_bytes: int
     downloads: tuple[DownloadOutcome, ...]
     superseded_outbox_ids: tuple[int, ...] = ()
-    removed_staged_paths: tuple[str, ...] = field(default=())
+    removed_staged_paths: tuple[str, ...] = ()
 
     @property
     def new_outbox_ids(self) -> tuple[int, ...]:
@@ -133,7 +133,6 @@ class PersistResult:
 @dataclass(frozen=True)
 class _Plan:
     outcomes: tuple[DownloadOutcome, ...]
-    entries: tuple[dict[str, Any], ...]
     superseded_ids: tuple[int, ...]
     redundant_paths: tuple[str, ...]  # staged by this run, not referenced: remove after commit
     obsolete_paths: tuple[str, ...]  # staged by superseded records: remove after commit
@@ -430,7 +429,6 @@ def _write(
         )
     return _Plan(
         outcomes=tuple(outcomes),
-        entries=tuple(entries),
         superseded_ids=tuple(superseded),
         redundant_paths=tuple(redundant),
         obsolete_paths=tuple(dict.fromkeys(obsolete)),
