@@ -38,6 +38,7 @@ NULL_SENTINEL = IssueKind("null_sentinel", Severity.LOW, "set_null")
 TRIMMED = IssueKind("leading_trailing_whitespace", Severity.LOW, "trimmed")
 CONVERTED = IssueKind("numeric_formatting", Severity.LOW, "converted")
 MERGED = IssueKind("inconsistent_spelling", Severity.MEDIUM, "merged")
+MERGED_CASE = IssueKind("case_noise", Severity.LOW, "merged")
 TYPE_MISMATCH = IssueKind("type_mismatch", Severity.MEDIUM, "flagged")
 OUTLIER = IssueKind("outlier", Severity.LOW, "flagged")
 MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
@@ -173,7 +174,11 @@ class Cleaner:
             if spec.convert_numbers:
                 checks.append((conv != norm, f"n{i}", f"v{i}", CONVERTED, spec.name))
             if spec.merge:
-                checks.append((final != conv, f"v{i}", final_name, MERGED, spec.name))
+                changed = final != conv
+                by_case = conv.is_in(list(spec.case_only))
+                checks.append((changed & ~by_case, f"v{i}", final_name, MERGED, spec.name))
+                if spec.case_only:
+                    checks.append((changed & by_case, f"v{i}", final_name, MERGED_CASE, spec.name))
             present = final.is_not_null()
             if spec.inferred_type in ("integer", "decimal", "code"):
                 number = cells.as_number(final_name)

@@ -13,6 +13,7 @@ class ColumnPlan:
     inferred_type: str
     convert_numbers: bool  # formatted numbers -> plain digits ("1,234" -> "1234")
     merge: Mapping[str, str] = field(default_factory=dict)  # variant -> canonical spelling
+    case_only: frozenset[str] = frozenset()  # variants differing from canonical only by case
     fit_pattern: str | None = None  # cells not matching are flagged "type_mismatch"
     minority_date_pattern: str | None = None  # flagged "mixed_date_formats"
     fences: tuple[float, float] | None = None  # outside: flagged "outlier"

@@ -460,6 +460,7 @@ def summarize(
                 inferred_type=verdict.inferred_type,
                 convert_numbers=verdict.inferred_type in ("integer", "decimal"),
                 merge={v: c.canonical for c in verdict.clusters for v in c.variants},
+                case_only=frozenset(v for c in verdict.clusters if c.case_only for v in c.variants),
                 fit_pattern=_fit_pattern(verdict.inferred_type),
                 minority_date_pattern=verdict.minority_date_pattern,
                 fences=verdict.fences,

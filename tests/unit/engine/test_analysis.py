@@ -102,8 +102,8 @@ def test_every_change_is_a_row_issue(cleaned: tuple[pa.Table, pa.Table]) -> None
     assert (2, "amount", "numeric_formatting", "converted") in got
     assert (4, "amount", "numeric_formatting", "converted") in got
     assert (4, "notes", "null_sentinel", "set_null") in got
-    assert (2, "city", "inconsistent_spelling", "merged") in got
-    assert (3, "city", "inconsistent_spelling", "merged") in got
+    assert (2, "city", "case_noise", "merged") in got
+    assert (3, "city", "case_noise", "merged") in got
     assert (6, None, "duplicate_row", "dropped") in got
     assert (7, None, "blank_row", "dropped") in got
     assert (8, None, "ragged_row", "truncated") in got
