@@ -126,7 +126,9 @@ class Harness:
             check=False,
         )
 
-    def spawn(self, *args: str, log_name: str, **env: str) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, *args: str, log_name: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """A long-running CLI process; stdout+stderr go to ``root/logs/<log_name>``."""
         logs = self.root / "logs"
         logs.mkdir(exist_ok=True)
@@ -134,7 +136,7 @@ class Harness:
             return subprocess.Popen(
                 [str(CLI), *args],
                 cwd=self.root,
-                env=self.env(**env),
+                env=self.env(**(env or {})),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -227,6 +229,26 @@ class Harness:
         self.assert_history_complete()
         verified = self.verify()
         assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    def staged_digests(self) -> dict[str, tuple[int, str]]:
+        """object key -> (size, sha256) as staged, from every outbox record ever committed."""
+        digests: dict[str, tuple[int, str]] = {}
+        for record in self.outbox():
+            raw = record["payload"]
+            payload = json.loads(raw) if isinstance(raw, str | bytes) else raw
+            digests[payload["object_key"]] = (int(payload["size_bytes"]), payload["sha256"])
+        return digests
+
+    def assert_objects_match_staged(self) -> int:
+        """Every object in the store holds exactly the bytes some outbox record staged for its
+        key; returns how many objects were checked."""
+        digests = self.staged_digests()
+        keys = self.object_keys()
+        for key in keys:
+            assert key in digests, f"object {key} was never staged"
+            data = self.object_bytes(key)
+            assert (len(data), sha256_of(data)) == digests[key], f"{key} differs from staged"
+        return len(keys)
 
     def assert_reports_agree(self, rows: list[dict[str, Any]]) -> None:
         by_id = {row["download_id"]: row for row in rows}
