@@ -504,24 +504,27 @@ def _analysis_transaction(engine: sa.Engine, analysis_id: str) -> Iterator[sa.Co
             yield conn
         return
     lock = server_lock_name("cmd_persist_", engine.url.database, analysis_id)
-    with engine.connect().execution_options(isolation_level="READ COMMITTED") as conn:
+    with engine.connect() as conn:
+        # For the next transaction only (no session state to reset); GET_LOCK runs inside it.
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         got = conn.execute(
             sa.text("SELECT GET_LOCK(:name, :timeout)"),
             {"name": lock, "timeout": ANALYSIS_LOCK_TIMEOUT_SECONDS},
         ).scalar()
-        conn.commit()
         if got != 1:
             raise PersistError(
                 f"another transformer is still committing analysis {analysis_id!r} "
                 f"(waited {ANALYSIS_LOCK_TIMEOUT_SECONDS}s)"
             )
         try:
-            with conn.begin():
-                yield conn
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
         finally:
-            try:
+            try:  # the connection's reset on return rolls back the statement's implicit begin
                 conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock})
-                conn.commit()
             except Exception as exc:  # noqa: BLE001 (the outcome is decided; never mask it)
                 log.warning("analysis_lock_release_failed", error=type(exc).__name__)
                 conn.invalidate()  # closing the session releases the lock
