@@ -147,15 +147,22 @@ class S3Store(ObjectStore):
         return UploadResult(request.key, response.get("ETag"), request.size_bytes, created=True)
 
     def _upload_multipart(self, request: UploadRequest) -> UploadResult:
+        # A big object already there (a retry after a crash between upload and flip) is
+        # compared without sending it again; the create-only Complete still guards the race.
+        if self.head(request.key) is not None:
+            return self._compare_existing(request)
         created = self._client.create_multipart_upload(
             **self._object_args(request), ChecksumAlgorithm="SHA256"
         )
         upload_id = created["UploadId"]
         try:
-            return self._send_parts_and_complete(request, upload_id)
+            result = self._send_parts_and_complete(request, upload_id)
         except BaseException:
             self._abort_quietly(request.key, upload_id)
             raise
+        if not result.created:  # Complete answered 412: the upload is still open
+            self._abort_quietly(request.key, upload_id)
+        return result
 
     def _send_part(
         self, request: UploadRequest, upload_id: str, number: int, chunk: bytes
