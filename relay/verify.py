@@ -133,7 +133,7 @@ class _Verifier:
     def report(self, problem: Problem) -> None:
         self.problems.append(problem)
 
-    # --- invariants 1, 2 and 6 (orphans) -------------------------------------------------
+    # --- invariants 1 (objects, orphan objects) and 2 (pending) ---------------------------
 
     def check_downloads_and_objects(self) -> None:
         listing: dict[str, ObjectInfo] = {}
