@@ -25,3 +25,13 @@ def test_matches_a_set_on_random_data() -> None:
             expected.append(value in seen)
             seen.add(value)
         assert tracker.mark(chunk).tolist() == expected
+
+
+def test_many_small_runs_give_the_same_answer() -> None:
+    rng = np.random.default_rng(2)
+    small = DuplicateTracker(run_limit=64)
+    large = DuplicateTracker()
+    for _ in range(20):
+        chunk = rng.integers(0, 2_000, 100).astype(np.uint64)
+        assert small.mark(chunk).tolist() == large.mark(chunk).tolist()
+    assert small.distinct == large.distinct
