@@ -1,0 +1,140 @@
+"""Per-column verdicts at the end of pass 1: inferred type, fit counts, ID-likeness, spelling
+clusters, IQR fences and skewness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from domain.engine import patterns
+from domain.engine.clusters import Cluster, find_close_spellings, find_clusters
+from domain.engine.options import EngineOptions
+from domain.engine.profiling import ColumnStats
+
+_DATE_KINDS = ("date_iso", "date_other", "datetime")
+
+
+@dataclass(frozen=True)
+class ColumnVerdict:
+    inferred_type: str
+    valid: int  # non-null cells fitting the type
+    formatted: int  # valid numbers needing conversion
+    minority_dates: int
+    minority_date_pattern: str | None
+    id_like: bool
+    clusters: tuple[Cluster, ...]
+    close: tuple[tuple[str, str, int], ...]
+    fences: tuple[float, float] | None
+    outliers_estimate: int
+    quantiles: dict[str, float]
+    skew: float | None
+
+
+def _fits(stats: ColumnStats, *kinds: str) -> int:
+    return sum(stats.matches[k] for k in kinds if k in stats.alive)
+
+
+def infer_type(stats: ColumnStats, options: EngineOptions) -> tuple[str, int, int]:
+    """(type, cells fitting it, formatted numbers among them)."""
+    non_null = stats.non_null
+    if non_null == 0:
+        return "empty", 0, 0
+    need = options.type_fit_share * non_null
+    numbers = _fits(stats, "decimal", "formatted")
+    if numbers and numbers >= need:
+        formatted = _fits(stats, "formatted")
+        if stats.leading_zero and not formatted and stats.fractional == 0:
+            return "code", numbers, 0
+        kind = "integer" if stats.fractional == 0 else "decimal"
+        return kind, numbers, formatted
+    booleans = _fits(stats, "boolean")
+    if booleans and booleans >= need:
+        return "boolean", booleans, 0
+    dates = _fits(stats, *_DATE_KINDS)
+    if dates and dates >= need:
+        kind = "datetime" if _fits(stats, "datetime") else "date"
+        return kind, dates, 0
+    return "text", non_null, 0
+
+
+def _quantiles(sample: np.ndarray[Any, Any]) -> dict[str, float]:
+    if sample.size == 0:
+        return {}
+    q = np.quantile(sample, [0.25, 0.5, 0.75])
+    return {"q1": float(q[0]), "median": float(q[1]), "q3": float(q[2])}
+
+
+def _skew(stats: ColumnStats) -> float | None:
+    n = stats.numeric
+    if n < 3:
+        return None
+    s1, s2, s3 = (float(x) for x in stats.sums)
+    mean = s1 / n
+    m2 = s2 / n - mean**2
+    m3 = s3 / n - 3 * mean * s2 / n + 2 * mean**3
+    if m2 <= 1e-12 * max(1.0, abs(stats.pivot or 0.0)) ** 2:
+        return 0.0
+    return float(m3 / m2**1.5)
+
+
+def judge_column(stats: ColumnStats, options: EngineOptions) -> ColumnVerdict:
+    kind, valid, formatted = infer_type(stats, options)
+    distinct = stats.distinct(options.kmv_size)
+    non_null = stats.non_null
+    id_like = (
+        non_null >= options.id_min_rows
+        and stats.missing == 0
+        and distinct >= options.id_unique_share * non_null
+        and kind in ("integer", "code", "text")
+    )
+    minority = 0
+    minority_pattern: str | None = None
+    if kind in ("date", "datetime"):
+        present = {k: stats.matches[k] for k in _DATE_KINDS if stats.matches[k]}
+        if len(present) > 1:
+            major = max(present, key=lambda k: present[k])
+            minority = sum(v for k, v in present.items() if k != major)
+            minority_pattern = patterns.CANDIDATES[major]  # cells NOT matching it are flagged
+    clusters: tuple[Cluster, ...] = ()
+    close: tuple[tuple[str, str, int], ...] = ()
+    if (
+        kind in ("text", "boolean")
+        and not id_like
+        and stats.values is not None
+        and 1 < stats.values.height <= options.category_max_distinct
+        and (non_null < 50 or stats.values.height <= options.category_max_share * non_null)
+    ):
+        clusters = tuple(find_clusters(stats.values))
+        merged = {v for c in clusters for v in c.variants}
+        ranked = [v for v, _ in stats.top(options.edit_distance_values) if v not in merged]
+        close = tuple(find_close_spellings(ranked, options.edit_distance_max))
+    fences: tuple[float, float] | None = None
+    outliers = 0
+    quantiles: dict[str, float] = {}
+    skew: float | None = None
+    if kind in ("integer", "decimal") and not id_like and stats.sample.size >= 4:
+        quantiles = _quantiles(stats.sample)
+        iqr = quantiles["q3"] - quantiles["q1"]
+        low = quantiles["q1"] - options.iqr_k * iqr
+        high = quantiles["q3"] + options.iqr_k * iqr
+        if iqr > 0:
+            fences = (low, high)
+            outside = int(np.count_nonzero((stats.sample < low) | (stats.sample > high)))
+            outliers = round(outside * stats.numeric / stats.sample.size)
+        skew = _skew(stats)
+    return ColumnVerdict(
+        inferred_type=kind,
+        valid=valid,
+        formatted=formatted,
+        minority_dates=minority,
+        minority_date_pattern=minority_pattern,
+        id_like=id_like,
+        clusters=clusters,
+        close=close,
+        fences=fences,
+        outliers_estimate=outliers,
+        quantiles=quantiles,
+        skew=skew,
+    )
