@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+import sqlalchemy.exc
+
 from cli.logging_setup import configure_logging
 from domain.errors import UserFacingError
 from outbox import crashpoints
@@ -58,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserFacingError as exc:
         print(f"clean-my-data: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlalchemy.exc.DBAPIError as exc:
+        # e.g. access denied, server gone, lock wait timeout: one line, no traceback.
+        detail = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+        print(f"clean-my-data: database error: {detail}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("clean-my-data: interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
@@ -35,10 +36,7 @@ def test_s3_server_enforces_signatures(s3_server: S3Server, s3_bucket: str) -> N
         aws_secret_access_key="wrong-secret",
         region_name="us-east-1",
     )
-    try:
+    with pytest.raises(ClientError) as caught:
         bad.get_object(Bucket=s3_bucket, Key="k")
-    except ClientError as exc:
-        assert exc.response["Error"]["Code"] in {"SignatureDoesNotMatch", "AccessDenied"}
-    else:
-        raise AssertionError("a wrong secret key was accepted")
+    assert caught.value.response["Error"]["Code"] in {"SignatureDoesNotMatch", "AccessDenied"}
     assert good.get_object(Bucket=s3_bucket, Key="k")["Body"].read() == b"v"

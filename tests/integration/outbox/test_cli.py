@@ -111,3 +111,33 @@ def test_with_no_settings_the_embedded_default_needs_no_setup(tmp_path: Path) ->
     upgrade = _run(["db", "upgrade"], tmp_path)
     assert upgrade.returncode == 0
     assert "already up to date" in upgrade.stdout
+
+
+def test_db_upgrade_without_ddl_rights_is_one_line(mysql_url: str, tmp_path: Path) -> None:
+    import secrets
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    url = make_url(mysql_url)
+    user, password = f"cmd_ro_{secrets.token_hex(3)}", secrets.token_hex(8)
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+        conn.execute(sa.text(f"CREATE USER '{user}'@'localhost' IDENTIFIED BY '{password}'"))
+        for host in ("%", "localhost"):
+            conn.execute(sa.text(f"GRANT SELECT ON `{url.database}`.* TO '{user}'@'{host}'"))
+    try:
+        limited = url.set(username=user, password=password).render_as_string(hide_password=False)
+        result = _run(["db", "upgrade"], tmp_path, DATABASE_URL=limited)
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert "denied" in lines[0].lower()
+        assert "Traceback" not in result.stderr
+        assert password not in result.stderr
+    finally:
+        with admin.begin() as conn:
+            for host in ("%", "localhost"):
+                conn.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'{host}'"))
+        admin.dispose()
