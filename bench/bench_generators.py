@@ -73,7 +73,7 @@ class SyntheticAnalysis:
     def profile(self):  # type: ignore[no-untyped-def]
         return self._profile
 
-    def iter_cleaned(self) -> Iterator[CleanedChunk]:
+    def iter_cleaned(self, progress: object = None) -> Iterator[CleanedChunk]:
         rng = np.random.default_rng(0)
         words = np.array(["alpha", "Beta", "gamma delta", "=1+2", "12.50", "", "déjà vu", "x,y"])
         for start in range(0, self.rows, CHUNK):
