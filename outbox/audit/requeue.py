@@ -196,6 +196,13 @@ def _requeue_one(
     download_id = row["download_id"]
     now = utc_now()
     with engine.begin() as conn:
+        # Lock order as in persist_analysis_report (report row, then download row), so a re-run
+        # of the same analysis and a requeue queue up instead of deadlocking.
+        conn.execute(
+            sa.select(t.analysis_reports.c.id)
+            .where(t.analysis_reports.c.analysis_id == row["analysis_id"])
+            .with_for_update()
+        )
         flipped = conn.execute(
             sa.update(d)
             .where(d.c.download_id == download_id, d.c.status == t.UPLOAD_FAILED)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import boto3
 import sqlalchemy as sa
 
 from outbox import tables as t
+from outbox.audit.requeue import Selection, Verdict, requeue_downloads
 from outbox.reports import load_report
 from outbox.settings import Settings
 from relay.stores.base import ErrorClass, ObjectStore
@@ -289,3 +292,43 @@ def test_purge_on_mariadb_keeps_history(
     assert history == 3
     # history outlives the records: verify still sees the uploads as consistent
     assert verify(engine, store, settings).problems == ()
+
+
+def test_concurrent_requeues_leave_one_live_record(
+    engine: sa.Engine, store: ObjectStore, settings: Settings
+) -> None:
+    analyze("rq-race")
+    _relay(engine, ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * 3), settings)
+    download_id = str(_downloads(engine, "rq-race")["csv"]["download_id"])
+    barrier = threading.Barrier(4)
+
+    def requeue_once(number: int) -> list[Verdict]:
+        barrier.wait()
+        outcomes = requeue_downloads(
+            engine,
+            settings,
+            Selection(download_id=download_id),
+            reason=f"racer {number}",
+            actor=f"ops{number}@host",
+        )
+        return [o.verdict for o in outcomes]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = [v for result in pool.map(requeue_once, range(4)) for v in result]
+    assert verdicts.count(Verdict.REQUEUED) == 1
+    assert set(verdicts) <= {Verdict.REQUEUED, Verdict.ALREADY_REQUEUED, Verdict.NOT_FAILED}
+    with engine.connect() as conn:
+        live = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.outbox)
+            .where(t.outbox.c.download_id == download_id, t.outbox.c.state == t.OUTBOX_PENDING)
+        ).scalar_one()
+        requeues = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.outbox_attempts)
+            .where(
+                t.outbox_attempts.c.download_id == download_id,
+                t.outbox_attempts.c.event == t.EVENT_REQUEUE,
+            )
+        ).scalar_one()
+    assert (live, requeues) == (1, 1)
