@@ -9,11 +9,14 @@ through the code under test.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +76,59 @@ def write_multipart_csv(path: Path, rows: int = 170_000) -> None:
         out.write("id,name,city,amount\n")
         for i in range(rows):
             out.write(f"{i},name{(i * 7919) % 1_000_003},city{i % 500},{(i * 37) % 100_000}.25\n")
+
+
+class TcpProxy:
+    """A loopback TCP proxy in front of the S3 server that can make it slow: every chunk the
+    server sends back is held ``response_delay`` seconds (so each request takes at least that
+    long). Used as ``S3_ENDPOINT_URL`` (SigV4 signs the Host header, which then names the proxy,
+    and the server accepts it: the signature is over what the client sent)."""
+
+    def __init__(self, upstream_url: str) -> None:
+        host, _, port = upstream_url.removeprefix("http://").partition(":")
+        self._upstream = (host, int(port))
+        self.response_delay = 0.0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                server = socket.create_connection(self._upstream, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, server))
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, delayed: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if delayed and self.response_delay:
+                    time.sleep(self.response_delay)
+                sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
 
 
 @dataclass

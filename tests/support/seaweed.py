@@ -193,3 +193,54 @@ def running_seaweed() -> Iterator[S3Server]:
         yield server
     finally:
         stop_seaweed(server)
+
+
+def halt_seaweed(server: S3Server) -> None:
+    """Kill the server's processes at once (as a crash would) but keep its data directory, so
+    :func:`resume_seaweed` can bring the same server back."""
+    if server.process is None:
+        raise RuntimeError("only a server started by start_seaweed can be halted")
+    if server.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, 9)
+        server.process.wait(timeout=15)
+
+
+def resume_seaweed(server: S3Server, timeout: float = 60.0) -> S3Server:
+    """Start a halted server again with the same command line: same ports, data and identities.
+    Returns the new handle (the endpoint and credentials are unchanged)."""
+    if server.process is None or server.data_dir is None:
+        raise RuntimeError("only a server started by start_seaweed can be resumed")
+    import boto3  # local import: keep module import cheap
+
+    log = open(server.data_dir / "weed.log", "ab")  # noqa: SIM115 (kept open for the process)
+    process = subprocess.Popen(
+        server.process.args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    resumed = S3Server(
+        server.endpoint_url,
+        server.access_key,
+        server.secret_key,
+        server.region,
+        process=process,
+        data_dir=server.data_dir,
+    )
+    client = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+    )
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed exited early on resume; see {server.data_dir / 'weed.log'}")
+        try:
+            client.put_object(Bucket="cmd-readiness", Key="probe", Body=b"ok")
+            return resumed
+        except Exception as exc:  # noqa: BLE001 (retry until the deadline)
+            last = exc
+            time.sleep(0.5)
+    raise RuntimeError(f"SeaweedFS did not accept a write after resuming: {last}")
