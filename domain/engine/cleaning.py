@@ -81,7 +81,11 @@ class Cleaner:
     def _convert_numbers(self, staged: pl.DataFrame) -> list[pl.Series]:
         """The v<i> columns: normalised values with formatted numbers made plain in numeric
         columns. Only cells that do not parse as plain numbers meet the regular expression."""
-        numeric = [i for i, spec in enumerate(self._plan.columns) if spec.convert_numbers]
+        numeric = [
+            i
+            for i, spec in enumerate(self._plan.columns)
+            if spec.convert_numbers and spec.has_formatted
+        ]
         unparsed = staged.select(
             (pl.col(f"n{i}").is_not_null() & cells.as_number(f"n{i}").is_null()).alias(f"u{i}")
             for i in numeric
@@ -167,11 +171,12 @@ class Cleaner:
             ) -> None:
                 checks.append((mask, held, held, kind, name))
 
-            checks.append(
-                (null & (raw.str.len_bytes() > 0), spec.source, None, NULL_SENTINEL, spec.name)
-            )
-            checks.append((~null & (raw != trim), spec.source, f"t{i}", TRIMMED, spec.name))
-            if spec.convert_numbers:
+            if spec.has_sentinels:
+                sentinel = null & (raw.str.len_bytes() > 0)
+                checks.append((sentinel, spec.source, None, NULL_SENTINEL, spec.name))
+            if spec.has_whitespace:
+                checks.append((~null & (raw != trim), spec.source, f"t{i}", TRIMMED, spec.name))
+            if spec.convert_numbers and spec.has_formatted:
                 checks.append((conv != norm, f"n{i}", f"v{i}", CONVERTED, spec.name))
             if spec.merge:
                 changed = final != conv
@@ -182,19 +187,22 @@ class Cleaner:
             present = final.is_not_null()
             if spec.inferred_type in ("integer", "decimal", "code"):
                 number = cells.as_number(final_name)
-                flag(present & number.is_null(), TYPE_MISMATCH)
+                if spec.has_invalid:
+                    flag(present & number.is_null(), TYPE_MISMATCH)
                 if spec.fences is not None:
                     low, high = spec.fences
                     flag(((number < low) | (number > high)).fill_null(value=False), OUTLIER)
             elif spec.fit_pattern is not None:
                 fits = final.str.contains(spec.fit_pattern)
-                flag(present & ~fits, TYPE_MISMATCH)
+                if spec.has_invalid:
+                    flag(present & ~fits, TYPE_MISMATCH)
                 if spec.minority_date_pattern is not None:
                     flag(
                         present & fits & ~final.str.contains(spec.minority_date_pattern),
                         MIXED_DATES,
                     )
-            flag(cells.is_formula_risk(final_name), FORMULA)
+            if spec.has_formula_risk:
+                flag(cells.is_formula_risk(final_name), FORMULA)
         return checks
 
     def _issues(

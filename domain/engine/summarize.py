@@ -163,6 +163,11 @@ def summarize(
                 fit_pattern=_fit_pattern(verdict.inferred_type),
                 minority_date_pattern=verdict.minority_date_pattern,
                 fences=verdict.fences,
+                has_sentinels=stats.sentinel > 0,
+                has_whitespace=stats.whitespace > 0,
+                has_formatted=verdict.formatted > 0,
+                has_invalid=invalid > 0,
+                has_formula_risk=stats.formula > 0,
             )
         )
     plan = CleaningPlan(columns=tuple(plans), dropped=tuple(dropped))
