@@ -108,7 +108,7 @@ class Cleaner:
 
     def clean(self, chunk: RawChunk) -> CleanedChunk:
         plan = self._plan
-        raw = pl.from_arrow(chunk.batch)
+        raw = pl.from_arrow(chunk.table)
         assert isinstance(raw, pl.DataFrame)
         raw = raw.with_columns(pl.Series("__row", chunk.rows))
         staged = raw.with_columns(

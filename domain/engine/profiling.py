@@ -134,7 +134,7 @@ class Profiler:
         )
 
     def add(self, chunk: RawChunk) -> None:
-        raw = pl.from_arrow(chunk.batch)
+        raw = pl.from_arrow(chunk.table)
         assert isinstance(raw, pl.DataFrame)
         rows = chunk.rows
         sentinels = self._options.null_sentinels

@@ -41,7 +41,7 @@ class RaggedRow:
 class RawChunk:
     """Consecutive data records as strings, one column per header label (named c0, c1, ...)."""
 
-    batch: pa.RecordBatch
+    table: pa.Table  # may hold several record batches (zero-copy slices)
     rows: npt.NDArray[np.int64]  # record number of each batch row
     ragged: tuple[RaggedRow, ...]  # the records of this chunk that were repaired
     bytes_done: int  # input bytes consumed so far (approximate while reading ahead)

@@ -134,7 +134,8 @@ class _CsvStream:
     def _place(
         self, batch: pa.RecordBatch | None, bytes_done: int, *, final: bool
     ) -> RawChunk | None:
-        """Number the batch's records and merge in the repaired records that belong to it."""
+        """Number the batch's records and put the repaired records that belong to it in their
+        places (zero-copy slices around them, no re-ordering of the whole batch)."""
         valid_rows: npt.NDArray[np.int64]
         if batch is not None and batch.num_rows:
             free = np.arange(batch.num_rows, dtype=np.int64) + (self._valid_total + 1)
@@ -143,45 +144,59 @@ class _CsvStream:
             valid_rows = free + self._consumed + shift
             self._valid_total += batch.num_rows
             limit = int(valid_rows[-1])
+            if valid_rows[0] == 1:  # the header record
+                batch, valid_rows = batch.slice(1), valid_rows[1:]
         else:
             batch = None
             valid_rows = np.empty(0, dtype=np.int64)
             limit = -1
         take = len(self._pending) if final else sum(1 for q in self._pending if q[2].row < limit)
-        placed = self._pending[:take]
+        placed = [item for item in self._pending[:take] if item[2].row != 1]
         del self._pending[:take]
         self._consumed += take
-        placed = [item for item in placed if item[2].row != 1]  # the header itself
-        keep = valid_rows != 1
-        if batch is not None and not keep.all():
-            batch = batch.filter(pa.array(keep))
-            valid_rows = valid_rows[keep]
-        if not placed:
-            if batch is None or batch.num_rows == 0:
-                return None
-            return RawChunk(batch=batch, rows=valid_rows, ragged=(), bytes_done=bytes_done)
-        repaired = pa.RecordBatch.from_arrays(
-            [
-                pa.array([cells[i] for _, cells, _ in placed], pa.string())
-                for i in range(len(self._names))
-            ],
-            names=self._names,
-        )
-        repaired_rows = np.array([info.row for _, _, info in placed], dtype=np.int64)
-        if batch is None or batch.num_rows == 0:
-            merged, rows = repaired, repaired_rows
-        else:
-            rows = np.concatenate([valid_rows, repaired_rows])
-            order = np.argsort(rows, kind="stable")
-            table = pa.Table.from_batches([batch, repaired]).combine_chunks()
-            merged = table.take(pa.array(order)).to_batches()[0]
-            rows = rows[order]
+        pieces: list[pa.RecordBatch] = [] if batch is None else [batch]
+        rows = valid_rows
+        if placed:
+            repaired = pa.RecordBatch.from_arrays(
+                [
+                    pa.array([cells[i] for _, cells, _ in placed], pa.string())
+                    for i in range(len(self._names))
+                ],
+                names=self._names,
+            )
+            repaired_rows = np.array([info.row for _, _, info in placed], dtype=np.int64)
+            pieces = _interleave(batch, valid_rows, repaired, repaired_rows)
+            rows = np.sort(np.concatenate([valid_rows, repaired_rows]))
+        if rows.size == 0:
+            return None
         return RawChunk(
-            batch=merged,
+            table=pa.Table.from_batches(pieces),
             rows=rows,
             ragged=tuple(info for _, _, info in placed),
             bytes_done=bytes_done,
         )
+
+
+def _interleave(
+    batch: pa.RecordBatch | None,
+    rows: npt.NDArray[np.int64],
+    repaired: pa.RecordBatch,
+    repaired_rows: npt.NDArray[np.int64],
+) -> list[pa.RecordBatch]:
+    """Slices of ``batch`` with the repaired records inserted by record number."""
+    if batch is None or batch.num_rows == 0:
+        return [repaired]
+    cuts = np.searchsorted(rows, repaired_rows)
+    pieces: list[pa.RecordBatch] = []
+    start = 0
+    for index, cut in enumerate(cuts.tolist()):  # one step per repaired record (rare)
+        if cut > start:
+            pieces.append(batch.slice(start, cut - start))
+            start = cut
+        pieces.append(repaired.slice(index, 1))
+    if start < batch.num_rows:
+        pieces.append(batch.slice(start))
+    return pieces
 
 
 def _split_record(text: str, delimiter: str) -> list[str]:

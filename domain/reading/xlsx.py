@@ -113,5 +113,5 @@ def read_xlsx_chunks(spec: SourceSpec, block_size: int) -> Iterator[RawChunk]:
 
 
 def _chunk(columns: list[list[str]], rows: list[int], names: list[str], done: int) -> RawChunk:
-    batch = pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], names=names)
-    return RawChunk(batch=batch, rows=np.array(rows, dtype=np.int64), ragged=(), bytes_done=done)
+    table = pa.table([pa.array(c, pa.string()) for c in columns], names=names)
+    return RawChunk(table=table, rows=np.array(rows, dtype=np.int64), ragged=(), bytes_done=done)

@@ -29,7 +29,7 @@ def test_encodings_are_detected_and_decoded(
     spec = sniff_source(path)
     assert spec.encoding == expected
     assert spec.header == ("name", "city")
-    rows = [r for c in read_chunks(spec, 1 << 16) for r in c.batch.to_pylist()]
+    rows = [r for c in read_chunks(spec, 1 << 16) for r in c.table.to_pylist()]
     assert rows == [{"c0": "José", "c1": "Köln"}, {"c0": "Ann", "c1": "Zürich"}]
 
 
@@ -42,7 +42,7 @@ def test_delimiters(tmp_path: Path, delimiter: str) -> None:
     path.write_text("\n".join(lines) + "\n")
     spec = sniff_source(path)
     assert spec.delimiter == delimiter
-    first = next(iter(read_chunks(spec, 1 << 16))).batch.to_pylist()[0]
+    first = next(iter(read_chunks(spec, 1 << 16))).table.to_pylist()[0]
     assert first == {"c0": "1", "c1": "x, y", "c2": "3"}
 
 
@@ -52,7 +52,7 @@ def test_record_numbers_count_blank_and_ragged_records(tmp_path: Path) -> None:
     spec = sniff_source(path)
     chunks = list(read_chunks(spec, 1 << 16))
     rows = [int(r) for c in chunks for r in c.rows]
-    values = [r for c in chunks for r in c.batch.to_pylist()]
+    values = [r for c in chunks for r in c.table.to_pylist()]
     assert rows == [2, 3, 4, 5, 6, 7]
     assert values[2] == {"c0": "3", "c1": ""}  # padded
     assert values[3] == {"c0": "multi\nline", "c1": "4"}
@@ -68,7 +68,7 @@ def test_ragged_rows_across_many_small_blocks(tmp_path: Path) -> None:
     chunks = list(read_chunks(sniff_source(path), 256))
     assert len(chunks) > 5
     for chunk in chunks:  # the first cell holds the record number
-        assert chunk.batch.column(0).to_pylist() == [str(r) for r in chunk.rows]
+        assert chunk.table.column(0).to_pylist() == [str(r) for r in chunk.rows]
     assert [int(r) for c in chunks for r in c.rows] == list(range(2, 400))
 
 
