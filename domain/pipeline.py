@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -119,6 +119,59 @@ class _CleanedPass:
             yield chunk.batch
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one run shares."""
+
+    analysis_id: str
+    source_name: str
+    upload_to_s3: bool
+    sink: ArtifactSink
+    moment: datetime
+    started: float  # time.monotonic()
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    def final_object(
+        self, body: dict[str, Any], written: Sequence[WrittenArtifact], *, content: bool
+    ) -> dict[str, Any]:
+        """The final object with entries for ``written`` (with base64 content when inline and
+        ``content``; the JSON report lists the artifacts before it without their bytes)."""
+        return assemble_final_object(
+            analysis_id=self.analysis_id,
+            timestamp=self.moment,
+            execution_time_ms=self.elapsed_ms(),
+            body=body,
+            downloads=[
+                describe_download(w, self.upload_to_s3, include_content=content) for w in written
+            ],
+        )
+
+
+def _write_reports(
+    run: _Run,
+    body: dict[str, Any],
+    csv_written: WrittenArtifact,
+    content: ReportContent,
+    progress: ProgressFn,
+) -> tuple[WrittenArtifact, WrittenArtifact]:
+    """The workbook, then the JSON report (which lists the CSV and the workbook)."""
+    progress(PHASE_REPORTING, 0, 2)
+    xlsx_written = write_excel_report(
+        report_xlsx_spec(run.analysis_id, run.source_name), content, run.sink
+    )
+    progress(PHASE_REPORTING, 1, 2)
+    json_content = replace(
+        content, final_object=run.final_object(body, [csv_written, xlsx_written], content=False)
+    )
+    json_written = write_json_report(
+        report_json_spec(run.analysis_id, run.source_name), json_content, run.sink
+    )
+    progress(PHASE_REPORTING, 2, 2)
+    return xlsx_written, json_written
+
+
 def run_analysis(
     input_path: Path,
     *,
@@ -139,7 +192,6 @@ def run_analysis(
     ``scratch_dir`` is where the private scratch directory is made (default: the system's).
     """
     started = time.monotonic()
-    moment = timestamp or datetime.now(UTC)
     report_progress = progress or _ignore_progress
     target = choose_sink(upload_to_s3, sink)
     analyze_fn = analyze or _default_analyze()
@@ -151,72 +203,41 @@ def run_analysis(
         report_progress(PHASE_CLEANING, done, total)
 
     analysis = analyze_fn(input_path, display_name=display_name, progress=analysing_progress)
-    profile = analysis.profile
-    source_name = profile.source.file_name
-    header = profile.cleaned_header
-    schema = cleaned_schema(header)
+    header = analysis.profile.cleaned_header
+    run = _Run(
+        analysis_id=analysis_id,
+        source_name=analysis.profile.source.file_name,
+        upload_to_s3=upload_to_s3,
+        sink=target,
+        moment=timestamp or datetime.now(UTC),
+        started=started,
+    )
 
     with (
         tempfile.TemporaryDirectory(prefix="clean-my-data-", dir=scratch_dir) as scratch,
         RowIssueSpill(Path(scratch) / "row_issues.arrow") as spill,
     ):
-        preview = _Preview(schema, cleaned_preview_rows(len(header)))
+        preview = _Preview(cleaned_schema(header), cleaned_preview_rows(len(header)))
         cleaned_pass = _CleanedPass(spill, preview)
         batches = cleaned_pass.stream(analysis.iter_cleaned(progress=cleaning_progress))
         csv_written = write_cleaned_csv(
-            cleaned_csv_spec(analysis_id, source_name), header, batches, target
+            cleaned_csv_spec(analysis_id, run.source_name), header, batches, target
         )
         digest = spill.finish()
         # read the profile again: the second pass refined its counts
         body = build_report_body(analysis.profile, digest)
-        csv_entry = describe_download(csv_written, upload_to_s3, include_content=False)
-
-        def elapsed_ms() -> int:
-            return int((time.monotonic() - started) * 1000)
-
         content = ReportContent(
-            final_object=assemble_final_object(
-                analysis_id=analysis_id,
-                timestamp=moment,
-                execution_time_ms=elapsed_ms(),
-                body=body,
-                downloads=[csv_entry],
-            ),
+            final_object=run.final_object(body, [csv_written], content=False),
             row_issues=spill.iter_batches,
             row_issue_total=digest.total,
             cleaned_preview=preview.table(),
             cleaned_row_total=cleaned_pass.rows,
         )
-        report_progress(PHASE_REPORTING, 0, 2)
-        xlsx_written = write_excel_report(
-            report_xlsx_spec(analysis_id, source_name), content, target
+        xlsx_written, json_written = _write_reports(
+            run, body, csv_written, content, report_progress
         )
-        report_progress(PHASE_REPORTING, 1, 2)
-        xlsx_entry = describe_download(xlsx_written, upload_to_s3, include_content=False)
-        json_content = ReportContent(
-            final_object=assemble_final_object(
-                analysis_id=analysis_id,
-                timestamp=moment,
-                execution_time_ms=elapsed_ms(),
-                body=body,
-                downloads=[csv_entry, xlsx_entry],
-            ),
-            row_issues=spill.iter_batches,
-            row_issue_total=digest.total,
-            cleaned_preview=content.cleaned_preview,
-            cleaned_row_total=cleaned_pass.rows,
-        )
-        json_written = write_json_report(
-            report_json_spec(analysis_id, source_name), json_content, target
-        )
-        report_progress(PHASE_REPORTING, 2, 2)
 
     artifacts = (csv_written, xlsx_written, json_written)
-    final_object = assemble_final_object(
-        analysis_id=analysis_id,
-        timestamp=moment,
-        execution_time_ms=elapsed_ms(),
-        body=body,
-        downloads=[describe_download(written, upload_to_s3) for written in artifacts],
+    return FinalResult(
+        final_object=run.final_object(body, artifacts, content=True), artifacts=artifacts
     )
-    return FinalResult(final_object=final_object, artifacts=artifacts)
