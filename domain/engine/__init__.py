@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from domain.engine.cleaning import Cleaner, CleaningTotals
+from domain.engine.cleaning import Cleaner
 from domain.engine.headers import clean_header
 from domain.engine.options import EngineOptions
 from domain.engine.plan import CleaningPlan
 from domain.engine.profiling import Profiler
+from domain.engine.refine import refine_profile
 from domain.engine.summarize import summarize
 from domain.errors import InputError
 from domain.model import CleanedChunk, Profile, SourceInfo
@@ -71,65 +72,6 @@ class Analysis:
             if report is not None:
                 report(min(chunk.bytes_done, total), total)
         self._refined = refine_profile(self._profile, cleaner.totals)
-
-
-def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
-    """The profile with the exact counts of a completed pass 2."""
-    findings = []
-    for original in profile.findings:
-        finding = original
-        if finding.code == "duplicate_rows":
-            finding = replace(
-                finding,
-                count=totals.duplicate_rows,
-                sample_rows=tuple(totals.duplicate_sample),
-                message=f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
-            )
-        elif finding.code == "outliers":
-            exact = totals.issues.get(("outlier", finding.column), 0)
-            finding = replace(
-                finding,
-                count=exact,
-                message=f"{exact} value(s) in '{finding.column}' lie outside the IQR fences.",
-                details={**finding.details, "estimated": False},
-            )
-        findings.append(finding)
-    if totals.duplicate_rows and not any(f.code == "duplicate_rows" for f in findings):
-        from domain.model import Finding, Severity
-
-        findings.append(
-            Finding(
-                "duplicate_rows",
-                Severity.MEDIUM,
-                f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
-                None,
-                totals.duplicate_rows,
-                tuple(totals.duplicate_sample),
-            )
-        )
-    routing = tuple(
-        replace(
-            r,
-            before=totals.rows_in - totals.blank_rows,
-            after=totals.rows_out,
-            changed=totals.duplicate_rows,
-            applied=totals.duplicate_rows > 0,
-        )
-        if r.action == "drop_duplicate_rows"
-        else r
-        for r in profile.routing
-    )
-    rows = max(totals.rows_in, 1)
-    scores = replace(
-        profile.scores, uniqueness=round(max(0.0, 1 - totals.duplicate_rows / rows) * 100, 1)
-    )
-    return replace(
-        profile,
-        findings=tuple(findings),
-        routing=routing,
-        scores=scores,
-        shape=replace(profile.shape, rows_out=totals.rows_out),
-    )
 
 
 def _profile_pass(

@@ -171,3 +171,18 @@ def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
     assert len(calls) > 3
     assert calls[-1] == (path.stat().st_size, path.stat().st_size)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_profile_takes_pass_two_counts_after_a_full_clean(tmp_path: Path) -> None:
+    path = tmp_path / "merge_dups.csv"
+    rows = [f"{i},Boston" for i in range(1, 30)] + ["99,New York", "99,new york", "99,NEW YORK"]
+    path.write_text("id,city\n" + "\n".join(rows) + "\n")
+    analysis = analyze_input(path)
+    assert analysis.profile.shape.rows_out == 32  # pass 1: no exact duplicate yet
+    kept = sum(c.batch.num_rows for c in analysis.iter_cleaned())
+    profile = analysis.profile
+    assert kept == profile.shape.rows_out == 30  # identical once the spellings are merged
+    dups = [f for f in profile.findings if f.code == "duplicate_rows"]
+    assert [(d.count, d.sample_rows) for d in dups] == [(2, (32, 33))]
+    routing = {r.action: r for r in profile.routing}["drop_duplicate_rows"]
+    assert (routing.before, routing.after, routing.changed) == (32, 30, 2)
