@@ -78,6 +78,17 @@ def check_input(path: Path) -> None:
         raise InputError(f"{path}: permission denied")
 
 
+def check_output(path: Path) -> None:
+    """Refuse an unwritable ``--output`` before any work is done (nothing staged or committed)."""
+    directory = path.parent if str(path.parent) else Path()
+    if path.is_dir():
+        raise InvalidArgumentError(f"--output {path}: is a directory")
+    if not directory.is_dir():
+        raise InvalidArgumentError(f"--output {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InvalidArgumentError(f"--output {path}: permission denied")
+
+
 def write_output_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
     directory = path.parent if str(path.parent) else Path()
@@ -169,6 +180,8 @@ def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.input)
     check_input(path)
     output = Path(args.output) if args.output else None
+    if output is not None:
+        check_output(output)
     terminal = TerminalProgress() if sys.stderr.isatty() else None
     try:
         if args.inline:

@@ -202,3 +202,14 @@ def test_crash_after_staging_leaves_only_staged_files_and_no_rows(tmp_path: Path
     assert _report_rows(tmp_path) == 1
     entries = json.loads(recovered.stdout)["report"]["downloads"]
     assert [e["status"] for e in entries] == ["pending"] * 3
+
+
+def test_unwritable_output_is_refused_before_any_work(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "final.json"
+    result = _analyze(tmp_path, str(EXAMPLE), "--output", str(target))
+    assert result.returncode == 2
+    assert _errors(result) == [
+        f"clean-my-data: error: --output {target}: the directory {target.parent} does not exist"
+    ]
+    assert list((tmp_path / "staging").iterdir()) == []
+    assert not (tmp_path / "db.sqlite3").exists()
