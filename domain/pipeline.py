@@ -94,7 +94,9 @@ class _Preview:
 
     def add(self, batch: pa.RecordBatch) -> None:
         if self._rows < self._limit and batch.num_rows:
-            head = batch.slice(0, self._limit - self._rows)
+            count = min(batch.num_rows, self._limit - self._rows)
+            # take() copies the rows: a slice would keep the whole batch alive for the run
+            head = batch.take(pa.array(range(count), pa.int64()))
             self._batches.append(head)
             self._rows += head.num_rows
 

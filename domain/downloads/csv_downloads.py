@@ -8,7 +8,7 @@ apostrophe (:mod:`domain.downloads.cells`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import pyarrow as pa
 from pyarrow import csv as pa_csv
@@ -16,6 +16,9 @@ from pyarrow import csv as pa_csv
 from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
 from domain.downloads.cells import neutralise_batch
 from domain.downloads.entries import choose_sink, cleaned_csv_spec, describe_download
+
+# Rows rendered to text at a time: bounds the text buffer to a few MB whatever the batch size.
+RENDER_ROWS: Final = 16_384
 
 
 def cleaned_schema(header: Sequence[str]) -> pa.Schema:
@@ -49,8 +52,10 @@ def write_cleaned_csv(
             if batch.num_rows == 0 and header_written:
                 continue
             safe = neutralise_batch(batch.cast(schema) if batch.schema != schema else batch)
-            stream.write(memoryview(_render(safe, include_header=not header_written)))
-            header_written = True
+            for start in range(0, max(1, safe.num_rows), RENDER_ROWS):
+                part = safe.slice(start, RENDER_ROWS)
+                stream.write(memoryview(_render(part, include_header=not header_written)))
+                header_written = True
         if not header_written:
             empty = pa.RecordBatch.from_pylist([], schema=schema)
             stream.write(memoryview(_render(empty, include_header=True)))

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from domain.artifacts import derive_download_id
+from domain.downloads import csv_downloads
 from domain.downloads.csv_downloads import generate_csv_download
 from tests.unit.downloads.fakes import HEADER, FakeAnalysis, StagedSinkDouble
 
@@ -91,3 +92,16 @@ def test_staged_entry_has_metadata_and_no_base64() -> None:
 def test_staged_without_sink_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="needs a sink"):
         generate_csv_download("an-1", "t.csv", HEADER, [], upload_to_s3=True)
+
+
+def test_batches_rendered_in_slices_give_the_same_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    batches = _batches(250)
+    whole = base64.b64decode(
+        generate_csv_download("an-1", "s.csv", HEADER, batches)["content_base64"]
+    )
+    monkeypatch.setattr(csv_downloads, "RENDER_ROWS", 7)
+    sliced = base64.b64decode(
+        generate_csv_download("an-1", "s.csv", HEADER, batches)["content_base64"]
+    )
+    assert sliced == whole
+    assert whole.count(b'"order_id"') == 1
