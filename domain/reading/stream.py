@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -109,7 +111,7 @@ class _CsvStream:
     def chunks(self) -> Iterator[RawChunk]:
         spec = self._spec
         try:
-            with spec.path.open("rb") as handle:
+            with _undecodable_rows() as undecodable, spec.path.open("rb") as handle:
                 reader = self._open(handle)
                 while True:
                     try:
@@ -123,6 +125,10 @@ class _CsvStream:
                 if tail is not None:
                     yield tail
         except pa.ArrowInvalid as exc:
+            if undecodable and spec.encoding in _PYARROW_DECODES:
+                raise InvalidUtf8Error(
+                    f"{spec.file_name}: invalid UTF-8 text in a malformed row"
+                ) from None
             raise _input_error(spec, exc) from None
         except (UnicodeDecodeError, UnicodeError) as exc:
             raise InputError(
@@ -197,6 +203,27 @@ def _interleave(
     if start < batch.num_rows:
         pieces.append(batch.slice(start))
     return pieces
+
+
+@contextmanager
+def _undecodable_rows() -> Iterator[list[BaseException]]:
+    """pyarrow decodes a ragged row's text before calling the handler; when that text is not
+    valid UTF-8 the error is "unraisable" (printed with a traceback) and the row becomes a
+    parse error. Collect those errors instead of printing them, while reading."""
+    caught: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(info: Any) -> None:
+        if isinstance(info.exc_value, UnicodeDecodeError):
+            caught.append(info.exc_value)
+            return
+        previous(info)
+
+    sys.unraisablehook = hook
+    try:
+        yield caught
+    finally:
+        sys.unraisablehook = previous
 
 
 def _split_record(text: str, delimiter: str) -> list[str]:

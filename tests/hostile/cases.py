@@ -51,6 +51,11 @@ def _invalid_utf8_after_sample(path: Path) -> None:
     path.write_bytes(line.encode() + b"999,caf\xe9\n")
 
 
+def _ragged_invalid_utf8_after_sample(path: Path) -> None:
+    body = b"".join(b"%d,x\n" % i for i in range(150_000))
+    path.write_bytes(b"a,b\n" + body + b"3,caf\xe9,x\n4,5\n")
+
+
 def _many_columns_ragged(path: Path) -> None:
     lines = ["a,b,c"] + [",".join(["x"] * (i % 6)) for i in range(5_000)]
     path.write_text("\n".join(lines) + "\n")
@@ -113,4 +118,7 @@ CASES: tuple[HostileCase, ...] = (
     HostileCase("ten_thousand_columns.csv", "report", build=_ten_thousand_columns),
     HostileCase("invalid_utf8_after_sample.csv", "report", build=_invalid_utf8_after_sample),
     HostileCase("ragged_5000_rows.csv", "report", build=_many_columns_ragged),
+    HostileCase(
+        "ragged_invalid_utf8_after_sample.csv", "report", build=_ragged_invalid_utf8_after_sample
+    ),
 )

@@ -37,8 +37,12 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_input(case: HostileCase, tmp_path: Path) -> None:
+def test_hostile_input(
+    case: HostileCase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outcome, message = _run(case.materialize(tmp_path))
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err + printed.out  # nothing printed behind our back
     if case.expect != "either":
         assert outcome == case.expect, message
     if outcome == "error":
