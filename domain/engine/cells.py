@@ -31,14 +31,9 @@ def trimmed(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars()
 
 
-def is_null_like(column: str, sentinels: tuple[str, ...]) -> pl.Expr:
-    """Blank, whitespace-only or a null sentinel (after trimming)."""
-    return trimmed(column).is_in(sentinel_spellings(sentinels))
-
-
-def normalized(column: str, sentinels: tuple[str, ...]) -> pl.Expr:
-    """Trimmed text, null for blanks and sentinels: what pass 1 profiles."""
-    return pl.when(is_null_like(column, sentinels)).then(None).otherwise(trimmed(column))
+def normalized(column: str, spellings: tuple[str, ...]) -> pl.Expr:
+    """Null where the (already trimmed) cell is blank or a sentinel spelling, else the cell."""
+    return pl.when(pl.col(column).is_in(spellings)).then(None).otherwise(pl.col(column))
 
 
 def plain_number(column: str) -> pl.Expr:

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from domain.engine import cells, patterns
 from domain.engine.duplicates import DuplicateTracker
-from domain.engine.plan import CleaningPlan, ColumnPlan
+from domain.engine.plan import CleaningPlan
 from domain.engine.profiling import hash_rows
 from domain.model import ROW_ISSUE_SCHEMA, CleanedChunk, Severity
 from domain.reading import RawChunk
@@ -69,14 +69,21 @@ class Cleaner:
         self._sample_limit = sample_limit
         self.totals = CleaningTotals()
 
-    def _stage_columns(self, spec: ColumnPlan, index: int) -> list[pl.Expr]:
-        source = spec.source
-        norm = cells.normalized(source, self._sentinels)
-        return [
-            norm.alias(f"n{index}"),
-            cells.is_null_like(source, self._sentinels).alias(f"z{index}"),
-            cells.trimmed(source).alias(f"t{index}"),
-        ]
+    def _stage(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Add t<i> (trimmed), z<i> (null-like) and n<i> (normalised) for every kept column,
+        trimming each cell once."""
+        spellings = cells.sentinel_spellings(self._sentinels)
+        columns = self._plan.columns
+        staged = raw.with_columns(
+            cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)
+        )
+        staged = staged.with_columns(
+            pl.col(f"t{i}").is_in(spellings).alias(f"z{i}") for i in range(len(columns))
+        )
+        return staged.with_columns(
+            pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
+            for i in range(len(columns))
+        )
 
     def _convert_numbers(self, staged: pl.DataFrame) -> list[pl.Series]:
         """The v<i> columns: normalised values with formatted numbers made plain in numeric
@@ -111,9 +118,7 @@ class Cleaner:
         raw = pl.from_arrow(chunk.table)
         assert isinstance(raw, pl.DataFrame)
         raw = raw.with_columns(pl.Series("__row", chunk.rows))
-        staged = raw.with_columns(
-            [e for i, spec in enumerate(plan.columns) for e in self._stage_columns(spec, i)]
-        )
+        staged = self._stage(raw)
         staged = staged.with_columns(self._convert_numbers(staged))
         finals: list[pl.Expr] = []
         for i, spec in enumerate(plan.columns):

@@ -138,7 +138,9 @@ class Profiler:
         assert isinstance(raw, pl.DataFrame)
         rows = chunk.rows
         sentinels = self._options.null_sentinels
-        norm = raw.select([cells.normalized(c, sentinels).alias(c) for c in self._names])
+        spellings = cells.sentinel_spellings(sentinels)
+        trimmed = raw.select(cells.trimmed(c).alias(c) for c in self._names)
+        norm = trimmed.select(cells.normalized(c, spellings).alias(c) for c in self._names)
         keep = self._add_table(chunk, norm, rows)
         if not keep.all():  # columns are profiled on the rows that are kept
             mask = pl.Series(keep)
