@@ -6,16 +6,23 @@ guard is ``id = :id AND lease_token = :token AND state = 'pending' AND lease_exp
 NULL``. A finished row keeps its token with the expiry cleared, so the guard matching nothing
 tells two cases apart: the row still carries our token (a repeated flip: nothing changes) or it
 does not (another relay took the lease over: ``lease_lost`` is logged and recorded in the
-history, never an error). Outcomes that finish together may share one commit (group commit,
-``flip_outcomes``); each stays atomic and guarded on its own. Successes of one claim (one lease
-token) are flipped with set-based statements: one guarded UPDATE of their outbox rows, one of
-their downloads, one multi-row history INSERT; only the report entries go one by one.
+history, never an error).
+
+Outcomes that finish together share one commit (group commit, ``flip_outcomes``); each stays
+atomic and guarded on its own, and the group is written table by table in the lock order the
+transformer uses too (outbox, downloads, report): successes of one claim (one lease token) by
+one guarded UPDATE of their outbox rows, failures one guarded UPDATE each; then one UPDATE of
+the successes' downloads (one per failure); then the report entries of every analysis
+concerned by one locking read and one write (``outbox.reports.update_download_entries``); then
+one multi-row history INSERT. A group of successes costs about six round trips, whatever its
+size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +30,7 @@ import sqlalchemy as sa
 import structlog
 
 from outbox.clock import utcnow
-from outbox.reports import update_download_entry
+from outbox.reports import EntryChange, update_download_entries
 from outbox.tables import (
     EVENT_UPLOAD,
     OUTBOX_DEAD,
@@ -98,9 +105,14 @@ def _guard(record: ClaimedRecord) -> sa.ColumnElement[bool]:
     )
 
 
-def _apply(conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str) -> bool:
+Finished = Sequence[tuple[ClaimedRecord, AttemptReport]]
+
+
+def _flip_outbox_row(
+    conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, now: datetime
+) -> bool:
+    """A failure's guarded outbox UPDATE (retry at a time, or dead); False when not ours."""
     plan = _plan(report)
-    now = utcnow()
     values: dict[str, Any] = {
         "state": plan.state,
         "lease_expires_at": None,
@@ -113,70 +125,14 @@ def _apply(conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, ac
         values["available_at"] = plan.available_at
     else:
         values["finished_at"] = now
-    if conn.execute(outbox.update().where(_guard(record)).values(**values)).rowcount == 0:
-        return False
-    download_values: dict[str, Any] = {"last_error": report.error_message, "updated_at": now}
-    if plan.download_status is not None:
-        download_values["status"] = plan.download_status
-    conn.execute(
-        downloads.update()
-        .where(downloads.c.download_id == record.download_id)
-        .values(**download_values)
-    )
-    if plan.download_status is not None:
-        update_download_entry(
-            conn,
-            record.analysis_id,
-            record.download_id,
-            plan.download_status,
-            error=report.error_message if plan.download_status == UPLOAD_FAILED else None,
-        )
-    conn.execute(
-        outbox_attempts.insert().values(_history_row(record, report, actor, report.outcome, None))
-    )
-    return True
+    return conn.execute(outbox.update().where(_guard(record)).values(**values)).rowcount > 0
 
 
-def _still_ours(conn: sa.Connection, record: ClaimedRecord) -> bool:
-    token = conn.execute(
-        sa.select(outbox.c.lease_token).where(outbox.c.id == record.outbox_id)
-    ).scalar_one_or_none()
-    return token == record.lease_token
-
-
-def _resolve_not_applied(
-    conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str
-) -> FlipResult:
-    """The guard matched nothing: a repeated flip, or a lease lost to another relay."""
-    if _still_ours(conn, record):
-        return FlipResult.REPEATED
-    reason = f"lease taken over before this attempt's {report.outcome} was recorded"
-    conn.execute(
-        outbox_attempts.insert().values(
-            _history_row(record, report, actor, OUTCOME_LEASE_LOST, reason)
-        )
-    )
-    return FlipResult.LEASE_LOST
-
-
-def _flip_one(
-    conn: sa.Connection, record: ClaimedRecord, report: AttemptReport, actor: str
-) -> FlipResult:
-    if _apply(conn, record, report, actor):
-        return FlipResult.APPLIED
-    return _resolve_not_applied(conn, record, report, actor)
-
-
-def _apply_successes(
-    conn: sa.Connection, items: Sequence[tuple[ClaimedRecord, AttemptReport]], actor: str
+def _flip_successes_outbox(
+    conn: sa.Connection, token: str, ids: list[int], now: datetime
 ) -> set[int]:
-    """The common case in few statements: successes of one lease token are flipped by one
-    guarded UPDATE (the rows it matched are read back only when it did not match them all),
-    one UPDATE of their downloads and one multi-row history INSERT; the report entries are
-    updated one by one. Returns the outbox ids applied."""
-    now = utcnow()
-    token = items[0][0].lease_token
-    ids = [record.outbox_id for record, _ in items]
+    """One guarded UPDATE for successes of one lease token; the rows it matched are read back
+    only when it did not match them all. Returns the outbox ids applied."""
     matched = conn.execute(
         outbox.update()
         .where(
@@ -196,63 +152,120 @@ def _apply_successes(
         )
     ).rowcount
     if matched == len(ids):
-        applied = set(ids)
-    elif matched == 0:
+        return set(ids)
+    if matched == 0:
         return set()
-    else:
-        applied = set(
-            conn.execute(
-                sa.select(outbox.c.id).where(
-                    outbox.c.id.in_(ids),
-                    outbox.c.lease_token == token,
-                    outbox.c.state == OUTBOX_DONE,
-                    outbox.c.finished_at == now,
-                )
-            ).scalars()
-        )
-    chosen = [(record, report) for record, report in items if record.outbox_id in applied]
-    if not chosen:
-        return applied
-    conn.execute(
-        downloads.update()
-        .where(downloads.c.download_id.in_([record.download_id for record, _ in chosen]))
-        .values(status=UPLOADED, last_error=None, updated_at=now)
+    return set(
+        conn.execute(
+            sa.select(outbox.c.id).where(
+                outbox.c.id.in_(ids),
+                outbox.c.lease_token == token,
+                outbox.c.state == OUTBOX_DONE,
+                outbox.c.finished_at == now,
+            )
+        ).scalars()
     )
-    for record, _ in chosen:
-        update_download_entry(conn, record.analysis_id, record.download_id, UPLOADED)
-    conn.execute(
-        outbox_attempts.insert(),
-        [_history_row(record, report, actor, report.outcome, None) for record, report in chosen],
-    )
-    return applied
 
 
-def _flip_group(
-    conn: sa.Connection, finished: Sequence[tuple[ClaimedRecord, AttemptReport]], actor: str
-) -> dict[int, FlipResult]:
-    """Results by position in ``finished``; records are taken in analysis order."""
+def _flip_outbox_rows(conn: sa.Connection, finished: Finished, now: datetime) -> set[int]:
+    """Step 1 (outbox rows, in analysis order): positions in ``finished`` that were applied."""
     ordered = sorted(
         range(len(finished)),
         key=lambda i: (finished[i][0].analysis_id, finished[i][0].outbox_id),
     )
-    results: dict[int, FlipResult] = {}
+    applied: set[int] = set()
     successes: dict[str, list[int]] = {}
     for i in ordered:
         record, report = finished[i]
         if report.succeeded:
             successes.setdefault(record.lease_token, []).append(i)
-        else:
-            results[i] = _flip_one(conn, record, report, actor)
-    for positions in successes.values():
-        applied = _apply_successes(conn, [finished[i] for i in positions], actor)
-        for i in positions:
-            record, report = finished[i]
-            results[i] = (
-                FlipResult.APPLIED
-                if record.outbox_id in applied
-                else _resolve_not_applied(conn, record, report, actor)
-            )
-    return results
+        elif _flip_outbox_row(conn, record, report, now):
+            applied.add(i)
+    for token, positions in successes.items():
+        done = _flip_successes_outbox(
+            conn, token, [finished[i][0].outbox_id for i in positions], now
+        )
+        applied.update(i for i in positions if finished[i][0].outbox_id in done)
+    return applied
+
+
+def _flip_downloads(conn: sa.Connection, applied: Finished, now: datetime) -> None:
+    """Step 2: successes by one UPDATE, each failure by its own (it keeps its error)."""
+    uploaded = sorted(record.download_id for record, report in applied if report.succeeded)
+    if uploaded:
+        conn.execute(
+            downloads.update()
+            .where(downloads.c.download_id.in_(uploaded))
+            .values(status=UPLOADED, last_error=None, updated_at=now)
+        )
+    for record, report in sorted(applied, key=lambda item: item[0].download_id):
+        if report.succeeded:
+            continue
+        values: dict[str, Any] = {"last_error": report.error_message, "updated_at": now}
+        status = _plan(report).download_status
+        if status is not None:
+            values["status"] = status
+        conn.execute(
+            downloads.update().where(downloads.c.download_id == record.download_id).values(**values)
+        )
+
+
+def _entry_changes(applied: Finished) -> list[EntryChange]:
+    """Step 3's input: terminal outcomes change their report entry; a retry leaves it pending."""
+    changes = []
+    for record, report in applied:
+        status = _plan(report).download_status
+        if status is not None:
+            error = report.error_message if status == UPLOAD_FAILED else None
+            changes.append(EntryChange(record.analysis_id, record.download_id, status, error))
+    return changes
+
+
+def _resolve_not_applied(
+    conn: sa.Connection, missed: Finished, actor: str
+) -> tuple[list[FlipResult], list[dict[str, Any]]]:
+    """The guard matched nothing: a repeated flip (the row still carries our token) or a lease
+    lost to another relay (history row only). One read for all of them."""
+    if not missed:
+        return [], []
+    ids = [record.outbox_id for record, _ in missed]
+    tokens = {
+        row.id: row.lease_token
+        for row in conn.execute(
+            sa.select(outbox.c.id, outbox.c.lease_token).where(outbox.c.id.in_(ids))
+        )
+    }
+    results: list[FlipResult] = []
+    history: list[dict[str, Any]] = []
+    for record, report in missed:
+        if tokens.get(record.outbox_id) == record.lease_token:
+            results.append(FlipResult.REPEATED)
+            continue
+        results.append(FlipResult.LEASE_LOST)
+        reason = f"lease taken over before this attempt's {report.outcome} was recorded"
+        history.append(_history_row(record, report, actor, OUTCOME_LEASE_LOST, reason))
+    return results, history
+
+
+def _flip_group(conn: sa.Connection, finished: Finished, actor: str) -> list[FlipResult]:
+    """Results in the order of ``finished`` (see the module docstring for the steps)."""
+    now = utcnow()
+    positions = _flip_outbox_rows(conn, finished, now)
+    applied = [finished[i] for i in sorted(positions)]
+    _flip_downloads(conn, applied, now)
+    update_download_entries(conn, _entry_changes(applied))
+    missed_positions = [i for i in range(len(finished)) if i not in positions]
+    missed_results, history = _resolve_not_applied(
+        conn, [finished[i] for i in missed_positions], actor
+    )
+    history = [
+        _history_row(record, report, actor, report.outcome, None) for record, report in applied
+    ] + history
+    if history:
+        conn.execute(outbox_attempts.insert(), history)
+    results = dict.fromkeys(positions, FlipResult.APPLIED)
+    results.update(zip(missed_positions, missed_results, strict=True))
+    return [results[i] for i in range(len(finished))]
 
 
 def _is_lock_conflict(exc: sa.exc.DBAPIError) -> bool:
@@ -273,13 +286,12 @@ def flip_outcomes(
     for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
         try:
             with engine.begin() as conn:
-                results = _flip_group(conn, finished, actor)
+                flips = _flip_group(conn, finished, actor)
             break
         except sa.exc.DBAPIError as exc:
             if attempt == MAX_TRANSACTION_ATTEMPTS or not _is_lock_conflict(exc):
                 raise
             log.info("flip_retried", attempt=attempt, error=str(exc.orig).splitlines()[0])
-    flips = [results[i] for i in range(len(finished))]
     for (record, report), flip in zip(finished, flips, strict=True):
         if flip is FlipResult.REPEATED:
             log.info("flip_repeated", outbox_id=record.outbox_id, outcome=report.outcome)
