@@ -46,9 +46,18 @@ class LeaseKeeper:
                 log.warning("lease_renewal_lost", outbox_id=record.outbox_id)
                 self.finish(record)
 
-    def __enter__(self) -> LeaseKeeper:
+    def start(self) -> LeaseKeeper:
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        """Stop renewing (the leases still open then expire on their own)."""
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __enter__(self) -> LeaseKeeper:
+        return self.start()
 
     def __exit__(
         self,
@@ -56,5 +65,4 @@ class LeaseKeeper:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._done.set()
-        self._thread.join()
+        self.stop()
