@@ -6,6 +6,9 @@ pointing at ``clean-my-data db upgrade``. ``create_database_engine`` skips that 
 ``db upgrade`` itself uses).
 
 Conventions every connection gets:
+- on MySQL, socket read/write timeouts (``DB_TIMEOUT_SECONDS``): a statement whose server stops
+  answering fails with "Lost connection" instead of hanging; the pool discards that connection
+  and ``pool_pre_ping`` checks the next one before use, so callers recover on their next try;
 - datetimes are naive UTC; MySQL sessions run with ``time_zone = '+00:00'`` so TIMESTAMP columns
   read and write UTC;
 - SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction starts
@@ -82,7 +85,14 @@ def create_database_engine(settings: Settings) -> sa.Engine:
             pool_pre_ping=True,
             pool_recycle=3600,
             json_serializer=dumps_json,
-            connect_args={"connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS, "charset": "utf8mb4"},
+            connect_args={
+                "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS,
+                "charset": "utf8mb4",
+                # A server that stops answering fails the statement (error 2013, the connection
+                # is invalidated and replaced) instead of blocking the caller forever.
+                "read_timeout": settings.db_timeout_seconds,
+                "write_timeout": settings.db_timeout_seconds,
+            },
         )
         _configure_mysql(engine)
         return engine

@@ -131,6 +131,8 @@ class Settings:
     log_level: str = "info"
     # --- fault injection (tests only; see README "Guarantees") ---
     crash_point: str | None = None
+    # --- database ---
+    db_timeout_seconds: int = 180  # pymysql read/write timeout: a hung server fails, never blocks
 
     @property
     def store(self) -> StoreLocation:
@@ -201,6 +203,7 @@ class Settings:
                 env, "LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")
             ),
             crash_point=_optional(env, "CLEAN_MY_DATA_CRASH_AT"),
+            db_timeout_seconds=_int(env, "DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, minimum=1),
         )
         settings.validate()
         return settings
