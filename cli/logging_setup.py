@@ -33,6 +33,8 @@ def configure_logging(log_format: str = "auto", log_level: str = "info") -> None
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[log_level]),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # Not cached: re-configuring (tests, structlog.testing.capture_logs) must take effect
+        # for module-level loggers too; the relay logs one line per batch, so it costs nothing.
+        cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -11,9 +11,18 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+import structlog
 from sqlalchemy.engine import URL
 
 from tests.support import mariadb, seaweed
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    """Tests that run the CLI in-process configure structlog globally (level, renderer);
+    restore the defaults so one test's LOG_LEVEL never hides another test's log events."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")
