@@ -63,14 +63,18 @@ class Analysis:
     def iter_cleaned(self, progress: ProgressFn | None = None) -> Iterator[CleanedChunk]:
         """Re-read the input and yield cleaned batches with their row issues. Each call
         re-reads the file; ``progress`` (default: the one given to analyze_input) is called
-        after every chunk."""
+        after every chunk with the input bytes behind it, and with (total, total) at the end."""
         report = progress or self._progress
         cleaner = Cleaner(self._plan, self._options.null_sentinels, self._options.sample_rows)
         total = self._spec.size_bytes
+        done = 0
         for chunk in read_chunks(self._spec, self._options.block_size):
             yield cleaner.clean(chunk)
+            done = min(chunk.bytes_done, total)
             if report is not None:
-                report(min(chunk.bytes_done, total), total)
+                report(done, total)
+        if report is not None and done < total:
+            report(total, total)
         self._refined = refine_profile(self._profile, cleaner.totals)
 
 
@@ -78,10 +82,15 @@ def _profile_pass(
     spec: SourceSpec, options: EngineOptions, progress: ProgressFn | None
 ) -> Profiler:
     profiler = Profiler(spec.column_count, options, spec.size_bytes)
+    total = spec.size_bytes
+    done = 0
     for chunk in read_chunks(spec, options.block_size):
         profiler.add(chunk)
+        done = min(chunk.bytes_done, total)
         if progress is not None:
-            progress(min(chunk.bytes_done, spec.size_bytes), spec.size_bytes)
+            progress(done, total)
+    if progress is not None and done < total:
+        progress(total, total)
     profiler.finish()
     return profiler
 

@@ -322,7 +322,9 @@ class Profiler:
 
     def _leave_exact(self, stats: ColumnStats, name: str) -> None:
         mine = self._values.filter(pl.col("column") == name).select("value", "count")
-        stats.frozen_top = mine.sort("count", descending=True).head(self._options.top_values)
+        stats.frozen_top = mine.sort(["count", "value"], descending=[True, False]).head(
+            self._options.top_values
+        )
         stats.values = None
         self._add_sketch(stats, mine.get_column("value"))
 

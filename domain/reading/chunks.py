@@ -44,4 +44,4 @@ class RawChunk:
     table: pa.Table  # may hold several record batches (zero-copy slices)
     rows: npt.NDArray[np.int64]  # record number of each batch row
     ragged: tuple[RaggedRow, ...]  # the records of this chunk that were repaired
-    bytes_done: int  # input bytes consumed so far (approximate while reading ahead)
+    bytes_done: int  # input bytes behind the records handed out so far (up to the next record)

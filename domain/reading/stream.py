@@ -26,7 +26,10 @@ import pyarrow.csv as pa_csv
 
 from domain.errors import InputError
 from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
+from domain.reading.readahead import GatedInput, prefetch
 
+READ_AHEAD_BLOCKS = 2  # raw blocks pyarrow may read beyond the batches parsed
+PREFETCH_CHUNKS = 2  # parsed chunks waiting for the consumer
 RAGGED_TEXT_LIMIT = 500  # characters of a ragged record kept for the row issue
 _PYARROW_DECODES = ("utf-8", "utf-8-sig")  # pyarrow reads these natively (BOM skipped)
 
@@ -79,7 +82,7 @@ class _CsvStream:
         self._skipped_total += 1
         return "skip"
 
-    def _open(self, handle: io.BufferedReader) -> Any:
+    def _open(self, handle: GatedInput) -> Any:
         spec = self._spec
         read_options = pa_csv.ReadOptions(
             column_names=self._names,
@@ -109,18 +112,26 @@ class _CsvStream:
         )
 
     def chunks(self) -> Iterator[RawChunk]:
+        """The chunks, parsed on a thread at most PREFETCH_CHUNKS ahead of the caller."""
+        return prefetch(self._parse, PREFETCH_CHUNKS)
+
+    def _parse(self) -> Iterator[RawChunk]:
         spec = self._spec
         try:
             with _undecodable_rows() as undecodable, spec.path.open("rb") as handle:
-                reader = self._open(handle)
-                while True:
-                    try:
-                        batch = reader.read_next_batch()
-                    except StopIteration:
-                        break
-                    chunk = self._place(batch, handle.tell(), final=False)
-                    if chunk is not None:
-                        yield chunk
+                gated = GatedInput(handle, READ_AHEAD_BLOCKS)
+                try:
+                    reader = self._open(gated)
+                    while True:
+                        try:
+                            batch = reader.read_next_batch()
+                        except StopIteration:
+                            break
+                        chunk = self._place(batch, gated.consume(), final=False)
+                        if chunk is not None:
+                            yield chunk
+                finally:
+                    gated.release()
                 tail = self._place(None, spec.size_bytes, final=True)
                 if tail is not None:
                     yield tail

@@ -186,3 +186,16 @@ def test_profile_takes_pass_two_counts_after_a_full_clean(tmp_path: Path) -> Non
     assert [(d.count, d.sample_rows) for d in dups] == [(2, (32, 33))]
     routing = {r.action: r for r in profile.routing}["drop_duplicate_rows"]
     assert (routing.before, routing.after, routing.changed) == (32, 30, 2)
+
+
+def test_top_values_break_ties_by_value_past_the_distinct_cap(tmp_path: Path) -> None:
+    """Equal counts are ordered by value, also for a column that left exact counting: the
+    report and the downloads are the same bytes on every run."""
+    path = tmp_path / "ties.csv"
+    labels = [f"v{n:02d}" for n in range(40, 0, -1)]  # descending order of first appearance
+    path.write_text("id,label\n" + "".join(f"{i},{v}\n" for i, v in enumerate(labels * 2)))
+    options = EngineOptions(block_size=64 << 10, distinct_cap=8, top_values=3)
+    for _ in range(3):
+        profile = analyze_input(path, options=options).profile
+        label = next(c for c in profile.columns if c.name == "label")
+        assert label.top_values == (("v01", 2), ("v02", 2), ("v03", 2))

@@ -1,0 +1,137 @@
+"""Bounded read-ahead for the CSV reader, and a bounded producer thread.
+
+pyarrow's streaming CSV reader reads its input on a background thread up to 32 blocks ahead of
+the batches handed out (64 MiB with 2 MiB blocks, the whole file when it is smaller): memory
+that depends on how starved the consumer is, and a file position that says nothing about
+progress. :class:`GatedInput` is the file pyarrow reads from: read number ``n`` (one block each)
+waits until ``n - 1 - ahead`` batches have been consumed, and it remembers where each read
+ended, so the bytes behind the k-th batch are known (the parser turns block k into batch k).
+
+:func:`prefetch` runs a generator on a thread feeding a bounded queue, so that parsing (pyarrow
+releases the GIL) overlaps with the consumer's work without holding more than ``depth`` items.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
+from typing import BinaryIO, Final, TypeVar
+
+T = TypeVar("T")
+
+GATE_TIMEOUT_SECONDS: Final = 2.0  # a read never waits longer (no deadlock if blocks != batches)
+
+
+class GatedInput:
+    """A read-only binary file for pyarrow whose reads may run ``ahead`` blocks before the
+    consumed batches (see the module docstring)."""
+
+    def __init__(self, handle: BinaryIO, ahead: int) -> None:
+        self._handle = handle
+        self._ahead = ahead
+        self._ready = threading.Condition()
+        self._consumed = 0  # batches consumed
+        self._ends: list[int] = []  # raw file position after each read
+        self._position = 0
+        self._released = False
+
+    # the file protocol pyarrow's PythonFile uses
+    closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self.release()
+
+    def read(self, size: int = -1) -> bytes:
+        with self._ready:
+            self._ready.wait_for(
+                lambda: self._released or len(self._ends) <= self._consumed + self._ahead,
+                timeout=GATE_TIMEOUT_SECONDS,
+            )
+            if self._released:
+                return b""
+        data = self._handle.read(size)
+        with self._ready:
+            self._position += len(data)
+            self._ends.append(self._position)
+        return data
+
+    def consume(self) -> int:
+        """Count one batch as consumed; returns the input bytes behind the batches so far."""
+        with self._ready:
+            self._consumed += 1
+            self._ready.notify_all()
+            index = min(self._consumed, len(self._ends)) - 1
+            return self._ends[index] if index >= 0 else 0
+
+    def release(self) -> None:
+        """Stop gating: a waiting or later read returns end of file at once."""
+        with self._ready:
+            self._released = True
+            self._ready.notify_all()
+
+
+_DONE: Final = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def prefetch(produce: Callable[[], Iterator[T]], depth: int) -> Generator[T, None, None]:
+    """Yield what ``produce()`` yields, computed on a thread at most ``depth`` items ahead.
+    An exception of the producer is raised here; closing this generator stops the producer
+    (it finishes the item in hand, then exits) before returning."""
+    items: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        produced = produce()
+        try:
+            for item in produced:
+                if not put(item):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            put(_Failure(error))
+            return
+        finally:
+            close = getattr(produced, "close", None)
+            if close is not None:
+                close()
+        put(_DONE)
+
+    worker = threading.Thread(target=run, name="csv-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
