@@ -2,8 +2,9 @@
 
 Starts its own SeaweedFS (tests/support/seaweed.py) and uses a private MariaDB database. For
 each size the same staged files are first uploaded by a bare loop (``put_object`` per file,
-boto3 defaults, one thread) to a separate prefix, then by the relay (claim, upload, flip) from
-the outbox; both in this run, against the same server.
+boto3 defaults, one thread, nothing else) to a separate prefix, then by the relay (claim, upload,
+flip, staged-file removal) from the outbox with its default settings (and once with
+RELAY_CONCURRENCY=1); both in this run, against the same server.
 
     .venv/bin/python -m bench.bench_relay [--small 300] [--large 4] [--scale-records 600]
 """
@@ -111,16 +112,25 @@ def count_done(engine: sa.Engine) -> int:
         )
 
 
-def compare(bench: Bench, engine: sa.Engine, count: int, size: int, concurrency: int) -> None:
+def compare(
+    bench: Bench, engine: sa.Engine, count: int, size: int, concurrency: int | None
+) -> None:
+    """Bare loop then relay on the same staged files; ``concurrency`` None: relay defaults."""
     bucket = bench.fresh(engine)
-    settings = Settings.from_env(bench.env(bucket, RELAY_CONCURRENCY=str(concurrency)))
+    overrides = {} if concurrency is None else {"RELAY_CONCURRENCY": str(concurrency)}
+    settings = Settings.from_env(bench.env(bucket, **overrides))
+    label = (
+        f"defaults (concurrency {settings.relay_concurrency}, batch {settings.relay_batch_size})"
+        if concurrency is None
+        else f"concurrency {concurrency}"
+    )
     files = bench.stage(engine, settings, count, size)
     bare = bench.bare_loop(bucket, files)
     relay = bench.relay_in_process(engine, settings)
     assert count_done(engine) == count, "not every record was uploaded"
     total_mb = count * size / MB
     print(
-        f"| {size // KB} KB x {count} | relay, concurrency {concurrency} | "
+        f"| {size // KB} KB x {count} | relay, {label} | "
         f"bare boto3 loop {bare:.2f} s ({total_mb / bare:.1f} MB/s, {count / bare:.0f}/s) | "
         f"relay {relay:.2f} s ({total_mb / relay:.1f} MB/s, {count / relay:.0f}/s) | "
         f"{bare / relay:.2f}x |",
@@ -219,9 +229,9 @@ def main() -> None:
         print("| artifacts | relay | bare loop | relay | relay / bare |")
         print("|---|---|---|---|---|")
         compare(bench, engine, args.small, 10 * KB, 1)
-        compare(bench, engine, args.small, 10 * KB, 4)
+        compare(bench, engine, args.small, 10 * KB, None)
         compare(bench, engine, args.large, 64 * MB, 1)
-        compare(bench, engine, args.large, 64 * MB, 4)
+        compare(bench, engine, args.large, 64 * MB, None)
         print()
         print(
             "| relay processes | records | draining time | throughput | "
