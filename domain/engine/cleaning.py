@@ -217,8 +217,10 @@ class Cleaner:
         blank: npt.NDArray[np.bool_],
         duplicate: npt.NDArray[np.bool_],
     ) -> pa.Table:
-        """All masks are computed in one parallel select; values are gathered only for the
-        masks that hit, so wide tables cost one pass, not one query per column."""
+        """Every row issue of the chunk in ONE lazy query: a branch per whole-row kind and per
+        cell check (filter on its mask, the old and new values, the constant columns),
+        concatenated and ordered by row. Polars runs the branches in parallel; no Python work
+        per issue and no small eager frame per check."""
         parts = [
             _row_issues(chunk.rows[blank], BLANK_ROW, None),
             _row_issues(chunk.rows[duplicate], DUPLICATE_ROW, None),
@@ -233,63 +235,49 @@ class Cleaner:
                     rows = np.array([r.row for r in ragged], dtype=np.int64)
                     texts = pl.Series("old_value", [r.text for r in ragged], pl.String)
                     parts.append(_row_issues(rows, kind, texts))
-        checks = self._checks()
-        if checks:
-            kept = pl.col("__keep")
-            masks = staged.select(
-                [
-                    (kept & mask).fill_null(value=False).alias(f"m{k}")
-                    for k, (mask, *_) in enumerate(checks)
-                ]
-            )
-            hits = masks.sum().row(0)
-            row_numbers = staged.get_column("__row")
-            for k, count in enumerate(hits):
-                if not count:
-                    continue
-                _, old_name, new_name, kind, column = checks[k]
-                index = masks.get_column(f"m{k}").arg_true()
-                parts.append(
-                    pl.DataFrame(
-                        {
-                            "row": row_numbers.gather(index),
-                            "old_value": _values(staged, old_name, index),
-                            "new_value": _values(staged, new_name, index),
-                        }
-                    ).with_columns(
-                        pl.lit(column, pl.String).alias("column"),
-                        pl.lit(kind.code).alias("code"),
-                        pl.lit(str(kind.severity)).alias("severity"),
-                        pl.lit(kind.action).alias("action"),
-                    )
+        kept = staged.lazy().filter(pl.col("__keep"))
+        for mask, old_name, new_name, kind, column in self._checks():
+            parts.append(
+                kept.filter(mask.fill_null(value=False)).select(
+                    pl.col("__row").cast(pl.Int64).alias("row"),
+                    pl.lit(column, pl.String).alias("column"),
+                    *_constants(kind),
+                    _value(old_name).alias("old_value"),
+                    _value(new_name).alias("new_value"),
                 )
-        frame = pl.concat(
-            [p.select(pl.col("row").cast(pl.Int64), *_ISSUE_COLUMNS[1:]) for p in parts],
-            how="vertical",
-        ).sort("row", maintain_order=True)
+            )
+        frame = (
+            pl.concat([p.select(_ISSUE_COLUMNS) for p in parts], how="vertical")
+            .sort("row", maintain_order=True)
+            .collect()
+        )
         return _to_issue_table(frame)
 
 
-def _values(staged: pl.DataFrame, column: str | None, index: pl.Series) -> pl.Series:
-    if column is None:
-        return pl.repeat(None, index.len(), dtype=pl.String, eager=True)
-    return staged.get_column(column).gather(index)
+def _value(column: str | None) -> pl.Expr:
+    return pl.lit(None, pl.String) if column is None else pl.col(column)
+
+
+def _constants(kind: IssueKind) -> tuple[pl.Expr, ...]:
+    return (
+        pl.lit(kind.code, pl.String).alias("code"),
+        pl.lit(str(kind.severity), pl.String).alias("severity"),
+        pl.lit(kind.action, pl.String).alias("action"),
+    )
 
 
 def _row_issues(
     rows: npt.NDArray[np.int64], kind: IssueKind, old: pl.Series | None
-) -> pl.DataFrame:
-    nulls = pl.repeat(None, rows.size, dtype=pl.String, eager=True)
-    return pl.DataFrame(
-        {
-            "row": rows,
-            "column": nulls,
-            "code": pl.repeat(kind.code, rows.size, dtype=pl.String, eager=True),
-            "severity": pl.repeat(str(kind.severity), rows.size, dtype=pl.String, eager=True),
-            "old_value": nulls if old is None else old,
-            "new_value": nulls,
-            "action": pl.repeat(kind.action, rows.size, dtype=pl.String, eager=True),
-        }
+) -> pl.LazyFrame:
+    frame = pl.DataFrame({"row": pl.Series("row", rows, pl.Int64)})
+    if old is not None:
+        frame = frame.with_columns(old.alias("old_value"))
+    return frame.lazy().select(
+        "row",
+        pl.lit(None, pl.String).alias("column"),
+        *_constants(kind),
+        pl.col("old_value") if old is not None else pl.lit(None, pl.String).alias("old_value"),
+        pl.lit(None, pl.String).alias("new_value"),
     )
 
 
