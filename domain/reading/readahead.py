@@ -1,4 +1,4 @@
-"""Bounded read-ahead for the CSV reader, and a bounded producer thread.
+"""Bounded read-ahead for the CSV reader.
 
 pyarrow's streaming CSV reader reads its input on a background thread up to 32 blocks ahead of
 the batches handed out (64 MiB with 2 MiB blocks, the whole file when it is smaller): memory
@@ -6,19 +6,12 @@ that depends on how starved the consumer is, and a file position that says nothi
 progress. :class:`GatedInput` is the file pyarrow reads from: read number ``n`` (one block each)
 waits until ``n - 1 - ahead`` batches have been consumed, and it remembers where each read
 ended, so the bytes behind the k-th batch are known (the parser turns block k into batch k).
-
-:func:`prefetch` runs a generator on a thread feeding a bounded queue, so that parsing (pyarrow
-releases the GIL) overlaps with the consumer's work without holding more than ``depth`` items.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable, Generator, Iterator
-from typing import BinaryIO, Final, TypeVar
-
-T = TypeVar("T")
+from typing import BinaryIO, Final
 
 GATE_TIMEOUT_SECONDS: Final = 2.0  # a read never waits longer (no deadlock if blocks != batches)
 
@@ -81,57 +74,3 @@ class GatedInput:
         with self._ready:
             self._released = True
             self._ready.notify_all()
-
-
-_DONE: Final = object()
-
-
-class _Failure:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def prefetch(produce: Callable[[], Iterator[T]], depth: int) -> Generator[T, None, None]:
-    """Yield what ``produce()`` yields, computed on a thread at most ``depth`` items ahead.
-    An exception of the producer is raised here; closing this generator stops the producer
-    (it finishes the item in hand, then exits) before returning."""
-    items: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        produced = produce()
-        try:
-            for item in produced:
-                if not put(item):
-                    return
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            put(_Failure(error))
-            return
-        finally:
-            close = getattr(produced, "close", None)
-            if close is not None:
-                close()
-        put(_DONE)
-
-    worker = threading.Thread(target=run, name="csv-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = items.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        worker.join()

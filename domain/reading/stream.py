@@ -25,8 +25,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from domain.errors import InputError
+from domain.prefetch import prefetch
 from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
-from domain.reading.readahead import GatedInput, prefetch
+from domain.reading.readahead import GatedInput
 
 READ_AHEAD_BLOCKS = 2  # raw blocks pyarrow may read beyond the batches parsed
 PREFETCH_CHUNKS = 2  # parsed chunks waiting for the consumer

@@ -49,6 +49,7 @@ def test_json_report_holds_every_row_level_issue(tmp_path: Path) -> None:
 
 def test_row_issue_values_with_quotes_newlines_and_unicode_survive(tmp_path: Path) -> None:
     hostile = ['say "hi"\nnext line', "naïve — ünïcode ✓", "back\\slash\ttab\x01", None]
+    hostile += ["nul\x00 del\x7f", "line\u2028sep 😀", "", ",", '{"json": [1]}']
     table = pa.Table.from_pylist(
         [
             {

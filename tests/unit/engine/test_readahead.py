@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.prefetch import prefetch
 from domain.reading import read_chunks, sniff_source
-from domain.reading.readahead import GatedInput, prefetch
+from domain.reading.readahead import GatedInput
 
 
 def test_gated_input_reads_at_most_ahead_blocks_beyond_the_consumed() -> None:
