@@ -84,7 +84,8 @@ def private_s3() -> Iterator[list[S3Server]]:
     try:
         yield holder
     finally:
-        seaweed.stop_seaweed(holder[0])
+        seaweed.halt_seaweed(holder[0])  # SIGKILL: weed takes 15 s to honour SIGTERM
+        seaweed.stop_seaweed(holder[0])  # removes its data directory
 
 
 def test_s3_server_crashes_and_comes_back_and_the_retries_succeed(
