@@ -90,6 +90,16 @@ def attempt_upload(record: ClaimedRecord, store: ObjectStore, settings: Settings
     """Upload the record's staged file; never raises (every failure is classified)."""
     started = time.monotonic()
     started_at = utcnow()
+    if record.attempt > settings.relay_max_attempts:
+        # Only reachable when the previous holders all died mid-attempt (a finished attempt at
+        # the limit is terminal): give up without uploading, so the download ends
+        # upload_failed with a reason instead of being claimed again after every lease expiry.
+        exhausted = StoreError(
+            ErrorClass.ATTEMPTS_EXHAUSTED,
+            f"gave up: all {settings.relay_max_attempts} attempts were abandoned by relays "
+            "that stopped before finishing (crashed, killed or cut off); see the history",
+        )
+        return _failure(record, exhausted, settings, started_at, started)
     try:
         request = build_upload_request(record, settings)
         result = store.upload(request)

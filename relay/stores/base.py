@@ -26,6 +26,9 @@ class ErrorClass(StrEnum):
     CHECKSUM_MISMATCH = "checksum_mismatch"
     CONFLICT = "conflict"  # a different object already exists under the key
     CLIENT_ERROR = "client_error"  # any other 4xx
+    # Every allowed attempt was abandoned (the relay died or lost its lease each time): the
+    # record is given up without another upload, so a poison record cannot loop forever.
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     TRANSFER_CORRUPTED = "transfer_corrupted"  # server saw other bytes than the staged file's
     UNKNOWN = "unknown"
 

@@ -349,3 +349,34 @@ def test_stop_during_a_batch_finishes_running_uploads_and_releases_the_rest(
         (OUTBOX_PENDING, 0, True),
     ]
     assert [h["outcome"] for h in state["history"]] == [OUTCOME_UPLOADED]
+
+
+def test_a_record_whose_every_attempt_was_abandoned_ends_upload_failed(
+    sqlite_engine: sa.Engine, local_settings: Settings, local_store: LocalStore
+) -> None:
+    """A poison record (the relay dies during each attempt) must not loop forever."""
+    commit_analysis(sqlite_engine, local_settings, "an-poison", {ArtifactFormat.CSV: CSV})
+    for owner in ("dies-1", "dies-2", "dies-3"):  # local_settings allows 3 attempts
+        (held,) = claim(sqlite_engine, local_settings, owner=owner)
+        with sqlite_engine.begin() as conn:  # the holder dies: its lease runs out
+            conn.execute(outbox.update().values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    assert held.attempt == 3
+    worker = RelayWorker(sqlite_engine, local_store, local_settings)
+    worker.drain()
+    worker.close()
+    state = read_all(sqlite_engine)
+    assert [(h["actor"], h["outcome"], h["attempt"]) for h in state["history"]] == [
+        ("dies-1", OUTCOME_ABANDONED, 1),
+        ("dies-2", OUTCOME_ABANDONED, 2),
+        ("dies-3", OUTCOME_ABANDONED, 3),
+        ("relay-test", OUTCOME_FAILED, 4),
+    ]
+    assert state["history"][-1]["error_class"] == ErrorClass.ATTEMPTS_EXHAUSTED
+    assert state["outbox"][0]["state"] == OUTBOX_DEAD
+    assert state["downloads"][0]["status"] == UPLOAD_FAILED
+    assert "all 3 attempts were abandoned" in state["downloads"][0]["last_error"]
+    key = state["outbox"][0]["payload"]["object_key"]
+    assert local_store.head(key) is None  # given up without another upload
+    report = load_report(sqlite_engine, "an-poison")
+    assert report is not None
+    assert report["report"]["downloads"][0]["status"] == UPLOAD_FAILED
