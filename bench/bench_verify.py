@@ -237,18 +237,11 @@ def object_store(kind: str, workdir: Path) -> Iterator[tuple[dict[str, str], Any
         root.mkdir()
         yield {"ARTIFACT_STORE_URL": f"file://{root}"}, root
         return
-    import boto3
 
     from tests.support.seaweed import running_seaweed
 
     with running_seaweed() as server:
-        client = boto3.client(
-            "s3",
-            endpoint_url=server.endpoint_url,
-            aws_access_key_id=server.access_key,
-            aws_secret_access_key=server.secret_key,
-            region_name=server.region,
-        )
+        client = server.client()
         client.create_bucket(Bucket="bench")
         import os
 

@@ -9,7 +9,6 @@ import os
 import secrets
 from collections.abc import Iterator
 
-import boto3
 import pytest
 import structlog
 from sqlalchemy.engine import URL
@@ -84,12 +83,6 @@ def s3_server() -> Iterator[seaweed.S3Server]:
 def s3_bucket(s3_server: seaweed.S3Server) -> str:
     """A fresh bucket on the real S3 server."""
     name = f"cmd-test-{secrets.token_hex(4)}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server.endpoint_url,
-        aws_access_key_id=s3_server.access_key,
-        aws_secret_access_key=s3_server.secret_key,
-        region_name=s3_server.region,
-    )
+    client = s3_server.client()
     client.create_bucket(Bucket=name)
     return name

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import sqlalchemy as sa
 
 from tests.support.seaweed import S3Server
@@ -235,13 +234,7 @@ class Harness:
     # --- the bucket and the staging directory -------------------------------------------------
 
     def s3_client(self) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.s3.endpoint_url,
-            aws_access_key_id=self.s3.access_key,
-            aws_secret_access_key=self.s3.secret_key,
-            region_name=self.s3.region,
-        )
+        return self.s3.client()
 
     def object_keys(self) -> set[str]:
         client = self.s3_client()

@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 import sqlalchemy as sa
 
@@ -93,13 +92,7 @@ def test_s3_server_crashes_and_comes_back_and_the_retries_succeed(
 ) -> None:
     server = private_s3[0]
     bucket = f"faults-{secrets.token_hex(4)}"
-    boto3.client(
-        "s3",
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-    ).create_bucket(Bucket=bucket)
+    server.client().create_bucket(Bucket=bucket)
     harness = build_harness(tmp_path, mysql_url, server, bucket)
     ids = analyze_all(harness, 1, "s3-down")
 

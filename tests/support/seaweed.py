@@ -21,6 +21,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 ACCESS_KEY = "cmd-test-access"
 SECRET_KEY = "cmd-test-secret-0123456789"
@@ -35,6 +39,18 @@ class S3Server:
     region: str = "us-east-1"
     process: subprocess.Popen[bytes] | None = None
     data_dir: Path | None = None
+
+    def client(self) -> S3Client:
+        """A boto3 S3 client signed with this server's test identity."""
+        import boto3  # local import: keep module import cheap
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        )
 
     def env(self) -> dict[str, str]:
         return {
@@ -152,15 +168,8 @@ def start_seaweed(timeout: float = 60.0) -> S3Server:
 
 def _wait_writable(server: S3Server, deadline: float) -> None:
     """The gateway answers before volumes are assigned; wait until a write succeeds."""
-    import boto3  # local import: keep module import cheap
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-    )
+    client = server.client()
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
@@ -211,7 +220,6 @@ def resume_seaweed(server: S3Server, timeout: float = 60.0) -> S3Server:
     Returns the new handle (the endpoint and credentials are unchanged)."""
     if server.process is None or server.data_dir is None:
         raise RuntimeError("only a server started by start_seaweed can be resumed")
-    import boto3  # local import: keep module import cheap
 
     log = open(server.data_dir / "weed.log", "ab")  # noqa: SIM115 (kept open for the process)
     process = subprocess.Popen(
@@ -225,13 +233,7 @@ def resume_seaweed(server: S3Server, timeout: float = 60.0) -> S3Server:
         process=process,
         data_dir=server.data_dir,
     )
-    client = boto3.client(
-        "s3",
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-    )
+    client = server.client()
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
-import boto3
 import sqlalchemy as sa
 
 from outbox import tables as t
@@ -155,13 +154,7 @@ def test_requeue_without_staged_file_says_regenerate(
 
 
 def _s3_client(server: S3Server) -> object:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-    )
+    return server.client()
 
 
 def test_verify_reports_each_invariant_broken_on_purpose(

@@ -12,7 +12,6 @@ import urllib.request
 from collections import Counter
 from datetime import timedelta
 
-import boto3
 import pytest
 import sqlalchemy as sa
 
@@ -234,13 +233,7 @@ def test_missing_staged_file_is_terminal_and_others_still_upload(
 
 
 def _raw_client(server: S3Server) -> object:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-    )
+    return server.client()
 
 
 def test_existing_key_with_same_bytes_is_success_and_different_bytes_a_conflict(
