@@ -29,8 +29,8 @@ from domain.prefetch import prefetch
 from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
 from domain.reading.readahead import GatedInput
 
-READ_AHEAD_BLOCKS = 2  # raw blocks pyarrow may read beyond the batches parsed
-PREFETCH_CHUNKS = 2  # parsed chunks waiting for the consumer
+READ_AHEAD_BLOCKS = 1  # raw blocks pyarrow may read beyond the batches parsed
+PREFETCH_CHUNKS = 1  # parsed chunks waiting for the consumer
 RAGGED_TEXT_LIMIT = 500  # characters of a ragged record kept for the row issue
 _PYARROW_DECODES = ("utf-8", "utf-8-sig")  # pyarrow reads these natively (BOM skipped)
 
