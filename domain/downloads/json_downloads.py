@@ -1,26 +1,25 @@
 """The JSON report download: the final object with EVERY row-level issue, streamed.
 
 The object around the list is small and serialised at once; the row-level issues (which grow
-with the input) are read back from the spill batch by batch and encoded per batch by polars
-(one JSON object per row, in C, on a thread ahead of the writer), so neither the list nor the
-document is ever built whole in memory. UTF-8, compact separators.
+with the input) are read back from the spill batch by batch and serialised per batch by polars'
+native JSON writer (a row-oriented array, written without its brackets), so neither the list
+nor the document is ever built whole in memory. UTF-8, compact separators.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO, Final
+from collections.abc import Iterable
+from typing import Any, BinaryIO
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
 from domain.downloads.content import ReportContent
 from domain.downloads.entries import choose_sink, describe_download, report_json_spec
-from domain.prefetch import prefetch
 
 
 def _split_around_row_issues(final_object: Any) -> tuple[bytes, bytes]:
@@ -38,46 +37,26 @@ def _split_around_row_issues(final_object: Any) -> tuple[bytes, bytes]:
     return before.encode("utf-8"), after.encode("utf-8")
 
 
-SERIALISE_AHEAD: Final = 2  # encoded batches waiting for the writer (~10 MB each)
-
-
 def _serialise_batch(batch: pa.RecordBatch) -> memoryview:
-    """One batch of row issues as comma-separated JSON objects (the array without brackets):
-    polars encodes each row (a struct of the columns, in schema order) to a JSON object with a
-    trailing comma, and the values buffer of that string column is the text, without a copy."""
+    """One batch of row issues as comma-separated JSON objects (the array without brackets)."""
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
-    encoded = (
-        frame.select(pl.concat_str(pl.struct(pl.all()).struct.json_encode(), pl.lit(",")))
-        .to_series()
-        .to_arrow(compat_level=pl.CompatLevel.oldest())
-    )
-    if not pa.types.is_large_string(encoded.type):
-        encoded = encoded.cast(pa.large_string())
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    offsets = np.frombuffer(encoded.buffers()[1], dtype=np.int64)
-    first = int(offsets[encoded.offset])
-    last = int(offsets[encoded.offset + len(encoded)])
-    return memoryview(encoded.buffers()[2])[first : last - 1]  # without the last comma
+    buffer = io.BytesIO()
+    frame.write_json(buffer)  # a row-oriented array: [{...},{...}]
+    return buffer.getbuffer()[1:-1]
 
 
 def write_row_issue_array(stream: BinaryIO, batches: Iterable[pa.RecordBatch]) -> int:
-    """Write ``[...]`` of row-issue objects; returns how many were written. Batches are
-    encoded on a thread (polars releases the GIL) while the previous ones are written."""
-
-    def encode() -> Iterator[tuple[int, memoryview]]:
-        for batch in batches:
-            if batch.num_rows:
-                yield batch.num_rows, _serialise_batch(batch)
-
+    """Write ``[...]`` of row-issue objects; returns how many were written."""
     stream.write(b"[")
     written = 0
-    for rows, text in prefetch(encode, SERIALISE_AHEAD):
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
         if written:
             stream.write(b",")
-        stream.write(text)
-        written += rows
+        stream.write(_serialise_batch(batch))
+        written += batch.num_rows
     stream.write(b"]")
     return written
 
