@@ -285,7 +285,8 @@ class Profiler:
         if stats.pivot is None:
             stats.pivot = float(np.mean(values))
         shifted = values - stats.pivot
-        stats.sums += [shifted.sum(), (shifted**2).sum(), (shifted**3).sum()]
+        squared = shifted * shifted  # products, not **3: numpy's pow is ~30x slower
+        stats.sums += [shifted.sum(), squared.sum(), (squared * shifted).sum()]
         stats.fractional += int(np.count_nonzero(values != np.floor(values)))
         stats.minimum = min(stats.minimum, float(values.min()))
         stats.maximum = max(stats.maximum, float(values.max()))
