@@ -235,10 +235,16 @@ class Cleaner:
                     rows = np.array([r.row for r in ragged], dtype=np.int64)
                     texts = pl.Series("old_value", [r.text for r in ragged], pl.String)
                     parts.append(_row_issues(rows, kind, texts))
-        kept = staged.lazy().filter(pl.col("__keep"))
-        for mask, old_name, new_name, kind, column in self._checks():
+        checks = self._checks()
+        # the masks in one select (shared subexpressions such as a cell's number parse are
+        # computed once), then one branch per mask
+        masked = staged.with_columns(
+            (pl.col("__keep") & mask).fill_null(value=False).alias(f"__m{k}")
+            for k, (mask, *_) in enumerate(checks)
+        ).lazy()
+        for k, (_, old_name, new_name, kind, column) in enumerate(checks):
             parts.append(
-                kept.filter(mask.fill_null(value=False)).select(
+                masked.filter(pl.col(f"__m{k}")).select(
                     pl.col("__row").cast(pl.Int64).alias("row"),
                     pl.lit(column, pl.String).alias("column"),
                     *_constants(kind),
