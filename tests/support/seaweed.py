@@ -139,7 +139,10 @@ def start_seaweed(timeout: float = 60.0) -> S3Server:
             f"-master.port={master}",
             "-master.volumeSizeLimitMB=256",
             f"-volume.port={volume}",
-            "-volume.max=0",
+            # Each bucket is a collection that grows 7 volumes; the default (0) caps volumes at
+            # free disk / volume size (~260 here), so a suite's ~40th bucket got InternalError.
+            # Volumes are sparse files: an explicit cap costs no disk.
+            "-volume.max=4000",
             "-filer",
             f"-filer.port={filer}",
             "-s3",
