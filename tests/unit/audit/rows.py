@@ -108,6 +108,19 @@ class Seeder:
                 )
             )
 
+    def add_uploaded(self, analysis_id: str, fmt: str = "csv") -> Seeded:
+        """A download the relay finished: uploaded, its object in the store, its outbox row done,
+        its one successful attempt in the history, no staged file left."""
+        return self.add_download(
+            analysis_id,
+            fmt,
+            status=t.UPLOADED,
+            staged=False,
+            outbox_state=t.OUTBOX_DONE,
+            uploaded_to_store=True,
+            attempts=1,
+        )
+
     def add_download(
         self,
         analysis_id: str,

@@ -9,7 +9,6 @@ import pytest
 
 import cli.commands.verify as verify_command
 from cli.main import main
-from outbox import tables as t
 from outbox.settings import Settings
 from relay.stores.base import ErrorClass, ObjectInfo, StoreError
 from tests.unit.audit.rows import FakeStore, Seeder
@@ -96,15 +95,7 @@ def test_verify_exit_codes_and_json(
     cli_env: Seeder, store: FakeStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cli_env.add_report("a1")
-    seeded = cli_env.add_download(
-        "a1",
-        "csv",
-        status=t.UPLOADED,
-        staged=False,
-        outbox_state=t.OUTBOX_DONE,
-        uploaded_to_store=True,
-        attempts=1,
-    )
+    seeded = cli_env.add_uploaded("a1", "csv")
     code, out, err = _run(capsys, "verify")
     assert (code, out) == (0, "")
     assert "verify: consistent" in err

@@ -23,21 +23,9 @@ def _codes(engine: sa.Engine, store: FakeStore, settings: Settings, **opts: bool
     return [p.code for p in result.problems]
 
 
-def _uploaded(seeder: Seeder, analysis_id: str, fmt: str = "csv") -> Seeded:
-    return seeder.add_download(
-        analysis_id,
-        fmt,
-        status=t.UPLOADED,
-        staged=False,
-        outbox_state=t.OUTBOX_DONE,
-        uploaded_to_store=True,
-        attempts=1,
-    )
-
-
 def _consistent_world(seeder: Seeder) -> tuple[Seeded, Seeded]:
     seeder.add_report("a1")
-    uploaded = _uploaded(seeder, "a1", "csv")
+    uploaded = seeder.add_uploaded("a1", "csv")
     pending = seeder.add_download("a1", "json")
     return uploaded, pending
 
@@ -251,7 +239,7 @@ def test_reads_in_small_chunks_give_the_same_answer(
     for number in range(7):
         analysis_id = f"chunk{number}"
         seeder.add_report(analysis_id)
-        _uploaded(seeder, analysis_id, "csv")
+        seeder.add_uploaded(analysis_id, "csv")
         seeder.add_download(analysis_id, "json")
     victim = "chunk4"
     keys = [k for k in store.objects if f"/{victim}/" in k]

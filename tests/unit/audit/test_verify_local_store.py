@@ -7,7 +7,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from outbox import tables as t
 from outbox.settings import Settings
 from relay.stores.local import LocalStore
 from relay.verify import key_prefix, verify
@@ -22,24 +21,8 @@ def test_local_store_consistent_then_broken(
     store = LocalStore(root)
     seeder = Seeder(engine, local, store)
     seeder.add_report("loc")
-    kept = seeder.add_download(
-        "loc",
-        "csv",
-        status=t.UPLOADED,
-        staged=False,
-        outbox_state=t.OUTBOX_DONE,
-        uploaded_to_store=True,
-        attempts=1,
-    )
-    gone = seeder.add_download(
-        "loc",
-        "json",
-        status=t.UPLOADED,
-        staged=False,
-        outbox_state=t.OUTBOX_DONE,
-        uploaded_to_store=True,
-        attempts=1,
-    )
+    kept = seeder.add_uploaded("loc", "csv")
+    gone = seeder.add_uploaded("loc", "json")
     seeder.add_download("loc", "xlsx")  # pending, staged
     first = verify(engine, store, local)
     assert first.problems == ()
