@@ -7,6 +7,10 @@ flip, staged-file removal) from the outbox with its default settings (and once w
 RELAY_CONCURRENCY=1); both in this run, against the same server.
 
     .venv/bin/python -m bench.bench_relay [--small 300] [--large 4] [--scale-records 600]
+        [--sections small,large,scale,lag] [--repeat 1]
+
+Each ratio row also gives the CPU-seconds of this process (all its threads; SeaweedFS runs in
+its own process) spent by the bare loop and by the relay.
 """
 
 from __future__ import annotations
@@ -87,20 +91,22 @@ class Bench:
             staged.append(settings.staging_dir / (committed.artifacts[0].staged_path or ""))
         return staged
 
-    def bare_loop(self, bucket: str, files: list[Path]) -> float:
-        started = time.perf_counter()
+    def bare_loop(self, bucket: str, files: list[Path]) -> tuple[float, float]:
+        """Wall seconds and CPU-seconds of the process."""
+        started, cpu = time.perf_counter(), time.process_time()
         for path in files:
             with path.open("rb") as body:
                 self.client.put_object(Bucket=bucket, Key=f"baseline/{path.name}", Body=body)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
-    def relay_in_process(self, engine: sa.Engine, settings: Settings) -> float:
+    def relay_in_process(self, engine: sa.Engine, settings: Settings) -> tuple[float, float]:
+        """Wall seconds and CPU-seconds of the process."""
         worker = RelayWorker(engine, S3Store.from_settings(settings), settings)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         worker.drain()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         worker.close()
-        return elapsed
+        return elapsed, cpu
 
 
 def count_done(engine: sa.Engine) -> int:
@@ -113,27 +119,35 @@ def count_done(engine: sa.Engine) -> int:
 
 
 def compare(
-    bench: Bench, engine: sa.Engine, count: int, size: int, concurrency: int | None
+    bench: Bench,
+    engine: sa.Engine,
+    count: int,
+    size: int,
+    concurrency: int | None,
+    relay_env: dict[str, str],
 ) -> None:
-    """Bare loop then relay on the same staged files; ``concurrency`` None: relay defaults."""
+    """Bare loop then relay on the same staged files; ``concurrency`` None: relay defaults
+    (apart from ``relay_env``, settings given on the command line for experiments)."""
     bucket = bench.fresh(engine)
     overrides = {} if concurrency is None else {"RELAY_CONCURRENCY": str(concurrency)}
-    settings = Settings.from_env(bench.env(bucket, **overrides))
+    settings = Settings.from_env(bench.env(bucket, **relay_env, **overrides))
     label = (
         f"defaults (concurrency {settings.relay_concurrency}, batch {settings.relay_batch_size})"
         if concurrency is None
         else f"concurrency {concurrency}"
     )
+    label += "".join(f", {name}={value}" for name, value in relay_env.items())
     files = bench.stage(engine, settings, count, size)
-    bare = bench.bare_loop(bucket, files)
-    relay = bench.relay_in_process(engine, settings)
+    bare, bare_cpu = bench.bare_loop(bucket, files)
+    relay, relay_cpu = bench.relay_in_process(engine, settings)
     assert count_done(engine) == count, "not every record was uploaded"
     total_mb = count * size / MB
     print(
         f"| {size // KB} KB x {count} | relay, {label} | "
-        f"bare boto3 loop {bare:.2f} s ({total_mb / bare:.1f} MB/s, {count / bare:.0f}/s) | "
-        f"relay {relay:.2f} s ({total_mb / relay:.1f} MB/s, {count / relay:.0f}/s) | "
-        f"{bare / relay:.2f}x |",
+        f"bare boto3 loop {bare:.2f} s ({total_mb / bare:.1f} MB/s, {count / bare:.0f}/s), "
+        f"{bare_cpu:.2f} CPU-s | "
+        f"relay {relay:.2f} s ({total_mb / relay:.1f} MB/s, {count / relay:.0f}/s), "
+        f"{relay_cpu:.2f} CPU-s | {bare / relay:.2f}x |",
         flush=True,
     )
 
@@ -212,7 +226,22 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=4, help="64 MB artifacts per run")
     parser.add_argument("--scale-records", type=int, default=600)
     parser.add_argument("--lag-commits", type=int, default=100)
+    parser.add_argument(
+        "--sections",
+        default="small,large,scale,lag",
+        help="comma-separated subset of: small, large (the ratio rows), scale, lag",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each ratio row")
+    parser.add_argument(
+        "--relay-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a relay setting for the ratio rows (experiments; the label shows it)",
+    )
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    relay_env = dict(item.split("=", 1) for item in args.relay_env)
     configure_logging("json", "warning")
     root = Path(tempfile.mkdtemp(prefix="bench-relay-"))
     (root / "staging").mkdir()
@@ -228,22 +257,27 @@ def main() -> None:
     try:
         print("| artifacts | relay | bare loop | relay | relay / bare |")
         print("|---|---|---|---|---|")
-        compare(bench, engine, args.small, 10 * KB, 1)
-        compare(bench, engine, args.small, 10 * KB, None)
-        compare(bench, engine, args.large, 64 * MB, 1)
-        compare(bench, engine, args.large, 64 * MB, None)
-        print()
-        print(
-            "| relay processes | records | draining time | throughput | "
-            "wall time incl. start-up | done |"
-        )
-        print("|---|---|---|---|---|---|")
-        for processes in (1, 2, 4):
-            scale(bench, engine, args.scale_records, processes)
-        print()
-        print("| lag commit -> uploaded (daemon, default 0.5 s poll) | p50 | p99 | max |")
-        print("|---|---|---|---|")
-        lag(bench, engine, args.lag_commits, 0.05)
+        for _ in range(args.repeat):
+            if "small" in sections:
+                compare(bench, engine, args.small, 10 * KB, 1, relay_env)
+                compare(bench, engine, args.small, 10 * KB, None, relay_env)
+            if "large" in sections:
+                compare(bench, engine, args.large, 64 * MB, 1, relay_env)
+                compare(bench, engine, args.large, 64 * MB, None, relay_env)
+        if "scale" in sections:
+            print()
+            print(
+                "| relay processes | records | draining time | throughput | "
+                "wall time incl. start-up | done |"
+            )
+            print("|---|---|---|---|---|---|")
+            for processes in (1, 2, 4):
+                scale(bench, engine, args.scale_records, processes)
+        if "lag" in sections:
+            print()
+            print("| lag commit -> uploaded (daemon, default 0.5 s poll) | p50 | p99 | max |")
+            print("|---|---|---|---|")
+            lag(bench, engine, args.lag_commits, 0.05)
         print(f"load average at end: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
     finally:
         engine.dispose()
