@@ -35,7 +35,8 @@ def describe(size_mb: int, mode: str, run: Run, input_bytes: int) -> str:
         )
     rows = run.final_object["report"]["analysisSummary"]["shape"]["rows_in"]
     return (
-        f"| {size_mb} MB | {mode} | {run.seconds:.1f} s | {input_bytes / MB / run.seconds:.1f} | "
+        f"| {size_mb} MB | {mode} | {run.seconds:.1f} s ({run.cpu_seconds:.1f} CPU-s) | "
+        f"{input_bytes / MB / run.seconds:.1f} | "
         f"{rows / run.seconds:,.0f} | {run.peak_rss_bytes / MB:.0f} MB | "
         f"object {run.output_bytes:,} B; phases {run.phase_seconds()} |"
     )

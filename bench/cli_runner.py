@@ -24,6 +24,7 @@ MB = 1024 * 1024
 class Run:
     seconds: float
     peak_rss_bytes: int
+    cpu_seconds: float  # user + system time of the child, all its threads
     returncode: int
     output_bytes: int  # size of the printed final object
     final_object: dict[str, Any] | None
@@ -122,6 +123,7 @@ def run_cli(args: list[str], env: dict[str, str], output: Path) -> Run:
     return Run(
         seconds=seconds,
         peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports KiB
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         returncode=process.returncode,
         output_bytes=output_bytes,
         final_object=final_object,

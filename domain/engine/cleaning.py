@@ -140,7 +140,7 @@ class Cleaner:
             duplicate[~blank] = self._duplicates.mark(hash_rows(present))
         keep = ~(blank | duplicate)
         staged = staged.with_columns(pl.Series("__keep", keep))
-        issues = self._issues(staged, chunk, blank, duplicate)
+        issues, counts = self._issues(staged, chunk, blank, duplicate)
         out = staged.filter(pl.col("__keep")).select(
             [pl.col(f"f{i}").alias(spec.name) for i, spec in enumerate(plan.columns)]
         )
@@ -155,11 +155,7 @@ class Cleaner:
                 int(r) for r in chunk.rows[duplicate][: self._sample_limit]
             )
             del totals.duplicate_sample[self._sample_limit :]
-        if issues.num_rows:
-            counted = pl.from_arrow(issues.select(["code", "column"]))
-            assert isinstance(counted, pl.DataFrame)
-            for code, column, n in counted.group_by(["code", "column"]).len().iter_rows():
-                totals.issues[(str(code), column)] += int(n)
+        totals.issues.update(counts)
         return CleanedChunk(batch=batch, issues=issues)
 
     def _checks(self) -> list[tuple[pl.Expr, str | None, str | None, IssueKind, str]]:
@@ -216,15 +212,18 @@ class Cleaner:
         chunk: RawChunk,
         blank: npt.NDArray[np.bool_],
         duplicate: npt.NDArray[np.bool_],
-    ) -> pa.Table:
+    ) -> tuple[pa.Table, Counter[tuple[str, str | None]]]:
         """Every row issue of the chunk in ONE lazy query: a branch per whole-row kind and per
         cell check (filter on its mask, the old and new values, the constant columns),
         concatenated and ordered by row. Polars runs the branches in parallel; no Python work
         per issue and no small eager frame per check."""
+        counts: Counter[tuple[str, str | None]] = Counter()
         parts = [
             _row_issues(chunk.rows[blank], BLANK_ROW, None),
             _row_issues(chunk.rows[duplicate], DUPLICATE_ROW, None),
         ]
+        counts[(BLANK_ROW.code, None)] += int(blank.sum())
+        counts[(DUPLICATE_ROW.code, None)] += int(duplicate.sum())
         if chunk.ragged:
             width = len(self._plan.columns) + len(self._plan.dropped)
             for kind, ragged in (
@@ -235,16 +234,22 @@ class Cleaner:
                     rows = np.array([r.row for r in ragged], dtype=np.int64)
                     texts = pl.Series("old_value", [r.text for r in ragged], pl.String)
                     parts.append(_row_issues(rows, kind, texts))
+                    counts[(kind.code, None)] += len(ragged)
         checks = self._checks()
         # the masks in one select (shared subexpressions such as a cell's number parse are
         # computed once), then one branch per mask
         masked = staged.with_columns(
             (pl.col("__keep") & mask).fill_null(value=False).alias(f"__m{k}")
             for k, (mask, *_) in enumerate(checks)
-        ).lazy()
+        )
+        if checks:
+            sums = masked.select(pl.col(f"__m{k}").sum() for k in range(len(checks))).row(0)
+            for (_, _, _, kind, column), n in zip(checks, sums, strict=True):
+                counts[(kind.code, column)] += int(n or 0)
+        lazy = masked.lazy()
         for k, (_, old_name, new_name, kind, column) in enumerate(checks):
             parts.append(
-                masked.filter(pl.col(f"__m{k}")).select(
+                lazy.filter(pl.col(f"__m{k}")).select(
                     pl.col("__row").cast(pl.Int64).alias("row"),
                     pl.lit(column, pl.String).alias("column"),
                     *_constants(kind),
@@ -255,9 +260,9 @@ class Cleaner:
         frame = (
             pl.concat([p.select(_ISSUE_COLUMNS) for p in parts], how="vertical")
             .sort("row", maintain_order=True)
-            .collect()
+            .collect(engine="in-memory")  # small frames: faster than the streaming engine
         )
-        return _to_issue_table(frame)
+        return _to_issue_table(frame), +counts
 
 
 def _value(column: str | None) -> pl.Expr:

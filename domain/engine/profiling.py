@@ -8,6 +8,7 @@ a fixed-size quantile sample, a KMV sketch) plus 8 bytes per distinct row for du
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -225,11 +226,13 @@ class Profiler:
                     f"w|{name}"
                 )
             )
+            # only the first character here; the exact test runs below on the few matches
             exprs.append(
-                cells.is_formula_risk(f"n_{name}").fill_null(value=False).alias(f"f|{name}")
+                clean.str.contains(patterns.FORMULA_START).fill_null(value=False).alias(f"f|{name}")
             )
         masks = both.select(exprs)
         sums = masks.sum().row(0, named=True)
+        masks, sums = _refine_formula_masks(masks, sums, norm, self._names)
         for stats, name in zip(self.columns, self._names, strict=True):
             stats.whitespace += int(sums[f"w|{name}"] or 0)
             stats.formula += int(sums[f"f|{name}"] or 0)
@@ -354,6 +357,30 @@ class Profiler:
                     stats.alive.discard(candidate)
             if not stats.alive & {"decimal", "formatted"}:
                 stats.alive -= {"decimal", "formatted"}
+
+
+def _refine_formula_masks(
+    masks: pl.DataFrame, sums: dict[str, Any], norm: pl.DataFrame, names: list[str]
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Turn the "f|" masks (cells starting with = + - @) into formula risks: the number parse
+    of cells.is_formula_risk runs on the matching cells only, not on every cell."""
+    refined: list[pl.Series] = []
+    for name in names:
+        key = f"f|{name}"
+        if not sums[key]:
+            continue
+        starts = masks.get_column(key)
+        index = starts.arg_true()
+        exact = (
+            norm.get_column(name)
+            .gather(index)
+            .to_frame("v")
+            .select(cells.is_formula_risk("v"))
+            .to_series()
+        )
+        refined.append(starts.scatter(index, exact).alias(key))
+        sums[key] = int(exact.sum())
+    return (masks.with_columns(refined) if refined else masks), sums
 
 
 WIDE = 64  # from this many columns on, value counts go through one unpivot
