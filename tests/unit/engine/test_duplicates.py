@@ -35,3 +35,20 @@ def test_many_small_runs_give_the_same_answer() -> None:
         chunk = rng.integers(0, 2_000, 100).astype(np.uint64)
         assert small.mark(chunk).tolist() == large.mark(chunk).tolist()
     assert small.distinct == large.distinct
+
+
+def test_full_width_hashes_match_a_set() -> None:
+    """Hashes spread over all 64 bits, as real row hashes are: most new rows are answered by
+    the presence bitmap, repeats (within and across chunks) by the sorted runs."""
+    rng = np.random.default_rng(3)
+    pool = rng.integers(0, 2**63, 5_000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    tracker = DuplicateTracker(run_limit=1_000)
+    seen: set[int] = set()
+    for _ in range(30):
+        chunk = pool[rng.integers(0, pool.size, 400)]
+        expected = []
+        for value in chunk.tolist():
+            expected.append(value in seen)
+            seen.add(value)
+        assert tracker.mark(chunk).tolist() == expected
+    assert tracker.distinct == len(seen)
