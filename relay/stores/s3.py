@@ -9,6 +9,11 @@ Writes are create-only (``If-None-Match: *`` on PutObject and CompleteMultipartU
   ``ChecksumType=FULL_OBJECT`` with SHA256 at CreateMultipartUpload, so we use COMPOSITE
   everywhere; the whole-object sha256 travels as ``x-amz-meta-sha256``.
 boto3's own retries are reduced to a single attempt: the relay's retry policy is what runs.
+
+Payload signing is off (``UNSIGNED-PAYLOAD``), also over plain http where botocore would
+otherwise sha256 every body once more for SigV4: every request that carries object bytes also
+carries a signed ``x-amz-checksum-sha256`` header that the server checks against the body, so
+the body's integrity is still verified, and the bytes are not hashed one extra time.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ def build_client(settings: Settings, *, max_pool_connections: int | None = None)
         max_pool_connections=max_pool_connections or max(10, settings.relay_concurrency * 2),
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
+        s3={"payload_signing_enabled": False},  # see the module docstring
     )
     # A session of its own: credentials are resolved now (boto3's normal chain), not cached
     # in boto3's process-wide default session. The client is shared by the upload threads.
