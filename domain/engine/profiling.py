@@ -259,28 +259,27 @@ class Profiler:
             direct = frame.get_column(name)
             text = norm.get_column(name)
             parsed = direct.is_not_null()
-            values = direct.drop_nulls().to_numpy()
-            stats.matches["decimal"] += int(values.size)
+            stats.matches["decimal"] += int(parsed.sum())
             zeros = text.filter(parsed & text.str.starts_with("0"))
             if zeros.len():
                 stats.leading_zero += int(zeros.str.contains(patterns.LEADING_ZERO).sum())
-            rest = text.filter(~parsed & text.is_not_null())
+            rest = (~parsed & text.is_not_null()).arg_true()
             if rest.len():
+                number = cells.plain_number("v").cast(pl.Float64, strict=False)
                 formatted = (
-                    rest.to_frame("v")
+                    text.gather(rest)
+                    .to_frame("v")
                     .select(
-                        pl.when(pl.col("v").str.contains(patterns.FORMATTED_NUMBER))
-                        .then(cells.plain_number("v").cast(pl.Float64, strict=False))
-                        .otherwise(None)
+                        pl.when(
+                            pl.col("v").str.contains(patterns.FORMATTED_NUMBER) & number.is_finite()
+                        ).then(number)
                     )
                     .to_series()
-                    .drop_nulls()
-                    .to_numpy()
                 )
-                formatted = formatted[np.isfinite(formatted)]
-                stats.matches["formatted"] += int(formatted.size)
-                values = np.concatenate([values, formatted])
-            self._add_number_values(stats, values)
+                stats.matches["formatted"] += formatted.count()
+                # in row order, so the quantile sample does not depend on chunk boundaries
+                direct = direct.clone().scatter(rest, formatted)
+            self._add_number_values(stats, direct.drop_nulls().to_numpy())
 
     def _add_number_values(self, stats: ColumnStats, values: npt.NDArray[np.float64]) -> None:
         if values.size == 0:

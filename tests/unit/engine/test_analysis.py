@@ -199,3 +199,29 @@ def test_top_values_break_ties_by_value_past_the_distinct_cap(tmp_path: Path) ->
         profile = analyze_input(path, options=options).profile
         label = next(c for c in profile.columns if c.name == "label")
         assert label.top_values == (("v01", 2), ("v02", 2), ("v03", 2))
+
+
+def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
+    """The quantile sample (and so the outlier fences and every outlier issue) takes numbers in
+    row order, plain and formatted alike, so chunk boundaries change nothing."""
+    lines = ["id,amount,city"]
+    for i in range(20_000):
+        amount = f"${(i * 37) % 9_000:,}.50" if i % 3 == 0 else str((i * 53) % 700)
+        if i % 997 == 0:
+            amount = "250000"  # an outlier
+        lines.append(f'{i},"{amount}",{" Oslo" if i % 5 else "Bergen"}')
+    path = tmp_path / "numbers.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def run(block_size: int) -> tuple[object, pa.Table]:
+        options = EngineOptions(block_size=block_size, quantile_sample=500)
+        analysis = analyze_input(path, options=options)
+        issues = pa.concat_tables(chunk.issues for chunk in analysis.iter_cleaned())
+        return analysis.plan.columns[1].fences, issues
+
+    small_fences, small_issues = run(16 << 10)
+    large_fences, large_issues = run(1 << 20)
+    assert small_fences is not None
+    assert small_fences == large_fences
+    assert small_issues.num_rows > 0
+    assert small_issues.equals(large_issues)
