@@ -28,6 +28,7 @@ class GatedInput:
         self._ends: list[int] = []  # raw file position after each read
         self._position = 0
         self._released = False
+        self.timeouts = 0  # reads that waited out GATE_TIMEOUT_SECONDS (reads != blocks)
 
     # the file protocol pyarrow's PythonFile uses
     closed = False
@@ -49,15 +50,17 @@ class GatedInput:
 
     def read(self, size: int = -1) -> bytes:
         with self._ready:
-            self._ready.wait_for(
+            opened = self._ready.wait_for(
                 lambda: self._released or len(self._ends) <= self._consumed + self._ahead,
                 timeout=GATE_TIMEOUT_SECONDS,
             )
+            if not opened:
+                self.timeouts += 1
             if self._released:
                 return b""
         data = self._handle.read(size)
         with self._ready:
-            self._position += len(data)
+            self._position = self._handle.tell()  # of the file itself, also when transcoded
             self._ends.append(self._position)
         return data
 

@@ -17,7 +17,7 @@ import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,7 @@ from domain.errors import InputError
 from domain.prefetch import prefetch
 from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
 from domain.reading.readahead import GatedInput
+from domain.reading.transcode import Utf8Transcoder
 
 READ_AHEAD_BLOCKS = 1  # raw blocks pyarrow may read beyond the batches parsed
 PREFETCH_CHUNKS = 1  # parsed chunks waiting for the consumer
@@ -89,7 +90,7 @@ class _CsvStream:
             column_names=self._names,
             use_threads=False,
             block_size=self._block_size,
-            encoding="utf8" if spec.encoding in _PYARROW_DECODES else spec.encoding,
+            encoding="utf8",  # other encodings arrive transcoded (see _parse)
         )
         parse_options = pa_csv.ParseOptions(
             delimiter=spec.delimiter or ",",
@@ -120,7 +121,10 @@ class _CsvStream:
         spec = self._spec
         try:
             with _undecodable_rows() as undecodable, spec.path.open("rb") as handle:
-                gated = GatedInput(handle, READ_AHEAD_BLOCKS)
+                source: BinaryIO = handle
+                if spec.encoding not in _PYARROW_DECODES:
+                    source = Utf8Transcoder(handle, spec.encoding)  # type: ignore[assignment]
+                gated = GatedInput(source, READ_AHEAD_BLOCKS)
                 try:
                     reader = self._open(gated)
                     while True:

@@ -7,12 +7,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from domain.prefetch import prefetch
-from domain.reading import read_chunks, sniff_source
+from domain.reading import read_chunks, sniff_source, stream
 from domain.reading.readahead import GatedInput
+from domain.reading.transcode import Utf8Transcoder
 
 
 def test_gated_input_reads_at_most_ahead_blocks_beyond_the_consumed() -> None:
@@ -80,3 +83,46 @@ def test_chunks_report_the_bytes_behind_them(tmp_path: Path) -> None:
     assert done == sorted(done)
     assert done[:3] == [block, 2 * block, 3 * block]  # not the reader's read-ahead position
     assert done[-1] == size
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_transcoded_input_never_waits_out_the_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    """Files in other encodings are decoded before pyarrow sees them, so pyarrow still reads
+    once per block: no read waits for the gate's timeout (with pyarrow's own transcoding, the
+    surplus reads each waited GATE_TIMEOUT_SECONDS), every record arrives decoded, and the
+    progress counts bytes of the file itself."""
+    path = tmp_path / f"{encoding}.csv"
+    path.write_bytes(
+        ("name,city\n" + "".join(f"Zoë {i},Malmö\n" for i in range(20_000))).encode(encoding)
+    )
+    made: list[GatedInput] = []
+
+    class Recording(GatedInput):
+        def __init__(self, handle: Any, ahead: int) -> None:
+            super().__init__(handle, ahead)
+            made.append(self)
+
+    monkeypatch.setattr(stream, "GatedInput", Recording)
+    spec = sniff_source(path)
+    assert spec.encoding in (encoding, "utf-16")
+    chunks = list(read_chunks(spec, 32 << 10))
+    table = pa.concat_tables(chunk.table for chunk in chunks)
+    assert table.num_rows == 20_000
+    assert table.slice(19_999).to_pylist() == [{"c0": "Zoë 19999", "c1": "Malmö"}]
+    assert len(chunks) > 3
+    assert chunks[-1].bytes_done == path.stat().st_size
+    assert made
+    assert [gate.timeouts for gate in made] == [0] * len(made)
+
+
+def test_utf8_transcoder_returns_at_most_what_was_asked() -> None:
+    text = "é,ü\n" * 1_000
+    transcoder = Utf8Transcoder(io.BytesIO(text.encode("utf-16")), "utf-16")
+    pieces = []
+    while piece := transcoder.read(7):
+        assert len(piece) <= 7
+        pieces.append(piece)
+    assert b"".join(pieces) == text.encode("utf-8")
+    assert transcoder.tell() == len(text.encode("utf-16"))
