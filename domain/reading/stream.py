@@ -32,6 +32,7 @@ from domain.reading.transcode import Utf8Transcoder
 
 READ_AHEAD_BLOCKS = 1  # raw blocks pyarrow may read beyond the batches parsed
 PREFETCH_CHUNKS = 1  # parsed chunks waiting for the consumer
+INTERLEAVE_SLICES_MAX = 32  # repaired records placed by zero-copy slices; more: one gather
 RAGGED_TEXT_LIMIT = 500  # characters of a ragged record kept for the row issue
 _PYARROW_DECODES = ("utf-8", "utf-8-sig")  # pyarrow reads these natively (BOM skipped)
 
@@ -178,6 +179,7 @@ class _CsvStream:
         self._consumed += take
         pieces: list[pa.RecordBatch] = [] if batch is None else [batch]
         rows = valid_rows
+        table: pa.Table | None = None
         if placed:
             repaired = pa.RecordBatch.from_arrays(
                 [
@@ -187,16 +189,33 @@ class _CsvStream:
                 names=self._names,
             )
             repaired_rows = np.array([info.row for _, _, info in placed], dtype=np.int64)
-            pieces = _interleave(batch, valid_rows, repaired, repaired_rows)
-            rows = np.sort(np.concatenate([valid_rows, repaired_rows]))
+            if len(placed) <= INTERLEAVE_SLICES_MAX:
+                pieces = _interleave(batch, valid_rows, repaired, repaired_rows)
+                rows = np.sort(np.concatenate([valid_rows, repaired_rows]))
+            else:  # many repaired records: one gather, not thousands of one-row slices
+                table, rows = _merge_by_row(batch, valid_rows, repaired, repaired_rows)
         if rows.size == 0:
             return None
         return RawChunk(
-            table=pa.Table.from_batches(pieces),
+            table=table if table is not None else pa.Table.from_batches(pieces),
             rows=rows,
             ragged=tuple(info for _, _, info in placed),
             bytes_done=bytes_done,
         )
+
+
+def _merge_by_row(
+    batch: pa.RecordBatch | None,
+    rows: npt.NDArray[np.int64],
+    repaired: pa.RecordBatch,
+    repaired_rows: npt.NDArray[np.int64],
+) -> tuple[pa.Table, npt.NDArray[np.int64]]:
+    """``batch`` and the repaired records as one contiguous table in record order."""
+    parts = [repaired] if batch is None or batch.num_rows == 0 else [batch, repaired]
+    numbers = repaired_rows if len(parts) == 1 else np.concatenate([rows, repaired_rows])
+    order = np.argsort(numbers, kind="stable")
+    table = pa.Table.from_batches(parts).take(pa.array(order))
+    return table, numbers[order]
 
 
 def _interleave(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import InputError
-from domain.reading import read_chunks, sniff_source
+from domain.reading import read_chunks, sniff_source, stream
 
 TABLE = "name;city\nJosé;Köln\nAnn;Zürich\n"
 
@@ -70,6 +70,29 @@ def test_ragged_rows_across_many_small_blocks(tmp_path: Path) -> None:
     for chunk in chunks:  # the first cell holds the record number
         assert chunk.table.column(0).to_pylist() == [str(r) for r in chunk.rows]
     assert [int(r) for c in chunks for r in c.rows] == list(range(2, 400))
+
+
+def test_many_ragged_rows_in_one_block_are_placed_by_one_gather(tmp_path: Path) -> None:
+    """Past INTERLEAVE_SLICES_MAX repaired records in a chunk, the chunk is one contiguous
+    table in record order (thousands of one-row slices made every later step crawl)."""
+    lines = ["a,b,c"]
+    for i in range(2, 3_002):
+        lines.append(
+            f"{i},{i}" if i % 3 == 0 else f"{i},{i},{i},x" if i % 3 == 1 else f"{i},{i},{i}"
+        )
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    chunks = list(read_chunks(sniff_source(path), 1 << 20))
+    assert sum(len(chunk.ragged) for chunk in chunks) == 2_000
+    assert max(len(chunk.ragged) for chunk in chunks) > stream.INTERLEAVE_SLICES_MAX
+    for chunk in chunks:
+        assert chunk.table.column(0).to_pylist() == [str(r) for r in chunk.rows]
+        if len(chunk.ragged) > stream.INTERLEAVE_SLICES_MAX:
+            assert chunk.table.column(0).num_chunks == 1
+    assert [int(r) for chunk in chunks for r in chunk.rows] == list(range(2, 3_002))
+    values = [row for chunk in chunks for row in chunk.table.to_pylist()]
+    assert values[1] == {"c0": "3", "c1": "3", "c2": ""}  # padded
+    assert values[2] == {"c0": "4", "c1": "4", "c2": "4"}  # truncated
 
 
 @pytest.mark.parametrize(
