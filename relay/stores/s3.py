@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,7 +54,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 SHA256_METADATA_KEY = "sha256"
-PARTS_IN_FLIGHT = 4  # multipart parts sent concurrently per upload (each holds one chunk)
+# Multipart parts read but not yet sent, across all of the store's uploads (each holds one
+# chunk in memory): also the number of parts sent at once.
+PARTS_IN_FLIGHT = 4
 
 
 def build_client(settings: Settings, *, max_pool_connections: int | None = None) -> S3Client:
@@ -98,6 +101,7 @@ class S3Store(ObjectStore):
         self._part_pool = ThreadPoolExecutor(
             max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part"
         )
+        self._part_slots = threading.BoundedSemaphore(PARTS_IN_FLIGHT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
@@ -185,26 +189,45 @@ class S3Store(ObjectStore):
         crashpoints.reach(crashpoints.MID_UPLOAD)  # a part is on the server, no object yet
         return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
 
+    def _release_part_slot(self, _: Future[dict[str, Any]]) -> None:
+        self._part_slots.release()
+
     def _send_parts_and_complete(self, request: UploadRequest, upload_id: str) -> UploadResult:
-        """Parts are read in order (hashing the whole stream) and sent up to
-        PARTS_IN_FLIGHT at a time on the store's part pool; memory stays bounded by
-        PARTS_IN_FLIGHT x RELAY_MULTIPART_CHUNK_BYTES per upload."""
+        """Parts are read in order (hashing the whole stream) and sent on the store's part
+        pool. A chunk is read only once one of the store's PARTS_IN_FLIGHT slots is free (the
+        slot is given back when the part is sent), so memory stays bounded by
+        PARTS_IN_FLIGHT x RELAY_MULTIPART_CHUNK_BYTES for the whole store, whatever
+        RELAY_CONCURRENCY is, and no upload reads ahead of what can be sent."""
         whole = hashlib.sha256()
         pending: deque[Future[dict[str, Any]]] = deque()
         parts: list[dict[str, Any]] = []
         sent = 0
         try:
             with request.path.open("rb") as handle:
-                while chunk := handle.read(self._chunk):
-                    whole.update(chunk)
-                    sent += len(chunk)
-                    number = len(parts) + len(pending) + 1
-                    pending.append(
-                        self._part_pool.submit(self._send_part, request, upload_id, number, chunk)
-                    )
-                    del chunk
-                    if len(pending) >= PARTS_IN_FLIGHT:
+                while True:
+                    self._part_slots.acquire()
+                    submitted = False
+                    try:
+                        chunk = handle.read(self._chunk)
+                        if not chunk:
+                            break
+                        whole.update(chunk)
+                        sent += len(chunk)
+                        number = len(parts) + len(pending) + 1
+                        future = self._part_pool.submit(
+                            self._send_part, request, upload_id, number, chunk
+                        )
+                        submitted = True  # the slot is the part's until it is sent
+                        future.add_done_callback(self._release_part_slot)
+                        pending.append(future)
+                        del chunk
+                    finally:
+                        if not submitted:
+                            self._part_slots.release()
+                    while pending and pending[0].done():
                         parts.append(pending.popleft().result())
+                    for failed in (f for f in pending if f.done() and f.exception()):
+                        failed.result()  # a part failed: stop reading, raise it
                 while pending:
                     parts.append(pending.popleft().result())
         finally:

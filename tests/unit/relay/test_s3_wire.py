@@ -10,8 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +23,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from outbox.settings import Settings
 from relay.stores.base import UploadRequest
-from relay.stores.s3 import S3Store
+from relay.stores.s3 import PARTS_IN_FLIGHT, S3Store
 
 BUCKET = "wire-bucket"
 MIB = 1024 * 1024
@@ -150,3 +154,61 @@ def test_parts_are_unsigned_and_each_carries_its_signed_sha256_checksum(
         assert request.headers["X-Amz-Content-SHA256"] == b"UNSIGNED-PAYLOAD"
         assert request.headers["x-amz-checksum-sha256"] == _b64_sha256(body).encode()
         assert "x-amz-checksum-sha256" in _signed_headers(request)
+
+
+def test_parts_held_in_memory_are_bounded_across_concurrent_uploads(
+    wired: tuple[S3Store, _Recorder], tmp_path: Path
+) -> None:
+    """Chunks read but not yet sent never exceed PARTS_IN_FLIGHT for the whole store, even
+    with several multipart uploads at once (each part is held back a little on the wire so
+    that an upload able to read ahead would do so)."""
+    store, recorder = wired
+    pool = store._part_pool
+    lock = threading.Lock()
+    outstanding = 0
+    most = 0
+
+    def finished(_: Future[Any]) -> None:
+        nonlocal outstanding
+        with lock:
+            outstanding -= 1
+
+    def counting_submit(fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        nonlocal outstanding, most
+        with lock:
+            outstanding += 1
+            most = max(most, outstanding)
+        future = pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(finished)
+        return future
+
+    def slow_recorder(request: AWSPreparedRequest, event_name: str, **kwargs: Any) -> Any:
+        if event_name.endswith("UploadPart"):
+            time.sleep(0.05)
+        return recorder(request, event_name, **kwargs)
+
+    store._client.meta.events.unregister("before-send.s3.*", recorder)
+    store._client.meta.events.register_first("before-send.s3.*", slow_recorder)
+    store._part_pool = SimpleNamespace(submit=counting_submit)  # type: ignore[assignment]
+    requests = []
+    for index in range(3):
+        data = os.urandom(11 * MIB)
+        path = tmp_path / f"staged-{index}.bin"
+        path.write_bytes(data)
+        requests.append(
+            UploadRequest(
+                key=f"k{index}",
+                path=path,
+                size_bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                content_type="application/octet-stream",
+                file_name=f"k{index}.bin",
+            )
+        )
+    with ThreadPoolExecutor(max_workers=3) as uploads:
+        results = list(uploads.map(store.upload, requests))
+    assert [result.created for result in results] == [True, True, True]
+    parts = [operation for operation, _, _ in recorder.requests if operation == "UploadPart"]
+    assert len(parts) == 9
+    assert 1 <= most <= PARTS_IN_FLIGHT
+    assert outstanding == 0
