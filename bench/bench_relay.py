@@ -145,9 +145,12 @@ def compare(
     size: int,
     concurrency: int | None,
     relay_env: dict[str, str],
-) -> None:
+) -> tuple[str, tuple[float, float, float]]:
     """Bare loops then relay on the same staged files; ``concurrency`` None: relay defaults
-    (apart from ``relay_env``, settings given on the command line for experiments)."""
+    (apart from ``relay_env``, settings given on the command line for experiments). Dirty
+    pages are written out (``sync``) before each timed loop, so that the kernel's periodic
+    writeback of earlier writes does not land in one loop more than another. Returns the row's
+    label and the three wall times."""
     bucket = bench.fresh(engine)
     overrides = {} if concurrency is None else {"RELAY_CONCURRENCY": str(concurrency)}
     settings = Settings.from_env(bench.env(bucket, **relay_env, **overrides))
@@ -158,8 +161,11 @@ def compare(
     )
     label += "".join(f", {name}={value}" for name, value in relay_env.items())
     files, content_type = bench.stage(engine, settings, count, size)
+    os.sync()
     bare, bare_cpu = bench.bare_loop(bucket, files)
+    os.sync()
     typed, typed_cpu = bench.bare_loop(bucket, files, content_type)
+    os.sync()
     relay, relay_cpu = bench.relay_in_process(engine, settings)
     assert count_done(engine) == count, "not every record was uploaded"
     total_mb = count * size / MB
@@ -170,12 +176,32 @@ def compare(
             f"{cpu:.2f} CPU-s"
         )
 
+    row = f"{size // KB} KB x {count} | relay, {label}"
     print(
-        f"| {size // KB} KB x {count} | relay, {label} | {figures(bare, bare_cpu)} | "
+        f"| {row} | {figures(bare, bare_cpu)} | "
         f"{figures(typed, typed_cpu)} | {figures(relay, relay_cpu)} | "
         f"**{bare / relay:.2f}x** | {typed / relay:.2f}x |",
         flush=True,
     )
+    return row, (bare, typed, relay)
+
+
+def print_medians(runs: dict[str, list[tuple[float, float, float]]]) -> None:
+    """One line per row: median wall times over the repeats and the ratios of the medians."""
+    print()
+    print(
+        "| artifacts | relay | runs | median bare loop | median bare loop + Content-Type | "
+        "median relay | relay / bare | relay / bare with Content-Type | per-run relay / bare |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row, times in runs.items():
+        bare, typed, relay = (statistics.median(column) for column in zip(*times, strict=True))
+        each = ", ".join(f"{b / r:.2f}" for b, _, r in times)
+        print(
+            f"| {row} | {len(times)} | {bare:.2f} s | {typed:.2f} s | {relay:.2f} s | "
+            f"**{bare / relay:.2f}x** | {typed / relay:.2f}x | {each} |",
+            flush=True,
+        )
 
 
 def scale(bench: Bench, engine: sa.Engine, count: int, processes: int) -> None:
@@ -286,13 +312,18 @@ def main() -> None:
             "relay / bare | relay / bare with Content-Type |"
         )
         print("|---|---|---|---|---|---|---|")
+        runs: dict[str, list[tuple[float, float, float]]] = {}
         for _ in range(args.repeat):
+            rows = []
             if "small" in sections:
-                compare(bench, engine, args.small, 10 * KB, 1, relay_env)
-                compare(bench, engine, args.small, 10 * KB, None, relay_env)
+                rows += [(args.small, 10 * KB, 1), (args.small, 10 * KB, None)]
             if "large" in sections:
-                compare(bench, engine, args.large, 64 * MB, 1, relay_env)
-                compare(bench, engine, args.large, 64 * MB, None, relay_env)
+                rows += [(args.large, 64 * MB, 1), (args.large, 64 * MB, None)]
+            for count, size, concurrency in rows:
+                row, times = compare(bench, engine, count, size, concurrency, relay_env)
+                runs.setdefault(row, []).append(times)
+        if args.repeat > 1:
+            print_medians(runs)
         if "scale" in sections:
             print()
             print(
