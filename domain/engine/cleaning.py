@@ -24,6 +24,7 @@ from domain.engine.profiling import hash_rows
 from domain.model import ROW_ISSUE_SCHEMA, CleanedChunk, Severity
 from domain.reading import RawChunk
 
+BRANCHES_PER_QUERY = 64  # issue branches gathered by one lazy query
 _ISSUE_COLUMNS = ("row", "column", "code", "severity", "old_value", "new_value", "action")
 
 
@@ -242,12 +243,16 @@ class Cleaner:
             (pl.col("__keep") & mask).fill_null(value=False).alias(f"__m{k}")
             for k, (mask, *_) in enumerate(checks)
         )
+        hits: list[int] = []  # the checks with at least one issue in this chunk
         if checks:
             sums = masked.select(pl.col(f"__m{k}").sum() for k in range(len(checks))).row(0)
-            for (_, _, _, kind, column), n in zip(checks, sums, strict=True):
+            for k, ((_, _, _, kind, column), n) in enumerate(zip(checks, sums, strict=True)):
                 counts[(kind.code, column)] += int(n or 0)
+                if n:
+                    hits.append(k)
         lazy = masked.lazy()
-        for k, (_, old_name, new_name, kind, column) in enumerate(checks):
+        for k in hits:
+            _, old_name, new_name, kind, column = checks[k]
             parts.append(
                 lazy.filter(pl.col(f"__m{k}")).select(
                     pl.col("__row").cast(pl.Int64).alias("row"),
@@ -257,11 +262,16 @@ class Cleaner:
                     _value(new_name).alias("new_value"),
                 )
             )
-        frame = (
-            pl.concat([p.select(_ISSUE_COLUMNS) for p in parts], how="vertical")
-            .sort("row", maintain_order=True)
-            .collect(engine="in-memory")  # small frames: faster than the streaming engine
-        )
+        # a bounded number of branches per query: planning one query of thousands of branches
+        # (a wide table) grew much faster than linearly
+        frames = [
+            pl.concat(
+                [p.select(_ISSUE_COLUMNS) for p in parts[i : i + BRANCHES_PER_QUERY]],
+                how="vertical",
+            ).collect(engine="in-memory")  # small frames: faster than the streaming engine
+            for i in range(0, len(parts), BRANCHES_PER_QUERY)
+        ]
+        frame = pl.concat(frames, how="vertical").sort("row", maintain_order=True)
         return _to_issue_table(frame), +counts
 
 

@@ -255,16 +255,24 @@ class Profiler:
         # Plain numbers parse directly; only the few cells that do not are tried as
         # formatted numbers ("$1,234.50"), so the regular expressions see a small subset.
         frame = norm.select(cells.as_number(name).alias(name) for _, name in numeric)
+        # the per-column counts in one select (a wide table has thousands of numeric columns)
+        both = pl.concat(
+            [frame, norm.select(pl.col(n).alias(f"n_{n}") for _, n in numeric)], how="horizontal"
+        )
+        tallies = both.select(
+            expr
+            for _, name in numeric
+            for expr in _number_tallies(pl.col(name), pl.col(f"n_{name}"), name)
+        ).row(0, named=True)
         for stats, name in numeric:
             direct = frame.get_column(name)
+            stats.matches["decimal"] += int(tallies[f"{name}|parsed"] or 0)
             text = norm.get_column(name)
-            parsed = direct.is_not_null()
-            stats.matches["decimal"] += int(parsed.sum())
-            zeros = text.filter(parsed & text.str.starts_with("0"))
-            if zeros.len():
+            if tallies[f"{name}|zero"]:
+                zeros = text.filter(direct.is_not_null() & text.str.starts_with("0"))
                 stats.leading_zero += int(zeros.str.contains(patterns.LEADING_ZERO).sum())
-            rest = (~parsed & text.is_not_null()).arg_true()
-            if rest.len():
+            if tallies[f"{name}|rest"]:
+                rest = (direct.is_null() & text.is_not_null()).arg_true()
                 number = cells.plain_number("v").cast(pl.Float64, strict=False)
                 formatted = (
                     text.gather(rest)
@@ -380,6 +388,18 @@ def _refine_formula_masks(
         refined.append(starts.scatter(index, exact).alias(key))
         sums[key] = int(exact.sum())
     return (masks.with_columns(refined) if refined else masks), sums
+
+
+def _number_tallies(number: pl.Expr, text: pl.Expr, name: str) -> tuple[pl.Expr, ...]:
+    """Cells parsed as plain numbers, those among them starting with 0 (leading-zero code
+    candidates), and the non-null cells left for the formatted-number test."""
+    parsed = number.is_not_null()
+    zero = parsed & text.str.starts_with("0") & (text.str.len_bytes() > 1)  # not "0" itself
+    return (
+        parsed.sum().alias(f"{name}|parsed"),
+        zero.sum().alias(f"{name}|zero"),
+        (~parsed & text.is_not_null()).sum().alias(f"{name}|rest"),
+    )
 
 
 WIDE = 64  # from this many columns on, value counts go through one unpivot

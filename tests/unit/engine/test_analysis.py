@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from domain.engine import Analysis, EngineOptions, analyze_input
+from domain.engine import Analysis, EngineOptions, analyze_input, cleaning
 from domain.model import ROW_ISSUE_SCHEMA
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "messy_orders.csv"
@@ -225,3 +225,32 @@ def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
     assert small_fences == large_fences
     assert small_issues.num_rows > 0
     assert small_issues.equals(large_issues)
+
+
+def test_wide_table_issues_span_several_queries(tmp_path: Path) -> None:
+    """More checks with hits than one issue query takes (BRANCHES_PER_QUERY): every issue is
+    still there once, ordered by row."""
+    width, height = 150, 40
+    lines = [",".join(f"col{c}" for c in range(width))]
+    padded = set()
+    for r in range(height):
+        cells = []
+        for c in range(width):
+            if (r + c) % 7 == 0:
+                cells.append(f" v{r}")
+                padded.add((r + 2, f"col{c}"))
+            else:
+                cells.append(f"v{r}")
+        lines.append(",".join(cells))
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    analysis = analyze_input(path)
+    issues = pa.concat_tables(chunk.issues for chunk in analysis.iter_cleaned()).to_pylist()
+    trimmed = [
+        (i["row"], i["column"]) for i in issues if i["code"] == "leading_trailing_whitespace"
+    ]
+    assert len({column for _, column in trimmed}) > cleaning.BRANCHES_PER_QUERY
+    assert sorted(trimmed) == sorted(padded)
+    assert len(trimmed) == len(padded)
+    rows = [i["row"] for i in issues]
+    assert rows == sorted(rows)
