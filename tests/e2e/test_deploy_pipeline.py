@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from tests.support.seaweed import S3Server
+from tests.support.watcher import run_watch_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -114,34 +115,15 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def run_watcher(root: Path, env: dict[str, str], timeout: float = 180.0) -> str:
+    """Run the watch folder until its inbox holds no CSV; return its stderr."""
     inbox = root / "inbox"
-    process = subprocess.Popen(
-        [
-            str(DEPLOY / "watch-inbox.sh"),
-            str(inbox),
-            str(root / "results"),
-            str(root / "archive"),
-            "0.2",
-            "3",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if not [p for p in inbox.iterdir() if p.suffix == ".csv"]:
-                break
-            time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, stderr
-    return stderr
+
+    def drained() -> bool:
+        return not [p for p in inbox.iterdir() if p.suffix == ".csv"]
+
+    result = run_watch_inbox(root, env, drained, interval="0.2", timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
 
 
 @pytest.mark.mariadb

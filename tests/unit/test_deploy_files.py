@@ -23,13 +23,11 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import sysconfig
 import threading
-import time
 import zipfile
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -42,6 +40,7 @@ import pytest
 import yaml
 
 from outbox.settings import Settings
+from tests.support.watcher import run_watch_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -505,30 +504,7 @@ def run_watcher_until(
     root: Path, env: dict[str, str], done: Any, timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     """Run watch-inbox.sh until ``done()`` holds, then SIGTERM it and return its result."""
-    process = subprocess.Popen(
-        [
-            str(DEPLOY / "watch-inbox.sh"),
-            str(root / "inbox"),
-            str(root / "results"),
-            str(root / "archive"),
-            "0.1",
-            "3",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while not done() and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return run_watch_inbox(root, env, done, timeout=timeout)
 
 
 def test_watch_folder_analyses_archives_and_rejects(
