@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -348,6 +349,7 @@ def main() -> None:
         engine.dispose()
         mariadb.drop_database(db)
         seaweed.stop_seaweed(server)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
