@@ -24,7 +24,7 @@ from domain.engine.profiling import hash_rows
 from domain.model import ROW_ISSUE_SCHEMA, CleanedChunk, Severity
 from domain.reading import RawChunk
 
-BRANCHES_PER_QUERY = 64  # issue branches gathered by one lazy query
+BRANCHES_PER_QUERY = 64  # cell checks whose masks and issues one query computes
 _ISSUE_COLUMNS = ("row", "column", "code", "severity", "old_value", "new_value", "action")
 
 
@@ -214,10 +214,10 @@ class Cleaner:
         blank: npt.NDArray[np.bool_],
         duplicate: npt.NDArray[np.bool_],
     ) -> tuple[pa.Table, Counter[tuple[str, str | None]]]:
-        """Every row issue of the chunk in ONE lazy query: a branch per whole-row kind and per
-        cell check (filter on its mask, the old and new values, the constant columns),
-        concatenated and ordered by row. Polars runs the branches in parallel; no Python work
-        per issue and no small eager frame per check."""
+        """Every row issue of the chunk, from lazy queries of a branch per whole-row kind and
+        per cell check that hit (filter on its mask, the old and new values, the constant
+        columns), concatenated and ordered by row. Polars runs the branches of a query in
+        parallel; no Python work per issue and no small eager frame per check."""
         counts: Counter[tuple[str, str | None]] = Counter()
         parts = [
             _row_issues(chunk.rows[blank], BLANK_ROW, None),
@@ -236,43 +236,52 @@ class Cleaner:
                     texts = pl.Series("old_value", [r.text for r in ragged], pl.String)
                     parts.append(_row_issues(rows, kind, texts))
                     counts[(kind.code, None)] += len(ragged)
+        frames = [_collect_issues(parts)]
         checks = self._checks()
-        # the masks in one select (shared subexpressions such as a cell's number parse are
-        # computed once), then one branch per mask
-        masked = staged.with_columns(
-            (pl.col("__keep") & mask).fill_null(value=False).alias(f"__m{k}")
-            for k, (mask, *_) in enumerate(checks)
-        )
-        hits: list[int] = []  # the checks with at least one issue in this chunk
-        if checks:
-            sums = masked.select(pl.col(f"__m{k}").sum() for k in range(len(checks))).row(0)
-            for k, ((_, _, _, kind, column), n) in enumerate(zip(checks, sums, strict=True)):
-                counts[(kind.code, column)] += int(n or 0)
-                if n:
-                    hits.append(k)
-        lazy = masked.lazy()
-        for k in hits:
-            _, old_name, new_name, kind, column = checks[k]
-            parts.append(
-                lazy.filter(pl.col(f"__m{k}")).select(
-                    pl.col("__row").cast(pl.Int64).alias("row"),
-                    pl.lit(column, pl.String).alias("column"),
-                    *_constants(kind),
-                    _value(old_name).alias("old_value"),
-                    _value(new_name).alias("new_value"),
-                )
-            )
-        # a bounded number of branches per query: planning one query of thousands of branches
-        # (a wide table) grew much faster than linearly
-        frames = [
-            pl.concat(
-                [p.select(_ISSUE_COLUMNS) for p in parts[i : i + BRANCHES_PER_QUERY]],
-                how="vertical",
-            ).collect(engine="in-memory")  # small frames: faster than the streaming engine
-            for i in range(0, len(parts), BRANCHES_PER_QUERY)
-        ]
+        # checks in groups (a wide table has thousands): per group, the masks in one select
+        # (shared subexpressions such as a cell's number parse computed once), then one branch
+        # per mask that hit, all gathered by one query; the group's masks are dropped before
+        # the next (planning one query of thousands of branches grew much faster than
+        # linearly, and thousands of masks at once took hundreds of MB)
+        for first in range(0, len(checks), BRANCHES_PER_QUERY):
+            group = range(first, min(first + BRANCHES_PER_QUERY, len(checks)))
+            masks = [
+                (pl.col("__keep") & checks[k][0]).fill_null(value=False).alias(f"__m{k}")
+                for k in group
+            ]
+            # only the columns this group reads (a wide chunk has tens of thousands)
+            needed = {"__row"}
+            for k in group:
+                needed.update(name for name in checks[k][1:3] if name is not None)
+            for mask in masks:
+                needed.update(mask.meta.root_names())
+            masked = staged.select(*sorted(needed), *masks)
+            sums = masked.select(pl.col(f"__m{k}").sum() for k in group).row(0)
+            lazy = masked.lazy()
+            branches: list[pl.LazyFrame] = []
+            for k, hits in zip(group, sums, strict=True):
+                _, old_name, new_name, kind, column = checks[k]
+                counts[(kind.code, column)] += int(hits or 0)
+                if hits:
+                    branches.append(
+                        lazy.filter(pl.col(f"__m{k}")).select(
+                            pl.col("__row").cast(pl.Int64).alias("row"),
+                            pl.lit(column, pl.String).alias("column"),
+                            *_constants(kind),
+                            _value(old_name).alias("old_value"),
+                            _value(new_name).alias("new_value"),
+                        )
+                    )
+            if branches:
+                frames.append(_collect_issues(branches))
         frame = pl.concat(frames, how="vertical").sort("row", maintain_order=True)
         return _to_issue_table(frame), +counts
+
+
+def _collect_issues(parts: list[pl.LazyFrame]) -> pl.DataFrame:
+    return pl.concat([p.select(_ISSUE_COLUMNS) for p in parts], how="vertical").collect(
+        engine="in-memory"  # small frames: faster than the streaming engine
+    )
 
 
 def _value(column: str | None) -> pl.Expr:

@@ -122,6 +122,11 @@ class Profiler:
     def __init__(self, column_count: int, options: EngineOptions, bytes_total: int) -> None:
         self._options = options
         self._names = [f"c{i}" for i in range(column_count)]
+        # column-wise work runs on groups of columns: one select per group, so that a wide
+        # table does not evaluate tens of thousands of expressions (and their buffers) at once
+        self._groups = [
+            self._names[i : i + COLUMN_GROUP] for i in range(0, column_count, COLUMN_GROUP)
+        ]
         self._bytes_total = max(bytes_total, 1)
         self.columns = [ColumnStats(i, options.sample_rows) for i in range(column_count)]
         self.table = TableStats(
@@ -146,12 +151,14 @@ class Profiler:
         if not keep.all():  # columns are profiled on the rows that are kept
             mask = pl.Series(keep)
             raw, norm, rows = raw.filter(mask), norm.filter(mask), rows[keep]
-        counts = self._count(raw, norm)
-        for stats, name in zip(self.columns, self._names, strict=True):
-            self._add_counts(stats, counts, name)
-            stats.count += raw.height
-        self._add_masks(raw, norm, rows)
-        self._add_numbers(norm)
+        for names in self._groups:
+            counts = self._count(raw, norm, names)
+            for name in names:
+                stats = self._stats(name)
+                self._add_counts(stats, counts, name)
+                stats.count += raw.height
+            self._add_masks(raw, norm, rows, names)
+            self._add_numbers(norm, names)
         self._add_values(norm)
         self._prune(chunk.bytes_done)
 
@@ -189,9 +196,13 @@ class Profiler:
         keep[~blank] = ~duplicate
         return keep
 
-    def _count(self, raw: pl.DataFrame, norm: pl.DataFrame) -> dict[str, int]:
+    def _stats(self, name: str) -> ColumnStats:
+        return self.columns[int(name[1:])]  # the chunk column "c<i>" is column i
+
+    def _count(self, raw: pl.DataFrame, norm: pl.DataFrame, names: list[str]) -> dict[str, int]:
         exprs: list[pl.Expr] = []
-        for stats, name in zip(self.columns, self._names, strict=True):
+        for name in names:
+            stats = self._stats(name)
             value = pl.col(name)
             exprs.append(value.is_null().sum().alias(f"{name}|null"))
             for candidate in stats.alive.intersection(patterns.REGEX_COUNTED):
@@ -199,7 +210,7 @@ class Profiler:
                 exprs.append(expr.sum().alias(f"{name}|{candidate}"))
         frame = norm.select(exprs)
         raw_exprs = [
-            (pl.col(name).str.len_bytes() == 0).sum().alias(f"{name}|blank") for name in self._names
+            (pl.col(name).str.len_bytes() == 0).sum().alias(f"{name}|blank") for name in names
         ]
         blanks = raw.select(raw_exprs)
         merged = {**frame.row(0, named=True), **blanks.row(0, named=True)}
@@ -213,12 +224,15 @@ class Profiler:
             stats.matches[candidate] += counts[f"{name}|{candidate}"]
 
     def _add_masks(
-        self, raw: pl.DataFrame, norm: pl.DataFrame, rows: npt.NDArray[np.int64]
+        self, raw: pl.DataFrame, norm: pl.DataFrame, rows: npt.NDArray[np.int64], names: list[str]
     ) -> None:
-        """Whitespace, sentinel and formula cells of every column in one parallel select."""
-        both = pl.concat([raw, norm.rename({c: f"n_{c}" for c in self._names})], how="horizontal")
+        """Whitespace, sentinel and formula cells of the ``names`` columns in one select."""
+        both = pl.concat(
+            [raw.select(names), norm.select(pl.col(c).alias(f"n_{c}") for c in names)],
+            how="horizontal",
+        )
         exprs: list[pl.Expr] = []
-        for name in self._names:
+        for name in names:
             value, clean = pl.col(name), pl.col(f"n_{name}")
             exprs.append((clean.is_null() & (value.str.len_bytes() > 0)).alias(f"s|{name}"))
             exprs.append(
@@ -232,8 +246,9 @@ class Profiler:
             )
         masks = both.select(exprs)
         sums = masks.sum().row(0, named=True)
-        masks, sums = _refine_formula_masks(masks, sums, norm, self._names)
-        for stats, name in zip(self.columns, self._names, strict=True):
+        masks, sums = _refine_formula_masks(masks, sums, norm, names)
+        for name in names:
+            stats = self._stats(name)
             stats.whitespace += int(sums[f"w|{name}"] or 0)
             stats.formula += int(sums[f"f|{name}"] or 0)
             for key, sample in (
@@ -244,11 +259,11 @@ class Profiler:
                 if sums[f"{key}|{name}"] and sample.wanted:
                     sample.add(rows, masks.get_column(f"{key}|{name}").to_numpy())
 
-    def _add_numbers(self, norm: pl.DataFrame) -> None:
+    def _add_numbers(self, norm: pl.DataFrame, names: list[str]) -> None:
         numeric = [
-            (stats, name)
-            for stats, name in zip(self.columns, self._names, strict=True)
-            if stats.alive & {"decimal", "formatted"}
+            (self._stats(name), name)
+            for name in names
+            if self._stats(name).alive & {"decimal", "formatted"}
         ]
         if not numeric:
             return
@@ -402,6 +417,7 @@ def _number_tallies(number: pl.Expr, text: pl.Expr, name: str) -> tuple[pl.Expr,
     )
 
 
+COLUMN_GROUP = 512  # columns whose counts, masks and number tallies one select computes
 WIDE = 64  # from this many columns on, value counts go through one unpivot
 
 
