@@ -59,18 +59,19 @@ class DuplicateTracker:
         chunk); the first occurrence of each hash is False."""
         if hashes.size == 0:
             return np.zeros(0, dtype=np.bool_)
-        order = np.argsort(hashes, kind="stable")
+        # an unstable sort (several times faster than a stable one); the first occurrence of
+        # each value is then the smallest original index in its run of equal values
+        order = np.argsort(hashes)
         ordered = hashes[order]
-        first = np.ones(ordered.size, dtype=np.bool_)
-        first[1:] = ordered[1:] != ordered[:-1]
-        uniques = ordered[first]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        uniques = ordered[starts]
+        firsts = np.minimum.reduceat(order, starts)
         in_seen = np.zeros(uniques.size, dtype=np.bool_)
         maybe = self._maybe_seen(uniques)
         if maybe.any():
             in_seen[maybe] = self._seen(uniques[maybe])
-        group = np.cumsum(first) - 1
-        duplicate = np.empty(ordered.size, dtype=np.bool_)
-        duplicate[order] = ~first | in_seen[group]
+        duplicate = np.ones(hashes.size, dtype=np.bool_)
+        duplicate[firsts[~in_seen]] = False
         fresh = uniques[~in_seen]
         if fresh.size:
             index, bit = self._filter_slots(fresh)
