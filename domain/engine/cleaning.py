@@ -10,6 +10,7 @@ ragged rows (repaired by padding or truncation).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,21 +237,27 @@ class Cleaner:
                     texts = pl.Series("old_value", [r.text for r in ragged], pl.String)
                     parts.append(_row_issues(rows, kind, texts))
                     counts[(kind.code, None)] += len(ragged)
-        frames = [_collect_issues(parts)]
+        frames = [_collect_issues(parts), *self._cell_issues(staged, counts)]
+        frame = pl.concat(frames, how="vertical").sort("row", maintain_order=True)
+        return _to_issue_table(frame), +counts
+
+    def _cell_issues(
+        self, staged: pl.DataFrame, counts: Counter[tuple[str, str | None]]
+    ) -> Iterator[pl.DataFrame]:
+        """The cell-level issues, one frame per group of checks (a wide table has thousands):
+        per group, the masks in one select (shared subexpressions such as a cell's number parse
+        computed once), then one branch per mask that hit, gathered by one query. The group's
+        masks are dropped before the next: one query of thousands of branches took far more
+        than linear time to plan, and thousands of masks at once hundreds of MB. Adds each
+        check's count to ``counts``."""
         checks = self._checks()
-        # checks in groups (a wide table has thousands): per group, the masks in one select
-        # (shared subexpressions such as a cell's number parse computed once), then one branch
-        # per mask that hit, all gathered by one query; the group's masks are dropped before
-        # the next (planning one query of thousands of branches grew much faster than
-        # linearly, and thousands of masks at once took hundreds of MB)
         for first in range(0, len(checks), BRANCHES_PER_QUERY):
             group = range(first, min(first + BRANCHES_PER_QUERY, len(checks)))
             masks = [
                 (pl.col("__keep") & checks[k][0]).fill_null(value=False).alias(f"__m{k}")
                 for k in group
             ]
-            # only the columns this group reads (a wide chunk has tens of thousands)
-            needed = {"__row"}
+            needed = {"__row"}  # only the columns this group reads
             for k in group:
                 needed.update(name for name in checks[k][1:3] if name is not None)
             for mask in masks:
@@ -273,9 +280,7 @@ class Cleaner:
                         )
                     )
             if branches:
-                frames.append(_collect_issues(branches))
-        frame = pl.concat(frames, how="vertical").sort("row", maintain_order=True)
-        return _to_issue_table(frame), +counts
+                yield _collect_issues(branches)
 
 
 def _collect_issues(parts: list[pl.LazyFrame]) -> pl.DataFrame:
