@@ -12,6 +12,8 @@ MB/s and its own peak RSS. The shapes:
 - ``utf16``: the same rows in UTF-16 with a BOM;
 - ``ragged``: 15 % of the records with too many or too few cells (each repaired);
 - ``wide``: 10,000 numeric columns, 300 rows;
+- ``categories``: 50 text columns of 300 distinct values each, 20,000 rows (close spellings
+  are looked for among the 200 most frequent values of every such column);
 - ``xlsx``: a 100,000-row workbook of 5 columns (python-calamine);
 - ``xlsx-stream``: the same workbook through openpyxl's streaming reader (the path of
   workbooks above CALAMINE_MAX_SHEET_XML_BYTES).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -79,6 +82,16 @@ def _write_wide(target: Path) -> None:
             out.write(",".join(str((i * j) % 13) for j in range(columns)) + "\n")
 
 
+def _write_categories(target: Path) -> None:
+    rng = random.Random(2)
+    words = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
+    values = [f"{rng.choice(words)} {rng.choice(words)} {i}" for i in range(300)]
+    with target.open("w", encoding="utf-8") as out:
+        out.write(",".join(f"c{j}" for j in range(50)) + "\n")
+        for _ in range(20_000):
+            out.write(",".join(rng.choice(values) for _ in range(50)) + "\n")
+
+
 def _write_xlsx(target: Path) -> None:
     import openpyxl
 
@@ -110,6 +123,7 @@ def _prepare(workdir: Path, mb: int) -> dict[str, tuple[Path, str]]:
         ),
         "ragged": (workdir / f"ragged_{mb}mb.csv", lambda p: _write_ragged(p, mb), "default"),
         "wide": (workdir / "wide_10000x300.csv", _write_wide, "default"),
+        "categories": (workdir / "categories_50x300.csv", _write_categories, "default"),
         "xlsx": (workdir / "rows_100000.xlsx", _write_xlsx, "default"),
         "xlsx-stream": (workdir / "rows_100000.xlsx", _write_xlsx, "stream"),
     }

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 
 @dataclass(frozen=True)
@@ -63,33 +66,23 @@ def find_clusters(values: pl.DataFrame) -> list[Cluster]:
     return clusters
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, stopping early once it exceeds ``limit`` (returns limit + 1)."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        best = i
-        for j, char_b in enumerate(b, start=1):
-            cost = 0 if char_a == char_b else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            current.append(value)
-            best = min(best, value)
-        if best > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
-
-
 def find_close_spellings(values: list[str], limit: int) -> list[tuple[str, str, int]]:
-    """Pairs of distinct values (most frequent first) within ``limit`` edits of each other.
-    Short values (under 4 characters) are skipped: there every word is close to another."""
-    pairs: list[tuple[str, str, int]] = []
+    """Pairs of distinct values (most frequent first) within ``limit`` edits (Levenshtein,
+    case-insensitive) of each other, in the order of ``values``. Short values (under 4
+    characters) are skipped: there every word is close to another. The distance matrix comes
+    from rapidfuzz (C++; a pure-Python loop took 0.3 s per column of 200 values)."""
     candidates = [v for v in values if len(v) >= 4]
-    for index, first in enumerate(candidates):
-        for second in candidates[index + 1 :]:
-            distance = edit_distance(first.lower(), second.lower(), limit)
-            if 0 < distance <= limit and distance < min(len(first), len(second)) // 2:
-                pairs.append((first, second, distance))
+    if len(candidates) < 2:
+        return []
+    lowered = [v.lower() for v in candidates]
+    distances = process.cdist(
+        lowered, lowered, scorer=Levenshtein.distance, score_cutoff=limit, dtype=np.int32
+    )
+    first, second = np.nonzero(np.triu(distances <= limit, k=1))  # row-major: pair order kept
+    pairs: list[tuple[str, str, int]] = []
+    for i, j in zip(first.tolist(), second.tolist(), strict=True):
+        distance = int(distances[i, j])
+        a, b = candidates[i], candidates[j]
+        if 0 < distance < min(len(a), len(b)) // 2:
+            pairs.append((a, b, distance))
     return pairs
