@@ -500,13 +500,6 @@ def watch_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path, env
 
 
-def run_watcher_until(
-    root: Path, env: dict[str, str], done: Any, timeout: float = 60.0
-) -> subprocess.CompletedProcess[str]:
-    """Run watch-inbox.sh until ``done()`` holds, then SIGTERM it and return its result."""
-    return run_watch_inbox(root, env, done, timeout=timeout)
-
-
 def test_watch_folder_analyses_archives_and_rejects(
     watch_folder: tuple[Path, dict[str, str]],
 ) -> None:
@@ -520,7 +513,7 @@ def test_watch_folder_analyses_archives_and_rejects(
     (inbox / "notes.txt").write_text("not ours")
     archive = root / "archive"
 
-    result = run_watcher_until(
+    result = run_watch_inbox(
         root,
         env,
         lambda: not [p for p in inbox.iterdir() if p.suffix.lower() in (".csv", ".xlsx")],
@@ -559,11 +552,11 @@ def test_watch_folder_gives_the_same_bytes_the_same_analysis_id(
     inbox = root / "inbox"
     inbox.mkdir()
     (inbox / "one.csv").write_text("x\n1\n")
-    run_watcher_until(root, env, lambda: not (inbox / "one.csv").exists())
+    run_watch_inbox(root, env, lambda: not (inbox / "one.csv").exists())
     (inbox / "one.csv").write_text("x\n1\n")  # dropped again, same bytes
-    run_watcher_until(root, env, lambda: not (inbox / "one.csv").exists())
+    run_watch_inbox(root, env, lambda: not (inbox / "one.csv").exists())
     (inbox / "one.csv").write_text("x\n2\n")  # same name, other bytes
-    run_watcher_until(root, env, lambda: not (inbox / "one.csv").exists())
+    run_watch_inbox(root, env, lambda: not (inbox / "one.csv").exists())
     calls = (root / "bin" / "calls.log").read_text().split()
     assert len(calls) == 3
     assert calls[0] == calls[1]
@@ -704,7 +697,7 @@ def test_watch_folder_ids_start_with_a_letter_or_digit(
     inbox = root / "inbox"
     inbox.mkdir()
     (inbox / file_name).write_text("x\n1\n")
-    run_watcher_until(root, env, lambda: not (inbox / file_name).exists())
+    run_watch_inbox(root, env, lambda: not (inbox / file_name).exists())
     (analysis_id,) = (root / "bin" / "calls.log").read_text().split()
     assert re.fullmatch(rf"{re.escape(stem)}-[0-9a-f]{{12}}", analysis_id), analysis_id
 
@@ -831,7 +824,7 @@ def test_watch_folder_logs_stay_json_with_hostile_names(
     inbox.mkdir()
     name = 'say "hi" \\ now\t.csv'
     (inbox / name).write_text("BAD\n")
-    result = run_watcher_until(root, env, lambda: not (inbox / name).exists())
+    result = run_watch_inbox(root, env, lambda: not (inbox / name).exists())
     records = [json.loads(line) for line in result.stderr.splitlines()]
     (rejected,) = [r for r in records if r["event"] == "input_rejected"]
     assert rejected["file"] == "say hi  now.csv"
