@@ -13,8 +13,9 @@ first.
     .venv/bin/python -m bench.bench_relay [--small 300] [--large 4] [--scale-records 600]
         [--sections small,large,scale,lag] [--repeat 1] [--relay-env NAME=VALUE]
 
-Each ratio row also gives the CPU-seconds of this process (all its threads; SeaweedFS runs in
-its own process) spent by the bare loops and by the relay.
+Each ratio row also gives the CPU-seconds spent during each loop by this process (all its
+threads) and by the SeaweedFS process (from /proc/PID/stat): on two shared cores the wall times
+swing with whatever else runs, the CPU-seconds much less.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,28 +108,49 @@ class Bench:
             content_type = artifact.spec.content_type
         return staged, content_type
 
-    def bare_loop(
-        self, bucket: str, files: list[Path], content_type: str | None = None
-    ) -> tuple[float, float]:
-        """Wall seconds and CPU-seconds of the process."""
+    def server_cpu(self) -> float:
+        """CPU-seconds used so far by the SeaweedFS process (one ``weed server``)."""
+        assert self.server.process is not None
+        fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        utime, stime = fields.split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+    def bare_loop(self, bucket: str, files: list[Path], content_type: str | None = None) -> Timing:
         prefix = "baseline" if content_type is None else "baseline-typed"
         extra: dict[str, Any] = {} if content_type is None else {"ContentType": content_type}
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, server = time.perf_counter(), time.process_time(), self.server_cpu()
         for path in files:
             with path.open("rb") as body:
                 self.client.put_object(
                     Bucket=bucket, Key=f"{prefix}/{path.name}", Body=body, **extra
                 )
-        return time.perf_counter() - started, time.process_time() - cpu
+        return Timing(
+            time.perf_counter() - started,
+            time.process_time() - cpu,
+            self.server_cpu() - server,
+        )
 
-    def relay_in_process(self, engine: sa.Engine, settings: Settings) -> tuple[float, float]:
-        """Wall seconds and CPU-seconds of the process."""
+    def relay_in_process(self, engine: sa.Engine, settings: Settings) -> Timing:
         worker = RelayWorker(engine, S3Store.from_settings(settings), settings)
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, server = time.perf_counter(), time.process_time(), self.server_cpu()
         worker.drain()
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        timing = Timing(
+            time.perf_counter() - started,
+            time.process_time() - cpu,
+            self.server_cpu() - server,
+        )
         worker.close()
-        return elapsed, cpu
+        return timing
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One timed loop: wall seconds, CPU-seconds of this process (all threads) and of the
+    SeaweedFS process."""
+
+    wall: float
+    cpu: float
+    server_cpu: float
 
 
 def count_done(engine: sa.Engine) -> int:
@@ -154,7 +177,7 @@ def compare(
     label and the three wall times."""
     bucket = bench.fresh(engine)
     overrides = {} if concurrency is None else {"RELAY_CONCURRENCY": str(concurrency)}
-    settings = Settings.from_env(bench.env(bucket, **relay_env, **overrides))
+    settings = Settings.from_env(bench.env(bucket, **{**relay_env, **overrides}))
     label = (
         f"defaults (concurrency {settings.relay_concurrency}, batch {settings.relay_batch_size})"
         if concurrency is None
@@ -163,28 +186,28 @@ def compare(
     label += "".join(f", {name}={value}" for name, value in relay_env.items())
     files, content_type = bench.stage(engine, settings, count, size)
     os.sync()
-    bare, bare_cpu = bench.bare_loop(bucket, files)
+    bare = bench.bare_loop(bucket, files)
     os.sync()
-    typed, typed_cpu = bench.bare_loop(bucket, files, content_type)
+    typed = bench.bare_loop(bucket, files, content_type)
     os.sync()
-    relay, relay_cpu = bench.relay_in_process(engine, settings)
+    relay = bench.relay_in_process(engine, settings)
     assert count_done(engine) == count, "not every record was uploaded"
     total_mb = count * size / MB
 
-    def figures(seconds: float, cpu: float) -> str:
+    def figures(timing: Timing) -> str:
         return (
-            f"{seconds:.2f} s ({total_mb / seconds:.1f} MB/s, {count / seconds:.0f}/s), "
-            f"{cpu:.2f} CPU-s"
+            f"{timing.wall:.2f} s ({total_mb / timing.wall:.1f} MB/s, "
+            f"{count / timing.wall:.0f}/s), {timing.cpu:.2f} CPU-s, "
+            f"server {timing.server_cpu:.2f} CPU-s"
         )
 
     row = f"{size // KB} KB x {count} | relay, {label}"
     print(
-        f"| {row} | {figures(bare, bare_cpu)} | "
-        f"{figures(typed, typed_cpu)} | {figures(relay, relay_cpu)} | "
-        f"**{bare / relay:.2f}x** | {typed / relay:.2f}x |",
+        f"| {row} | {figures(bare)} | {figures(typed)} | {figures(relay)} | "
+        f"**{bare.wall / relay.wall:.2f}x** | {typed.wall / relay.wall:.2f}x |",
         flush=True,
     )
-    return row, (bare, typed, relay)
+    return row, (bare.wall, typed.wall, relay.wall)
 
 
 def print_medians(runs: dict[str, list[tuple[float, float, float]]]) -> None:

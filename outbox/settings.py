@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 # S3 allows presigned URLs of at most seven days (SigV4).
 MAX_PRESIGN_TTL_SECONDS = 7 * 24 * 3600
+MAX_SINGLE_PUT_BYTES = 5 * 1024**3  # S3: larger objects need a multipart upload
 
 
 class SettingsError(ValueError):
@@ -49,7 +50,14 @@ def parse_store_url(url: str) -> StoreLocation:
     raise SettingsError(f"ARTIFACT_STORE_URL {url!r}: expected s3://bucket[/prefix] or file:///dir")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def _int(
+    env: Mapping[str, str],
+    name: str,
+    default: int,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -59,6 +67,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
         raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
     if value < minimum:
         raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name}={raw!r}: must be at most {maximum}")
     return value
 
 
@@ -115,8 +125,11 @@ class Settings:
     relay_backoff_base_seconds: float = 2.0
     relay_backoff_max_seconds: float = 300.0
     relay_orphan_grace_seconds: int = 3600
-    relay_multipart_threshold_bytes: int = 16 * 1024 * 1024
+    # AWS's guidance: consider multipart from about 100 MB. A single PUT needs no hashing by
+    # the relay (the server checks the whole object's sha256, known from the outbox record).
+    relay_multipart_threshold_bytes: int = 100 * 1024 * 1024
     relay_multipart_chunk_bytes: int = 16 * 1024 * 1024
+    relay_max_bytes_in_flight: int = 64 * 1024 * 1024
     s3_sse: str | None = None  # "AES256" | "aws:kms"
     s3_sse_kms_key_id: str | None = None
     s3_connect_timeout_seconds: float = 5.0
@@ -175,12 +188,19 @@ class Settings:
                 "RELAY_MULTIPART_THRESHOLD_BYTES",
                 cls.relay_multipart_threshold_bytes,
                 minimum=5 * 1024 * 1024,
+                maximum=MAX_SINGLE_PUT_BYTES,
             ),
             relay_multipart_chunk_bytes=_int(
                 env,
                 "RELAY_MULTIPART_CHUNK_BYTES",
                 cls.relay_multipart_chunk_bytes,
                 minimum=5 * 1024 * 1024,
+            ),
+            relay_max_bytes_in_flight=_int(
+                env,
+                "RELAY_MAX_BYTES_IN_FLIGHT",
+                cls.relay_max_bytes_in_flight,
+                minimum=1024 * 1024,
             ),
             s3_sse=_optional(env, "S3_SSE"),
             s3_sse_kms_key_id=_optional(env, "S3_SSE_KMS_KEY_ID"),

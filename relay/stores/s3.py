@@ -21,10 +21,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -41,6 +41,7 @@ from relay.stores.base import (
     UploadRequest,
     UploadResult,
 )
+from relay.stores.budget import ByteBudget
 from relay.stores.files import hash_file
 from relay.stores.headers import (
     base64_to_hex,
@@ -54,9 +55,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 SHA256_METADATA_KEY = "sha256"
-# Multipart parts read but not yet sent, across all of the store's uploads (each holds one
-# chunk in memory): also the number of parts sent at once.
-PARTS_IN_FLIGHT = 4
+DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
 
 
 def build_client(settings: Settings, *, max_pool_connections: int | None = None) -> S3Client:
@@ -91,6 +90,7 @@ class S3Store(ObjectStore):
         multipart_chunk_bytes: int = 16 * 1024 * 1024,
         sse: str | None = None,
         sse_kms_key_id: str | None = None,
+        max_bytes_in_flight: int = DEFAULT_MAX_BYTES_IN_FLIGHT,
     ) -> None:
         self._client = client
         self._bucket = bucket
@@ -98,10 +98,14 @@ class S3Store(ObjectStore):
         self._chunk = multipart_chunk_bytes
         self._sse = sse
         self._kms_key = sse_kms_key_id
+        # Object bytes being sent at once, across all of the store's uploads: a single PUT
+        # reserves its object, a multipart upload each chunk it has read (and holds in memory)
+        # until the part is sent. See relay/stores/budget.py.
+        self._budget = ByteBudget(max_bytes_in_flight)
         self._part_pool = ThreadPoolExecutor(
-            max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part"
+            max_workers=max(1, max_bytes_in_flight // multipart_chunk_bytes),
+            thread_name_prefix="s3-part",
         )
-        self._part_slots = threading.BoundedSemaphore(PARTS_IN_FLIGHT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
@@ -112,6 +116,7 @@ class S3Store(ObjectStore):
             multipart_chunk_bytes=settings.relay_multipart_chunk_bytes,
             sse=settings.s3_sse,
             sse_kms_key_id=settings.s3_sse_kms_key_id,
+            max_bytes_in_flight=settings.relay_max_bytes_in_flight,
         )
 
     # --- writing -------------------------------------------------------------------------
@@ -143,7 +148,7 @@ class S3Store(ObjectStore):
         return args
 
     def _upload_single(self, request: UploadRequest) -> UploadResult:
-        with request.path.open("rb") as body:
+        with request.path.open("rb") as body, self._budget.reserve(request.size_bytes):
             try:
                 response = self._client.put_object(
                     **self._object_args(request),
@@ -189,15 +194,15 @@ class S3Store(ObjectStore):
         crashpoints.reach(crashpoints.MID_UPLOAD)  # a part is on the server, no object yet
         return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
 
-    def _release_part_slot(self, _: Future[dict[str, Any]]) -> None:
-        self._part_slots.release()
+    def _release_part(self, reserved: int, _: Future[dict[str, Any]]) -> None:
+        self._budget.release(reserved)
 
     def _send_parts_and_complete(self, request: UploadRequest, upload_id: str) -> UploadResult:
         """Parts are read in order (hashing the whole stream) and sent on the store's part
-        pool. A chunk is read only once one of the store's PARTS_IN_FLIGHT slots is free (the
-        slot is given back when the part is sent), so memory stays bounded by
-        PARTS_IN_FLIGHT x RELAY_MULTIPART_CHUNK_BYTES for the whole store, whatever
-        RELAY_CONCURRENCY is, and no upload reads ahead of what can be sent."""
+        pool. A chunk is read only once the store's byte budget has room for it (given back
+        when the part is sent), so the chunks held in memory stay within
+        RELAY_MAX_BYTES_IN_FLIGHT for the whole store, whatever RELAY_CONCURRENCY is, and no
+        upload reads ahead of what can be sent."""
         whole = hashlib.sha256()
         pending: deque[Future[dict[str, Any]]] = deque()
         parts: list[dict[str, Any]] = []
@@ -205,7 +210,7 @@ class S3Store(ObjectStore):
         try:
             with request.path.open("rb") as handle:
                 while True:
-                    self._part_slots.acquire()
+                    reserved = self._budget.acquire(self._chunk)
                     submitted = False
                     try:
                         chunk = handle.read(self._chunk)
@@ -217,13 +222,13 @@ class S3Store(ObjectStore):
                         future = self._part_pool.submit(
                             self._send_part, request, upload_id, number, chunk
                         )
-                        submitted = True  # the slot is the part's until it is sent
-                        future.add_done_callback(self._release_part_slot)
+                        submitted = True  # the reservation is the part's until it is sent
+                        future.add_done_callback(partial(self._release_part, reserved))
                         pending.append(future)
                         del chunk
                     finally:
                         if not submitted:
-                            self._part_slots.release()
+                            self._budget.release(reserved)
                     while pending and pending[0].done():
                         parts.append(pending.popleft().result())
                     for failed in (f for f in pending if f.done() and f.exception()):

@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from outbox.settings import Settings
 from relay.stores.base import UploadRequest
-from relay.stores.s3 import PARTS_IN_FLIGHT, S3Store
+from relay.stores.s3 import S3Store
 
 BUCKET = "wire-bucket"
 MIB = 1024 * 1024
@@ -69,6 +69,9 @@ class _Recorder:
         return AWSResponse(request.url, status, headers, _Raw(payload))
 
 
+PARTS_IN_BUDGET = 4  # the fixture's byte budget holds four 5 MiB parts
+
+
 @pytest.fixture
 def wired(monkeypatch: pytest.MonkeyPatch) -> tuple[S3Store, _Recorder]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "wire")
@@ -80,6 +83,7 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> tuple[S3Store, _Recorder]:
             "AWS_REGION": "us-east-1",
             "RELAY_MULTIPART_THRESHOLD_BYTES": str(5 * MIB),
             "RELAY_MULTIPART_CHUNK_BYTES": str(5 * MIB),
+            "RELAY_MAX_BYTES_IN_FLIGHT": str(PARTS_IN_BUDGET * 5 * MIB),
         }
     )
     store = S3Store.from_settings(settings)
@@ -159,7 +163,7 @@ def test_parts_are_unsigned_and_each_carries_its_signed_sha256_checksum(
 def test_parts_held_in_memory_are_bounded_across_concurrent_uploads(
     wired: tuple[S3Store, _Recorder], tmp_path: Path
 ) -> None:
-    """Chunks read but not yet sent never exceed PARTS_IN_FLIGHT for the whole store, even
+    """Chunks read but not yet sent never exceed the store's byte budget, even
     with several multipart uploads at once (each part is held back a little on the wire so
     that an upload able to read ahead would do so)."""
     store, recorder = wired
@@ -210,5 +214,60 @@ def test_parts_held_in_memory_are_bounded_across_concurrent_uploads(
     assert [result.created for result in results] == [True, True, True]
     parts = [operation for operation, _, _ in recorder.requests if operation == "UploadPart"]
     assert len(parts) == 9
-    assert 1 <= most <= PARTS_IN_FLIGHT
+    assert 1 <= most <= PARTS_IN_BUDGET
     assert outstanding == 0
+
+
+def test_single_puts_together_stay_within_the_byte_budget(
+    wired: tuple[S3Store, _Recorder], tmp_path: Path
+) -> None:
+    """Three 12 MiB objects sent as single PUTs from three threads with a 20 MiB budget: at
+    most one is on the wire at a time (two would be 24 MiB); 1 KiB objects are not held back
+    by each other."""
+    wired_store, recorder = wired
+    store = S3Store(
+        wired_store._client,
+        BUCKET,
+        multipart_threshold_bytes=100 * MIB,
+        multipart_chunk_bytes=5 * MIB,
+        max_bytes_in_flight=20 * MIB,
+    )
+    lock = threading.Lock()
+    on_wire = 0
+    most_by_size: dict[int, int] = {}
+
+    def slow_recorder(request: AWSPreparedRequest, event_name: str, **kwargs: Any) -> Any:
+        nonlocal on_wire
+        size = int(request.headers["Content-Length"])
+        with lock:
+            on_wire += 1
+            most_by_size[size] = max(most_by_size.get(size, 0), on_wire)
+        time.sleep(0.05)
+        with lock:
+            on_wire -= 1
+        return recorder(request, event_name, **kwargs)
+
+    store._client.meta.events.unregister("before-send.s3.*", recorder)
+    store._client.meta.events.register_first("before-send.s3.*", slow_recorder)
+    requests = []
+    for index, size in enumerate([12 * MIB] * 3 + [1024] * 3):
+        data = os.urandom(size)
+        path = tmp_path / f"staged-{index}.bin"
+        path.write_bytes(data)
+        requests.append(
+            UploadRequest(
+                key=f"k{index}",
+                path=path,
+                size_bytes=size,
+                sha256=hashlib.sha256(data).hexdigest(),
+                content_type="application/octet-stream",
+                file_name=f"k{index}.bin",
+            )
+        )
+    with ThreadPoolExecutor(max_workers=3) as uploads:
+        big = list(uploads.map(store.upload, requests[:3]))
+        small = list(uploads.map(store.upload, requests[3:]))
+    assert [r.created for r in big + small] == [True] * 6
+    assert most_by_size[12 * MIB] == 1
+    assert most_by_size[1024] == 3
+    assert store._budget.in_use == 0
