@@ -105,6 +105,26 @@ def _staged(tmp_path: Path, data: bytes) -> UploadRequest:
     )
 
 
+def _staged_many(tmp_path: Path, sizes: list[int]) -> list[UploadRequest]:
+    """One staged file of random bytes per size, keys ``k0``, ``k1``, ..."""
+    requests = []
+    for index, size in enumerate(sizes):
+        data = os.urandom(size)
+        path = tmp_path / f"staged-{index}.bin"
+        path.write_bytes(data)
+        requests.append(
+            UploadRequest(
+                key=f"k{index}",
+                path=path,
+                size_bytes=size,
+                sha256=hashlib.sha256(data).hexdigest(),
+                content_type="application/octet-stream",
+                file_name=f"k{index}.bin",
+            )
+        )
+    return requests
+
+
 def _b64_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
@@ -194,21 +214,7 @@ def test_parts_held_in_memory_are_bounded_across_concurrent_uploads(
     store._client.meta.events.unregister("before-send.s3.*", recorder)
     store._client.meta.events.register_first("before-send.s3.*", slow_recorder)
     store._part_pool = SimpleNamespace(submit=counting_submit)  # type: ignore[assignment]
-    requests = []
-    for index in range(3):
-        data = os.urandom(11 * MIB)
-        path = tmp_path / f"staged-{index}.bin"
-        path.write_bytes(data)
-        requests.append(
-            UploadRequest(
-                key=f"k{index}",
-                path=path,
-                size_bytes=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                content_type="application/octet-stream",
-                file_name=f"k{index}.bin",
-            )
-        )
+    requests = _staged_many(tmp_path, [11 * MIB] * 3)
     with ThreadPoolExecutor(max_workers=3) as uploads:
         results = list(uploads.map(store.upload, requests))
     assert [result.created for result in results] == [True, True, True]
@@ -249,21 +255,7 @@ def test_single_puts_together_stay_within_the_byte_budget(
 
     store._client.meta.events.unregister("before-send.s3.*", recorder)
     store._client.meta.events.register_first("before-send.s3.*", slow_recorder)
-    requests = []
-    for index, size in enumerate([12 * MIB] * 3 + [1024] * 3):
-        data = os.urandom(size)
-        path = tmp_path / f"staged-{index}.bin"
-        path.write_bytes(data)
-        requests.append(
-            UploadRequest(
-                key=f"k{index}",
-                path=path,
-                size_bytes=size,
-                sha256=hashlib.sha256(data).hexdigest(),
-                content_type="application/octet-stream",
-                file_name=f"k{index}.bin",
-            )
-        )
+    requests = _staged_many(tmp_path, [12 * MIB] * 3 + [1024] * 3)
     with ThreadPoolExecutor(max_workers=3) as uploads:
         big = list(uploads.map(store.upload, requests[:3]))
         small = list(uploads.map(store.upload, requests[3:]))
