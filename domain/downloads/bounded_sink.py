@@ -7,6 +7,7 @@ size is capped: the write that would cross ``max_bytes`` fails at once with a on
 
 from __future__ import annotations
 
+import threading
 from typing import BinaryIO
 
 from domain.artifacts import ArtifactSpec, MemorySink, WriteFn, WrittenArtifact
@@ -47,11 +48,14 @@ class BoundedMemorySink(MemorySink):
     def __init__(self, max_bytes: int) -> None:
         super().__init__()
         self._max_bytes = max_bytes
+        self._lock = threading.Lock()  # the JSON report is written on its own thread
         self.used_bytes = 0
 
     def charge(self, size: int, spec: ArtifactSpec) -> None:
-        self.used_bytes += size
-        if self.used_bytes > self._max_bytes:
+        with self._lock:
+            self.used_bytes += size
+            used = self.used_bytes
+        if used > self._max_bytes:
             raise InlineLimitError(
                 f"the inline downloads exceed {self._max_bytes:,} bytes (INLINE_MAX_BYTES) while "
                 f"writing {spec.file_name}; run without --inline to stage them instead"
