@@ -3,9 +3,12 @@ caller chooses the sink (memory for ``--inline``, the outbox's staging sink othe
 database, no object store.
 
 Nothing grows with the input except files: one pass over the cleaned data feeds the CSV writer,
-spills the row-level issues to an Arrow IPC file in a private scratch directory and keeps a
-bounded preview for the workbook; the workbook and the JSON report then read the spill. The
-scratch directory is removed whatever happens.
+hands each chunk's row-level issues to the JSON report's writer thread (which serialises,
+hashes and writes them while the engine cleans the next chunks), spills the first
+``ROW_ISSUES_SHEET_MAX_ROWS`` of them to an Arrow IPC file in a private scratch directory for
+the workbook, and keeps a bounded preview. Then the workbook is written, and the JSON report is
+completed with the rest of the final object (which lists the CSV and the workbook). The scratch
+directory is removed and the writer thread stopped whatever happens.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -30,8 +33,12 @@ from domain.downloads.entries import (
     report_json_spec,
     report_xlsx_spec,
 )
-from domain.downloads.excel_downloads import cleaned_preview_rows, write_excel_report
-from domain.downloads.json_downloads import write_json_report
+from domain.downloads.excel_downloads import (
+    ROW_ISSUES_SHEET_MAX_ROWS,
+    cleaned_preview_rows,
+    write_excel_report,
+)
+from domain.downloads.json_downloads import StreamedJsonReport
 from domain.downloads.spill import RowIssueSpill
 from domain.model import CleanedChunk, Profile
 from domain.report import assemble_final_object, build_report_body
@@ -105,17 +112,20 @@ class _Preview:
 
 
 class _CleanedPass:
-    """Feeds the cleaned batches on to the CSV writer while spilling the row issues, keeping the
-    preview and counting rows."""
+    """Feeds the cleaned batches on to the CSV writer while passing the row issues to the spill
+    and the JSON report's writer, keeping the preview and counting rows."""
 
-    def __init__(self, spill: RowIssueSpill, preview: _Preview) -> None:
+    def __init__(
+        self, spill: RowIssueSpill, json_report: StreamedJsonReport, preview: _Preview
+    ) -> None:
         self._spill = spill
+        self._json_report = json_report
         self._preview = preview
         self.rows = 0
 
     def stream(self, chunks: Iterable[CleanedChunk]) -> Iterator[pa.RecordBatch]:
         for chunk in chunks:
-            self._spill.append(chunk.issues)
+            self._json_report.add(self._spill.append(chunk.issues))
             self._preview.add(chunk.batch)
             self.rows += chunk.batch.num_rows
             yield chunk.batch
@@ -156,19 +166,19 @@ def _write_reports(
     body: dict[str, Any],
     csv_written: WrittenArtifact,
     content: ReportContent,
+    *,
+    json_report: StreamedJsonReport,
     progress: ProgressFn,
 ) -> tuple[WrittenArtifact, WrittenArtifact]:
-    """The workbook, then the JSON report (which lists the CSV and the workbook)."""
+    """The workbook, then the end of the JSON report (which lists the CSV and the workbook)."""
     progress(PHASE_REPORTING, 0, 2)
     xlsx_written = write_excel_report(
         report_xlsx_spec(run.analysis_id, run.source_name), content, run.sink
     )
     progress(PHASE_REPORTING, 1, 2)
-    json_content = replace(
-        content, final_object=run.final_object(body, [csv_written, xlsx_written], content=False)
-    )
-    json_written = write_json_report(
-        report_json_spec(run.analysis_id, run.source_name), json_content, run.sink
+    json_written = json_report.finish(
+        run.final_object(body, [csv_written, xlsx_written], content=False),
+        row_issue_total=content.row_issue_total,
     )
     progress(PHASE_REPORTING, 2, 2)
     return xlsx_written, json_written
@@ -217,10 +227,13 @@ def run_analysis(
 
     with (
         tempfile.TemporaryDirectory(prefix="clean-my-data-", dir=scratch_dir) as scratch,
-        RowIssueSpill(Path(scratch) / "row_issues.arrow") as spill,
+        RowIssueSpill(
+            Path(scratch) / "row_issues.arrow", keep_rows=ROW_ISSUES_SHEET_MAX_ROWS
+        ) as spill,
+        StreamedJsonReport(report_json_spec(analysis_id, run.source_name), target) as json_report,
     ):
         preview = _Preview(cleaned_schema(header), cleaned_preview_rows(len(header)))
-        cleaned_pass = _CleanedPass(spill, preview)
+        cleaned_pass = _CleanedPass(spill, json_report, preview)
         batches = cleaned_pass.stream(analysis.iter_cleaned(progress=cleaning_progress))
         csv_written = write_cleaned_csv(
             cleaned_csv_spec(analysis_id, run.source_name), header, batches, target
@@ -236,7 +249,7 @@ def run_analysis(
             cleaned_row_total=cleaned_pass.rows,
         )
         xlsx_written, json_written = _write_reports(
-            run, body, csv_written, content, report_progress
+            run, body, csv_written, content, json_report=json_report, progress=report_progress
         )
 
     artifacts = (csv_written, xlsx_written, json_written)

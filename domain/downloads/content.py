@@ -11,9 +11,12 @@ import pyarrow as pa
 
 @dataclass(frozen=True)
 class ReportContent:
-    """``final_object`` has the bounded ``rowLevelIssues``; ``row_issues`` re-reads the full list
-    (schema ``ROW_ISSUE_SCHEMA``) each time it is called. ``cleaned_preview`` is the head of the
-    cleaned table (string columns), ``cleaned_row_total`` the number of cleaned rows."""
+    """``final_object`` has the bounded ``rowLevelIssues``; ``row_issues`` re-reads the spilled
+    list (schema ``ROW_ISSUE_SCHEMA``) each time it is called: in the pipeline only its head
+    (the rows the workbook shows; the JSON report is streamed while the data is cleaned), in
+    :func:`~domain.downloads.json_downloads.write_json_report` all ``row_issue_total`` rows.
+    ``cleaned_preview`` is the head of the cleaned table (string columns),
+    ``cleaned_row_total`` the number of cleaned rows."""
 
     final_object: Mapping[str, Any]
     row_issues: Callable[[], Iterator[pa.RecordBatch]]

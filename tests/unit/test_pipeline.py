@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
+import errno
 import io
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +14,14 @@ import pytest
 from openpyxl import load_workbook
 
 from domain.artifacts import derive_download_id
+from domain.downloads import json_downloads
+from domain.downloads.bounded_sink import BoundedMemorySink, InlineLimitError
+from domain.downloads.excel_downloads import ROW_ISSUES_SHEET_MAX_ROWS
 from domain.errors import InputError
 from domain.pipeline import PHASE_ANALYSING, PHASE_CLEANING, PHASE_REPORTING, run_analysis
-from tests.unit.downloads.fakes import StagedSinkDouble, fake_engine
+from outbox.settings import Settings
+from outbox.staging import StagingError, StagingSink
+from tests.unit.downloads.fakes import FakeAnalysis, StagedSinkDouble, fake_engine
 
 MOMENT = datetime(2026, 11, 29, 12, 34, 56, tzinfo=UTC)
 
@@ -151,5 +159,120 @@ def test_scratch_is_removed_when_a_generator_fails(tmp_path: Path) -> None:
             sink=FailingSink(),
             scratch_dir=tmp_path,
             analyze=fake_engine(50),
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the JSON report streamed on its own thread --------------------------------------------------
+
+
+def _staging_sink(directory: Path) -> StagingSink:
+    directory.mkdir()
+    settings = dataclasses.replace(Settings(), staging_dir=directory, app_env="qa")
+    return StagingSink(settings, "an-7", MOMENT)
+
+
+def test_staged_run_streams_the_json_report_with_every_row_issue(tmp_path: Path) -> None:
+    rows = ROW_ISSUES_SHEET_MAX_ROWS + 1_200  # the workbook shows the first 5,000
+    sink = _staging_sink(tmp_path / "staging")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = run_analysis(
+        tmp_path / "in.csv",
+        analysis_id="an-7",
+        upload_to_s3=True,
+        sink=sink,
+        scratch_dir=scratch,
+        timestamp=MOMENT,
+        analyze=fake_engine(rows, chunk_rows=700),
+    )
+    staged = {a.spec.kind: tmp_path / "staging" / str(a.staged_path) for a in result.artifacts}
+    assert sorted(p.name for p in (tmp_path / "staging").iterdir()) == sorted(
+        p.name for p in staged.values()
+    )
+    document = json.loads(staged["report_json"].read_bytes())
+    issues = document["report"]["rowLevelIssues"]
+    assert [i["row"] for i in issues] == list(range(2, rows + 2))
+    assert document["report"]["rowLevelIssuesTotal"] == rows
+    assert document["report"]["rowLevelIssuesTruncated"] is False
+    # the JSON lists the CSV and the workbook as staged; otherwise it is the final object
+    final = result.final_object
+    assert document["report"]["downloads"] == final["report"]["downloads"][:2]
+    for key in ("analysis_id", "tool", "status", "timestamp"):
+        assert document[key] == final[key]
+    for key in ("issues", "analysisSummary", "issueSummary", "executiveSummary"):
+        assert document["report"][key] == final["report"][key]
+    # the workbook still shows the first 5,000 row issues and counts them all
+    sheet = load_workbook(staged["report_xlsx"], read_only=True)["Row issues"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert [row[0] for row in values[1 : ROW_ISSUES_SHEET_MAX_ROWS + 1]] == list(
+        range(2, ROW_ISSUES_SHEET_MAX_ROWS + 2)
+    )
+    assert f"of {rows:,} row-level issues" in str(values[ROW_ISSUES_SHEET_MAX_ROWS + 1][0])
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.timeout(60)
+def test_an_engine_error_mid_run_stops_the_json_writer_and_stages_nothing(tmp_path: Path) -> None:
+    class BreaksMidway(FakeAnalysis):
+        def iter_cleaned(self, progress=None):  # type: ignore[no-untyped-def]
+            for number, chunk in enumerate(super().iter_cleaned(progress)):
+                if number == 3:
+                    raise InputError("in.csv: line 1234 is not valid UTF-8")
+                yield chunk
+
+    def analyze(path: Path, *, display_name=None, progress=None):  # type: ignore[no-untyped-def]
+        return BreaksMidway(5_000, 500, path.name)
+
+    sink = _staging_sink(tmp_path / "staging")
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        run_analysis(
+            tmp_path / "in.csv",
+            analysis_id="an-7",
+            upload_to_s3=True,
+            sink=sink,
+            scratch_dir=tmp_path,
+            analyze=analyze,
+        )
+    assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
+    assert list((tmp_path / "staging").iterdir()) == []
+    assert sink.staged == []
+    assert list(tmp_path.iterdir()) == [tmp_path / "staging"]  # scratch removed
+
+
+@pytest.mark.timeout(60)
+def test_a_json_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(batch: object) -> memoryview:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(json_downloads, "_serialise_batch", no_space)
+    sink = _staging_sink(tmp_path / "staging")
+    with pytest.raises(StagingError, match="no space left on the staging volume"):
+        run_analysis(
+            tmp_path / "in.csv",
+            analysis_id="an-7",
+            upload_to_s3=True,
+            sink=sink,
+            scratch_dir=tmp_path,
+            analyze=fake_engine(3_000, chunk_rows=300),
+        )
+    assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
+    # nothing half-written; what was completed is the caller's to discard (as the CLI does)
+    assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "staging").iterdir())
+    sink.discard()
+    assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_inline_limit_crossed_by_the_json_writer_is_the_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(InlineLimitError, match="INLINE_MAX_BYTES"):
+        run_analysis(
+            tmp_path / "in.csv",
+            analysis_id="an-8",
+            upload_to_s3=False,
+            sink=BoundedMemorySink(200_000),  # the three artifacts need several times that
+            scratch_dir=tmp_path,
+            analyze=fake_engine(3_000, chunk_rows=300),
         )
     assert list(tmp_path.iterdir()) == []
