@@ -12,6 +12,7 @@ first.
 
     .venv/bin/python -m bench.bench_relay [--small 300] [--large 4] [--scale-records 600]
         [--sections small,large,scale,lag] [--repeat 1] [--relay-env NAME=VALUE]
+        [--format csv|xlsx|json]
 
 Each ratio row also gives the CPU-seconds spent during each loop by this process (all its
 threads) and by the SeaweedFS process (from /proc/PID/stat): on two shared cores the wall times
@@ -93,7 +94,12 @@ class Bench:
         return bucket
 
     def stage(
-        self, engine: sa.Engine, settings: Settings, count: int, size: int
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        count: int,
+        size: int,
+        artifact_format: ArtifactFormat = ArtifactFormat.CSV,
     ) -> tuple[list[Path], str]:
         """The staged files and the Content-Type the relay sends for them."""
         staged: list[Path] = []
@@ -101,7 +107,7 @@ class Bench:
         for index in range(count):
             data = os.urandom(size)
             committed = commit_analysis(
-                engine, settings, f"bench-{self.runs}-{index}", {ArtifactFormat.CSV: data}
+                engine, settings, f"bench-{self.runs}-{index}", {artifact_format: data}
             )
             artifact = committed.artifacts[0]
             staged.append(settings.staging_dir / (artifact.staged_path or ""))
@@ -169,6 +175,7 @@ def compare(
     size: int,
     concurrency: int | None,
     relay_env: dict[str, str],
+    artifact_format: ArtifactFormat = ArtifactFormat.CSV,
 ) -> tuple[str, tuple[float, float, float]]:
     """Bare loops then relay on the same staged files; ``concurrency`` None: relay defaults
     (apart from ``relay_env``, settings given on the command line for experiments). Dirty
@@ -184,7 +191,9 @@ def compare(
         else f"concurrency {concurrency}"
     )
     label += "".join(f", {name}={value}" for name, value in relay_env.items())
-    files, content_type = bench.stage(engine, settings, count, size)
+    if artifact_format is not ArtifactFormat.CSV:
+        label += f", {artifact_format.value} artifacts"
+    files, content_type = bench.stage(engine, settings, count, size, artifact_format)
     os.sync()
     bare = bench.bare_loop(bucket, files)
     os.sync()
@@ -320,6 +329,13 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="a relay setting for the ratio rows (experiments; the label shows it)",
     )
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in ArtifactFormat],
+        default=ArtifactFormat.CSV.value,
+        help="artifact kind of the ratio rows, hence the Content-Type the relay sends "
+        "(csv: text/csv, which SeaweedFS gzips on the server; xlsx: not gzipped)",
+    )
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     relay_env = dict(item.split("=", 1) for item in args.relay_env)
@@ -349,7 +365,15 @@ def main() -> None:
             if "large" in sections:
                 rows += [(args.large, 64 * MB, 1), (args.large, 64 * MB, None)]
             for count, size, concurrency in rows:
-                row, times = compare(bench, engine, count, size, concurrency, relay_env)
+                row, times = compare(
+                    bench,
+                    engine,
+                    count,
+                    size,
+                    concurrency,
+                    relay_env,
+                    ArtifactFormat(args.format),
+                )
                 runs.setdefault(row, []).append(times)
         if args.repeat > 1:
             print_medians(runs)
