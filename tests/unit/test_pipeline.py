@@ -9,16 +9,23 @@ import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
-from domain.artifacts import derive_download_id
+from domain.artifacts import ArtifactSink, derive_download_id
 from domain.downloads import json_downloads
 from domain.downloads.bounded_sink import BoundedMemorySink, InlineLimitError
 from domain.downloads.excel_downloads import ROW_ISSUES_SHEET_MAX_ROWS
 from domain.errors import InputError
-from domain.pipeline import PHASE_ANALYSING, PHASE_CLEANING, PHASE_REPORTING, run_analysis
+from domain.pipeline import (
+    PHASE_ANALYSING,
+    PHASE_CLEANING,
+    PHASE_REPORTING,
+    FinalResult,
+    run_analysis,
+)
 from outbox.settings import Settings
 from outbox.staging import StagingError, StagingSink
 from tests.unit.downloads.fakes import FakeAnalysis, StagedSinkDouble, fake_engine
@@ -26,14 +33,34 @@ from tests.unit.downloads.fakes import FakeAnalysis, StagedSinkDouble, fake_engi
 MOMENT = datetime(2026, 11, 29, 12, 34, 56, tzinfo=UTC)
 
 
+def _run(
+    tmp_path: Path,
+    analysis_id: str,
+    *,
+    name: str = "in.csv",
+    upload_to_s3: bool = False,
+    sink: ArtifactSink | None = None,
+    scratch_dir: Path | None = None,
+    **options: Any,
+) -> FinalResult:
+    """``run_analysis`` on ``tmp_path / name``, scratch in ``tmp_path`` unless given."""
+    return run_analysis(
+        tmp_path / name,
+        analysis_id=analysis_id,
+        upload_to_s3=upload_to_s3,
+        sink=sink,
+        scratch_dir=scratch_dir or tmp_path,
+        **options,
+    )
+
+
 def test_inline_run_returns_the_final_object_with_three_base64_downloads(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = run_analysis(
-        tmp_path / "Sales Data.csv",
-        analysis_id="an-1",
-        upload_to_s3=False,
-        sink=None,
+    result = _run(
+        tmp_path,
+        "an-1",
+        name="Sales Data.csv",
         scratch_dir=scratch,
         timestamp=MOMENT,
         analyze=fake_engine(2_500, chunk_rows=400),
@@ -67,12 +94,11 @@ def test_inline_run_returns_the_final_object_with_three_base64_downloads(tmp_pat
 
 def test_staged_run_uses_the_sink_and_returns_pending_entries(tmp_path: Path) -> None:
     sink = StagedSinkDouble()
-    result = run_analysis(
-        tmp_path / "in.csv",
-        analysis_id="an-2",
+    result = _run(
+        tmp_path,
+        "an-2",
         upload_to_s3=True,
         sink=sink,
-        scratch_dir=tmp_path,
         timestamp=MOMENT,
         analyze=fake_engine(300),
     )
@@ -90,12 +116,9 @@ def test_staged_run_uses_the_sink_and_returns_pending_entries(tmp_path: Path) ->
 
 def test_progress_reports_each_phase(tmp_path: Path) -> None:
     seen: list[tuple[str, int, int]] = []
-    run_analysis(
-        tmp_path / "in.csv",
-        analysis_id="an-3",
-        upload_to_s3=False,
-        sink=None,
-        scratch_dir=tmp_path,
+    _run(
+        tmp_path,
+        "an-3",
         progress=lambda phase, done, total: seen.append((phase, done, total)),
         analyze=fake_engine(2_000, chunk_rows=1_000),
     )
@@ -112,12 +135,9 @@ def test_progress_reports_each_phase(tmp_path: Path) -> None:
 
 def test_same_input_and_id_give_identical_artifacts(tmp_path: Path) -> None:
     def run() -> list[str]:
-        result = run_analysis(
-            tmp_path / "in.csv",
-            analysis_id="an-4",
-            upload_to_s3=False,
-            sink=None,
-            scratch_dir=tmp_path,
+        result = _run(
+            tmp_path,
+            "an-4",
             timestamp=MOMENT,
             analyze=fake_engine(100),
         )
@@ -132,12 +152,12 @@ def test_engine_input_error_propagates_and_nothing_is_written(tmp_path: Path) ->
 
     sink = StagedSinkDouble()
     with pytest.raises(InputError, match="empty"):
-        run_analysis(
-            tmp_path / "empty.csv",
-            analysis_id="an-5",
+        _run(
+            tmp_path,
+            "an-5",
+            name="empty.csv",
             upload_to_s3=True,
             sink=sink,
-            scratch_dir=tmp_path,
             analyze=broken,
         )
     assert sink.files == {}
@@ -152,12 +172,11 @@ def test_scratch_is_removed_when_a_generator_fails(tmp_path: Path) -> None:
             return super().write_artifact(spec, write)
 
     with pytest.raises(OSError, match="disk full"):
-        run_analysis(
-            tmp_path / "in.csv",
-            analysis_id="an-6",
+        _run(
+            tmp_path,
+            "an-6",
             upload_to_s3=True,
             sink=FailingSink(),
-            scratch_dir=tmp_path,
             analyze=fake_engine(50),
         )
     assert list(tmp_path.iterdir()) == []
@@ -177,9 +196,9 @@ def test_staged_run_streams_the_json_report_with_every_row_issue(tmp_path: Path)
     sink = _staging_sink(tmp_path / "staging")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = run_analysis(
-        tmp_path / "in.csv",
-        analysis_id="an-7",
+    result = _run(
+        tmp_path,
+        "an-7",
         upload_to_s3=True,
         sink=sink,
         scratch_dir=scratch,
@@ -226,12 +245,11 @@ def test_an_engine_error_mid_run_stops_the_json_writer_and_stages_nothing(tmp_pa
 
     sink = _staging_sink(tmp_path / "staging")
     with pytest.raises(InputError, match="not valid UTF-8"):
-        run_analysis(
-            tmp_path / "in.csv",
-            analysis_id="an-7",
+        _run(
+            tmp_path,
+            "an-7",
             upload_to_s3=True,
             sink=sink,
-            scratch_dir=tmp_path,
             analyze=analyze,
         )
     assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
@@ -250,12 +268,11 @@ def test_a_json_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
     monkeypatch.setattr(json_downloads, "_serialise_batch", no_space)
     sink = _staging_sink(tmp_path / "staging")
     with pytest.raises(StagingError, match="no space left on the staging volume"):
-        run_analysis(
-            tmp_path / "in.csv",
-            analysis_id="an-7",
+        _run(
+            tmp_path,
+            "an-7",
             upload_to_s3=True,
             sink=sink,
-            scratch_dir=tmp_path,
             analyze=fake_engine(3_000, chunk_rows=300),
         )
     assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
@@ -267,12 +284,10 @@ def test_a_json_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
 
 def test_inline_limit_crossed_by_the_json_writer_is_the_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(InlineLimitError, match="INLINE_MAX_BYTES"):
-        run_analysis(
-            tmp_path / "in.csv",
-            analysis_id="an-8",
-            upload_to_s3=False,
+        _run(
+            tmp_path,
+            "an-8",
             sink=BoundedMemorySink(200_000),  # the three artifacts need several times that
-            scratch_dir=tmp_path,
             analyze=fake_engine(3_000, chunk_rows=300),
         )
     assert list(tmp_path.iterdir()) == []
