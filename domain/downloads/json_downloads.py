@@ -26,7 +26,7 @@ import io
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO, Final
@@ -101,16 +101,6 @@ class _RowIssueItems:
                 self._stream.write(b",")
             self._stream.write(_serialise_batch(batch))
             self.written += batch.num_rows
-
-
-def write_row_issue_array(stream: BinaryIO, batches: Iterable[pa.RecordBatch]) -> int:
-    """Write ``[...]`` of row-issue objects; returns how many were written."""
-    stream.write(b"[")
-    items = _RowIssueItems(stream)
-    for batch in batches:
-        items.add(batch)
-    stream.write(b"]")
-    return items.written
 
 
 def write_json_report(
