@@ -21,6 +21,7 @@ from domain.engine.summarize import summarize
 from domain.errors import InputError
 from domain.model import CleanedChunk, Profile, SourceInfo
 from domain.reading import SourceSpec, read_chunks, sniff_source
+from domain.reading.chunks import group_chunks
 from domain.reading.stream import InvalidUtf8Error, RecordTooLargeError
 
 ProgressFn = Callable[[int, int], None]  # (bytes_done, bytes_total), called every chunk
@@ -84,7 +85,7 @@ def _profile_pass(
     profiler = Profiler(spec.column_count, options, spec.size_bytes)
     total = spec.size_bytes
     done = 0
-    for chunk in read_chunks(spec, options.block_size):
+    for chunk in group_chunks(read_chunks(spec, options.block_size), options.profile_chunks):
         profiler.add(chunk)
         done = min(chunk.bytes_done, total)
         if progress is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +46,29 @@ class RawChunk:
     rows: npt.NDArray[np.int64]  # record number of each batch row
     ragged: tuple[RaggedRow, ...]  # the records of this chunk that were repaired
     bytes_done: int  # input bytes behind the records handed out so far (up to the next record)
+
+
+def join_chunks(chunks: list[RawChunk]) -> RawChunk:
+    """Consecutive chunks as one (their record batches side by side, nothing copied)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    return RawChunk(
+        table=pa.concat_tables(chunk.table for chunk in chunks),
+        rows=np.concatenate([chunk.rows for chunk in chunks]),
+        ragged=tuple(row for chunk in chunks for row in chunk.ragged),
+        bytes_done=chunks[-1].bytes_done,
+    )
+
+
+def group_chunks(chunks: Iterable[RawChunk], size: int) -> Iterator[RawChunk]:
+    """``chunks`` joined ``size`` at a time (the last group may be smaller)."""
+    if size < 1:
+        raise ValueError(f"chunks are joined at least one at a time, not {size}")
+    group: list[RawChunk] = []
+    for chunk in chunks:
+        group.append(chunk)
+        if len(group) == size:
+            yield join_chunks(group)
+            group = []
+    if group:
+        yield join_chunks(group)

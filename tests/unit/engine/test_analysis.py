@@ -166,7 +166,7 @@ def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
     analyze_input(
         path,
         progress=lambda done, total: calls.append((done, total)),
-        options=EngineOptions(block_size=64 << 10),
+        options=EngineOptions(block_size=32 << 10),  # 13 chunks, profiled 2 at a time
     )
     assert len(calls) > 3
     assert calls[-1] == (path.stat().st_size, path.stat().st_size)
@@ -203,7 +203,8 @@ def test_top_values_break_ties_by_value_past_the_distinct_cap(tmp_path: Path) ->
 
 def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
     """The quantile sample (and so the outlier fences and every outlier issue) takes numbers in
-    row order, plain and formatted alike, so chunk boundaries change nothing."""
+    row order, plain and formatted alike, so chunk boundaries change nothing, nor does the
+    number of chunks pass 1 profiles at once."""
     lines = ["id,amount,city"]
     for i in range(20_000):
         amount = f"${(i * 37) % 9_000:,}.50" if i % 3 == 0 else str((i * 53) % 700)
@@ -213,8 +214,10 @@ def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
     path = tmp_path / "numbers.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    def run(block_size: int) -> tuple[object, pa.Table]:
-        options = EngineOptions(block_size=block_size, quantile_sample=500)
+    def run(block_size: int, profile_chunks: int = 1) -> tuple[object, pa.Table]:
+        options = EngineOptions(
+            block_size=block_size, profile_chunks=profile_chunks, quantile_sample=500
+        )
         analysis = analyze_input(path, options=options)
         issues = pa.concat_tables(chunk.issues for chunk in analysis.iter_cleaned())
         return analysis.plan.columns[1].fences, issues
@@ -225,6 +228,10 @@ def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
     assert small_fences == large_fences
     assert small_issues.num_rows > 0
     assert small_issues.equals(large_issues)
+    for profile_chunks in (2, 5):  # pass 1 profiling several chunks at once
+        fences, issues = run(16 << 10, profile_chunks)
+        assert fences == small_fences
+        assert issues.equals(small_issues)
 
 
 def test_wide_table_issues_span_several_queries(tmp_path: Path) -> None:

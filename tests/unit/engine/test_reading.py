@@ -8,6 +8,7 @@ import pytest
 
 from domain.errors import InputError
 from domain.reading import read_chunks, sniff_source, stream
+from domain.reading.chunks import group_chunks
 
 TABLE = "name;city\nJosé;Köln\nAnn;Zürich\n"
 
@@ -70,6 +71,31 @@ def test_ragged_rows_across_many_small_blocks(tmp_path: Path) -> None:
     for chunk in chunks:  # the first cell holds the record number
         assert chunk.table.column(0).to_pylist() == [str(r) for r in chunk.rows]
     assert [int(r) for c in chunks for r in c.rows] == list(range(2, 400))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_grouped_chunks_keep_records_ragged_rows_and_progress(tmp_path: Path, size: int) -> None:
+    lines = ["a,b,c"] + [f"{i},{i}" if i % 7 == 0 else f"{i},{i},{i}" for i in range(2, 400)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    spec = sniff_source(path)
+    chunks = list(read_chunks(spec, 256))
+    groups = list(group_chunks(read_chunks(spec, 256), size))
+    assert len(groups) == -(-len(chunks) // size)  # the last group may be smaller
+    for group in groups:  # the first cell still holds the record number
+        assert group.table.column(0).to_pylist() == [str(r) for r in group.rows]
+    assert [int(r) for g in groups for r in g.rows] == list(range(2, 400))
+    assert [r.row for g in groups for r in g.ragged] == [r.row for c in chunks for r in c.ragged]
+    assert [g.bytes_done for g in groups] == [c.bytes_done for c in chunks][size - 1 :: size] + (
+        [chunks[-1].bytes_done] if len(chunks) % size else []
+    )
+
+
+def test_chunks_cannot_be_grouped_by_zero(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a\n1\n")
+    with pytest.raises(ValueError, match="at least one"):
+        list(group_chunks(read_chunks(sniff_source(path), 256), 0))
 
 
 def test_many_ragged_rows_in_one_block_are_placed_by_one_gather(tmp_path: Path) -> None:
