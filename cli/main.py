@@ -16,7 +16,7 @@ import sqlalchemy.exc
 from cli.logging_setup import configure_logging
 from domain.errors import UserFacingError
 from outbox import crashpoints
-from outbox.settings import Settings, SettingsError
+from outbox.settings import Settings, SettingsError, apply_allocator_defaults
 
 COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db", "purge")
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    apply_allocator_defaults()  # before build_parser imports the commands (and polars)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
