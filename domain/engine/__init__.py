@@ -85,7 +85,10 @@ def _profile_pass(
     profiler = Profiler(spec.column_count, options, spec.size_bytes)
     total = spec.size_bytes
     done = 0
-    for chunk in group_chunks(read_chunks(spec, options.block_size), options.profile_chunks):
+    chunks = read_chunks(spec, options.block_size)
+    if spec.input_format == "csv":  # workbooks: no faster joined, and more memory (bench/README)
+        chunks = group_chunks(chunks, options.profile_cells)
+    for chunk in chunks:
         profiler.add(chunk)
         done = min(chunk.bytes_done, total)
         if progress is not None:

@@ -27,9 +27,11 @@ class EngineOptions:
     """Tuning knobs. Sentinels are compared after trimming and lower-casing."""
 
     block_size: int = 2 << 20  # bytes of CSV parsed per chunk (peak RSS grows with it)
-    # chunks profiled together by pass 1: fewer, larger polars queries (pass 1 is ~20 % faster
-    # with 2 than with 1), while its working set stays below pass 2's, where the peak is
-    profile_chunks: int = 2
+    # pass 1 profiles consecutive chunks together up to this many cells (rows x columns): fewer,
+    # larger polars queries (2 MiB of the benchmark's CSV is ~235,000 cells, so two chunks go
+    # together; pass 1 is ~20 % faster), while its working set, which grows with the cells,
+    # stays below pass 2's; chunks of short records or of wide tables stay alone (CSV only)
+    profile_cells: int = 400_000
     null_sentinels: tuple[str, ...] = DEFAULT_NULL_SENTINELS
     type_fit_share: float = 0.95  # share of non-null cells that must fit a type to infer it
     missing_low_share: float = 0.0  # above this: low severity "missing_values"

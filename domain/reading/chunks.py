@@ -60,15 +60,17 @@ def join_chunks(chunks: list[RawChunk]) -> RawChunk:
     )
 
 
-def group_chunks(chunks: Iterable[RawChunk], size: int) -> Iterator[RawChunk]:
-    """``chunks`` joined ``size`` at a time (the last group may be smaller)."""
-    if size < 1:
-        raise ValueError(f"chunks are joined at least one at a time, not {size}")
+def group_chunks(chunks: Iterable[RawChunk], min_cells: int) -> Iterator[RawChunk]:
+    """``chunks`` joined in order until each group holds at least ``min_cells`` cells (rows x
+    columns): short records and narrow tables are joined, wide or long chunks stay alone. The
+    last group may hold fewer."""
     group: list[RawChunk] = []
+    cells = 0
     for chunk in chunks:
         group.append(chunk)
-        if len(group) == size:
+        cells += chunk.table.num_rows * chunk.table.num_columns
+        if cells >= min_cells:
             yield join_chunks(group)
-            group = []
+            group, cells = [], 0
     if group:
         yield join_chunks(group)

@@ -166,7 +166,7 @@ def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
     analyze_input(
         path,
         progress=lambda done, total: calls.append((done, total)),
-        options=EngineOptions(block_size=32 << 10),  # 13 chunks, profiled 2 at a time
+        options=EngineOptions(block_size=64 << 10, profile_cells=0),  # each chunk on its own
     )
     assert len(calls) > 3
     assert calls[-1] == (path.stat().st_size, path.stat().st_size)
@@ -214,9 +214,9 @@ def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
     path = tmp_path / "numbers.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    def run(block_size: int, profile_chunks: int = 1) -> tuple[object, pa.Table]:
+    def run(block_size: int, profile_cells: int = 0) -> tuple[object, pa.Table]:
         options = EngineOptions(
-            block_size=block_size, profile_chunks=profile_chunks, quantile_sample=500
+            block_size=block_size, profile_cells=profile_cells, quantile_sample=500
         )
         analysis = analyze_input(path, options=options)
         issues = pa.concat_tables(chunk.issues for chunk in analysis.iter_cleaned())
@@ -228,8 +228,8 @@ def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
     assert small_fences == large_fences
     assert small_issues.num_rows > 0
     assert small_issues.equals(large_issues)
-    for profile_chunks in (2, 5):  # pass 1 profiling several chunks at once
-        fences, issues = run(16 << 10, profile_chunks)
+    for profile_cells in (3_000, 20_000):  # pass 1 profiling several chunks at once
+        fences, issues = run(16 << 10, profile_cells)
         assert fences == small_fences
         assert issues.equals(small_issues)
 

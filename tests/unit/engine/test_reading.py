@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -73,29 +74,38 @@ def test_ragged_rows_across_many_small_blocks(tmp_path: Path) -> None:
     assert [int(r) for c in chunks for r in c.rows] == list(range(2, 400))
 
 
-@pytest.mark.parametrize("size", [1, 2, 3])
-def test_grouped_chunks_keep_records_ragged_rows_and_progress(tmp_path: Path, size: int) -> None:
+@pytest.mark.parametrize("min_cells", [0, 100, 250])
+def test_grouped_chunks_keep_records_ragged_rows_and_progress(
+    tmp_path: Path, min_cells: int
+) -> None:
     lines = ["a,b,c"] + [f"{i},{i}" if i % 7 == 0 else f"{i},{i},{i}" for i in range(2, 400)]
     path = tmp_path / "t.csv"
     path.write_text("\n".join(lines) + "\n")
     spec = sniff_source(path)
     chunks = list(read_chunks(spec, 256))
-    groups = list(group_chunks(read_chunks(spec, 256), size))
-    assert len(groups) == -(-len(chunks) // size)  # the last group may be smaller
+    groups = list(group_chunks(read_chunks(spec, 256), min_cells))
+    bounds = list(itertools.accumulate(len(c.rows) for c in chunks))  # rows after each chunk
+    first = 0
+    for group in groups[:-1]:  # the shortest run of whole chunks holding min_cells cells
+        end = first + len(group.rows)
+        assert end in bounds
+        assert len(group.rows) * 3 >= min_cells
+        inside = [b for b in bounds if first < b < end]
+        if inside:
+            assert (inside[-1] - first) * 3 < min_cells
+        first = end
+    assert first + len(groups[-1].rows) == bounds[-1]
+    if min_cells == 0:
+        assert len(groups) == len(chunks)
+    else:
+        assert len(groups) < len(chunks)
     for group in groups:  # the first cell still holds the record number
         assert group.table.column(0).to_pylist() == [str(r) for r in group.rows]
     assert [int(r) for g in groups for r in g.rows] == list(range(2, 400))
     assert [r.row for g in groups for r in g.ragged] == [r.row for c in chunks for r in c.ragged]
-    assert [g.bytes_done for g in groups] == [c.bytes_done for c in chunks][size - 1 :: size] + (
-        [chunks[-1].bytes_done] if len(chunks) % size else []
-    )
-
-
-def test_chunks_cannot_be_grouped_by_zero(tmp_path: Path) -> None:
-    path = tmp_path / "t.csv"
-    path.write_text("a\n1\n")
-    with pytest.raises(ValueError, match="at least one"):
-        list(group_chunks(read_chunks(sniff_source(path), 256), 0))
+    by_end = dict(zip(bounds, (c.bytes_done for c in chunks), strict=True))
+    ends = itertools.accumulate(len(g.rows) for g in groups)
+    assert [g.bytes_done for g in groups] == [by_end[e] for e in ends]
 
 
 def test_many_ragged_rows_in_one_block_are_placed_by_one_gather(tmp_path: Path) -> None:
