@@ -52,3 +52,23 @@ def test_full_width_hashes_match_a_set() -> None:
             seen.add(value)
         assert tracker.mark(chunk).tolist() == expected
     assert tracker.distinct == len(seen)
+
+
+def test_hashes_sharing_a_word_of_the_filter_are_all_remembered() -> None:
+    """Bits of one filter word set by one chunk: each later repeat is found, and a hash whose
+    bits in that word are not all set is still new."""
+    word = 64 - 20  # the top 20 bits pick the word, three 6-bit fields below them the bits
+
+    def value(word_index: int, *bits: int) -> int:
+        fields = sum(bit << (word - 6 * (k + 1)) for k, bit in enumerate(bits))
+        return (word_index << word) | fields | 1
+
+    chunk = [value(5, 1, 2, 3), value(5, 4, 5, 6), value(5, 1, 5, 9), value(6, 1, 2, 3)]
+    values = np.array(chunk, dtype=np.uint64)
+    tracker = DuplicateTracker()
+    assert not tracker.mark(values).any()
+    assert tracker.mark(values[::-1].copy()).all()
+    # word 5 has bits 1-6 and 9 set: 1, 2, 7 is new (bit 7 clear), and so is 1, 2, 4 (all its
+    # bits set, so the filter lets it through: the binary search answers)
+    fresh = np.array([value(5, 1, 2, 7), value(5, 1, 2, 4)], dtype=np.uint64)
+    assert tracker.mark(fresh).tolist() == [False, False]
