@@ -39,7 +39,7 @@ def test_many_small_runs_give_the_same_answer() -> None:
 
 def test_full_width_hashes_match_a_set() -> None:
     """Hashes spread over all 64 bits, as real row hashes are: most new rows are answered by
-    the presence bitmap, repeats (within and across chunks) by the sorted runs."""
+    the presence filter, repeats (within and across chunks) by the sorted runs."""
     rng = np.random.default_rng(3)
     pool = rng.integers(0, 2**63, 5_000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     tracker = DuplicateTracker(run_limit=1_000)
