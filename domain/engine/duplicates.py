@@ -10,7 +10,7 @@ A fixed 8 MiB blocked Bloom filter answers "never seen" for most new rows withou
 (the binary searches into runs of 2 million entries were most of the time): the top 20 bits of a
 hash pick one of 2**20 64-bit words, three 6-bit fields below them pick three bits in it, so a
 lookup reads one word. It lets through about 8 % of new hashes at 10 million distinct rows (a
-single bit per hash in the same 8 MiB let through 15 %; bench/bench_duplicates.py).
+single bit per hash in the same 8 MiB let through 17 %; bench/bench_duplicates.py).
 Two different rows share a 64-bit hash with probability about n^2 / 2^65 (3e-6 for 10 million
 rows); such a pair would be treated as duplicates.
 """
