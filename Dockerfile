@@ -18,7 +18,7 @@ COPY pyproject.toml README.md ./
 COPY domain ./domain
 COPY outbox ./outbox
 COPY relay ./relay
-COPY cli ./cli
+COPY clean_my_data ./clean_my_data
 COPY sql ./sql
 # pip compiles the bytecode at install time; it stays in the image (the runtime user cannot
 # write it), so every `clean-my-data` process starts without recompiling.

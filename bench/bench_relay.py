@@ -38,7 +38,7 @@ import boto3
 import sqlalchemy as sa
 from botocore.config import Config
 
-from cli.logging_setup import configure_logging
+from clean_my_data.logging_setup import configure_logging
 from domain.model import ArtifactFormat
 from outbox.db import create_database_engine
 from outbox.migrations import upgrade
@@ -249,7 +249,7 @@ def scale(bench: Bench, engine: sa.Engine, count: int, processes: int) -> None:
     started = time.perf_counter()
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "relay", "--once"],
+            [sys.executable, "-m", "clean_my_data.main", "relay", "--once"],
             env={**env, "RELAY_ID": f"bench-{n}"},
         )
         for n in range(processes)
@@ -276,7 +276,7 @@ def lag(bench: Bench, engine: sa.Engine, commits: int, interval: float) -> None:
     bucket = bench.fresh(engine)
     env = bench.env(bucket, PATH=os.environ.get("PATH", ""), RELAY_ID="bench-lag")
     settings = Settings.from_env(env)
-    daemon = subprocess.Popen([sys.executable, "-m", "cli.main", "relay"], env=env)
+    daemon = subprocess.Popen([sys.executable, "-m", "clean_my_data.main", "relay"], env=env)
     try:
         time.sleep(3)  # let the daemon start
         for index in range(commits):

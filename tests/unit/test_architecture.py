@@ -1,4 +1,4 @@
-"""The dependency rules of DESIGN.md, checked on the source: domain <- outbox <- relay <- cli,
+"""The dependency rules, checked on the source: domain <- outbox <- relay <- clean_my_data,
 domain pure, each kind of I/O in its one home."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("domain", "outbox", "relay", "cli")
+LAYERS = ("domain", "outbox", "relay", "clean_my_data")
 # What each layer may not import (top-level module names).
 FORBIDDEN: dict[str, set[str]] = {
     "domain": {
         "outbox",
         "relay",
-        "cli",
+        "clean_my_data",
         "sqlalchemy",
         "pymysql",
         "boto3",
@@ -25,9 +25,9 @@ FORBIDDEN: dict[str, set[str]] = {
         "prometheus_client",
         "logging",
     },
-    "outbox": {"relay", "cli", "boto3", "botocore", "apscheduler", "prometheus_client"},
-    "relay": {"cli"},
-    "cli": set(),
+    "outbox": {"relay", "clean_my_data", "boto3", "botocore", "apscheduler", "prometheus_client"},
+    "relay": {"clean_my_data"},
+    "clean_my_data": set(),
 }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from cli.progress import TerminalProgress, format_progress
+from clean_my_data.progress import TerminalProgress, format_progress
 
 
 def test_format_progress_per_phase() -> None:

@@ -301,10 +301,10 @@ def test_build_stage_replayed_from_the_build_context_makes_the_wheel(tmp_path: P
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-        assert "clean-my-data = cli.main:main" in archive.read(entry_points).decode()
+        assert "clean-my-data = clean_my_data.main:main" in archive.read(entry_points).decode()
     for sql in (ROOT / "sql").glob("*.sql"):
         assert f"outbox/_sql/{sql.name}" in names
-    for package in ("domain", "outbox", "relay", "cli"):
+    for package in ("domain", "outbox", "relay", "clean_my_data"):
         assert f"{package}/__init__.py" in names
     assert not [n for n in names if n.split("/")[0] in ("tests", "bench", "deploy")]
     assert not [n for n in names if "__pycache__" in n]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from cli.main import main
+from clean_my_data.main import main
 from outbox.db import create_database_engine
 from outbox.migrations import upgrade
 from outbox.settings import Settings

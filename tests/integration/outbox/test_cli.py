@@ -15,7 +15,7 @@ from outbox.persist import persist_analysis_report
 from outbox.settings import Settings
 from tests.integration.outbox.support import build_final_object, stage_artifacts
 
-CLI = [sys.executable, "-m", "cli.main"]
+CLI = [sys.executable, "-m", "clean_my_data.main"]
 REPO = Path(__file__).resolve().parents[3]
 
 

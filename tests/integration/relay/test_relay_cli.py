@@ -61,7 +61,7 @@ def test_relay_once_uploads_everything_due_and_exits_zero(
         mysql_engine, s3_settings, "once-1", {ArtifactFormat.CSV: CSV, ArtifactFormat.JSON: b"{}"}
     )
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "relay", "--once"],
+        [sys.executable, "-m", "clean_my_data.main", "relay", "--once"],
         env=relay_env(s3_env, mysql_url),
         capture_output=True,
         text=True,
@@ -79,7 +79,7 @@ def test_daemon_picks_up_new_commits_serves_metrics_and_stops_on_sigterm(
 ) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "relay"],
+        [sys.executable, "-m", "clean_my_data.main", "relay"],
         env=relay_env(s3_env, mysql_url, METRICS_PORT=str(port), RELAY_ID="daemon-1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

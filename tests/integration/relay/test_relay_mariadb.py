@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from cli.commands.report import render_report
+from clean_my_data.commands.report import render_report
 from domain.model import ArtifactFormat
 from outbox.clock import utcnow
 from outbox.db import create_database_engine

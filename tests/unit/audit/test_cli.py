@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-import cli.commands.verify as verify_command
-from cli.main import main
+import clean_my_data.commands.verify as verify_command
+from clean_my_data.main import main
 from outbox.settings import Settings
 from relay.stores.base import ErrorClass, ObjectInfo, StoreError
 from tests.unit.audit.rows import FakeStore, Seeder

@@ -38,10 +38,10 @@ def test_polars_reads_the_variable() -> None:
 def test_the_console_script_sets_it_before_polars_is_loaded() -> None:
     done = _python(
         "import os, sys\n"
-        "import cli.main\n"
-        "assert 'polars' not in sys.modules, 'cli.main loads polars before main() runs'\n"
+        "import clean_my_data.main\n"
+        "assert 'polars' not in sys.modules, 'clean_my_data.main loads polars before main() runs'\n"
         "try:\n"
-        "    cli.main.main(['--help'])\n"
+        "    clean_my_data.main.main(['--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
         "print(os.environ['_RJEM_MALLOC_CONF'])\n"

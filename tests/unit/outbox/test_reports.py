@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cli.commands.report import render_report
+from clean_my_data.commands.report import render_report
 from domain.errors import UserFacingError
 from outbox.persist import InvalidAnalysisIdError, validate_analysis_id
 from outbox.reports import build_download_entry, merge_download_entries

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from cli.commands._table import format_table, one_line
+from clean_my_data.commands._table import format_table, one_line
 from domain.errors import UserFacingError
 from outbox import tables as t
 from outbox.audit.history import OUTCOMES, HistoryEntry, HistoryFilter, iter_history

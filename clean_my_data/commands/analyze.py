@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import structlog
 
-from cli.progress import TerminalProgress
+from clean_my_data.progress import TerminalProgress
 from domain.downloads.bounded_sink import BoundedMemorySink, InlineLimitError
 from domain.errors import InputError, UserFacingError
 from domain.pipeline import FinalResult, ProgressFn, run_analysis

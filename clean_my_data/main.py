@@ -1,7 +1,8 @@
 """The ``clean-my-data`` console script: the composition root wiring domain, outbox and relay.
 
-Each sub-command lives in ``cli/commands/<name>.py`` and exposes ``register(subparsers)``, which
-adds its parser and sets ``handler`` to a function ``(args, settings) -> int``.
+Each sub-command lives in ``clean_my_data/commands/<name>.py`` and exposes
+``register(subparsers)``, which adds its parser and sets ``handler`` to a function
+``(args, settings) -> int``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy.exc
 
-from cli.logging_setup import configure_logging
+from clean_my_data import __version__
+from clean_my_data.logging_setup import configure_logging
 from domain.errors import UserFacingError
 from outbox import crashpoints
 from outbox.settings import Settings, SettingsError, apply_allocator_defaults
@@ -28,12 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clean-my-data",
         description="Find and fix data-quality problems; deliver artifacts through an outbox.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
-            module = importlib.import_module(f"cli.commands.{name}")
+            module = importlib.import_module(f"clean_my_data.commands.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"cli.commands.{name}":
+            if exc.name != f"clean_my_data.commands.{name}":
                 raise
             continue  # command not built yet
         module.register(subparsers)

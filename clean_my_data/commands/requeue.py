@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from cli.commands._table import format_table, one_line
+from clean_my_data.commands._table import format_table, one_line
 from outbox.audit.requeue import (
     RequeueOutcome,
     Selection,
