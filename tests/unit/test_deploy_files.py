@@ -302,8 +302,10 @@ def test_build_stage_replayed_from_the_build_context_makes_the_wheel(tmp_path: P
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "clean-my-data = clean_my_data.main:main" in archive.read(entry_points).decode()
-    for sql in (ROOT / "sql").glob("*.sql"):
-        assert f"outbox/_sql/{sql.name}" in names
+    shipped = sorted((ROOT / "sql").rglob("*.sql"))
+    assert {p.parent.name for p in shipped} == {"mysql", "sqlite"}
+    for sql in shipped:
+        assert f"outbox/_sql/{sql.relative_to(ROOT / 'sql').as_posix()}" in names
     for package in ("domain", "outbox", "relay", "clean_my_data"):
         assert f"{package}/__init__.py" in names
     assert not [n for n in names if n.split("/")[0] in ("tests", "bench", "deploy")]
