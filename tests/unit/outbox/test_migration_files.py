@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,32 @@ def test_unsupported_urls_are_one_line_errors() -> None:
         create_database_engine(dataclasses.replace(Settings(), database_url="postgresql://x/y"))
     with pytest.raises(DatabaseError, match="not a valid"):
         open_database(dataclasses.replace(Settings(), database_url="::nonsense::"))
+
+
+def test_sqlite_upgrades_from_three_threads_at_once_apply_each_file_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engines = [
+        create_database_engine(dataclasses.replace(Settings(), database_url=url)) for _ in range(3)
+    ]
+    barrier = threading.Barrier(len(engines))
+    results: list[object] = [None] * len(engines)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = upgrade(engines[index])
+        except Exception as exc:  # noqa: BLE001 (asserted below)
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert all(isinstance(r, list) for r in results), results
+    applied = sorted(label for r in results if isinstance(r, list) for label in r)
+    assert applied == [m.label for m in discover_migrations(dialect="sqlite")]
+    assert len(_applied(engines[0])) == len(applied)
+    for engine in engines:
+        engine.dispose()
