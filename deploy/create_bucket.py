@@ -3,7 +3,7 @@
 Used by docker-compose.yml's ``bucket-init`` service against the SeaweedFS S3 gateway, with the
 gateway's admin credentials (the application's own credentials may not create buckets). An
 existing bucket owned by the caller is success, so the step can run on every ``up``. On AWS,
-create the bucket with your infrastructure tooling instead (see README "Production").
+create the bucket with your infrastructure tooling instead (see docs/guide/production.md).
 
 Retries connection errors until ``--timeout`` seconds have passed, because the gateway may
 answer its health check a moment before it accepts requests. Exit 0 when the bucket exists.

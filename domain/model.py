@@ -113,7 +113,7 @@ class RoutingDecision:
 
 @dataclass(frozen=True)
 class Scores:
-    """0..100 each; see README "Analysis" for the definitions."""
+    """0..100 each; see docs/design/analysis.md for the definitions."""
 
     completeness: float
     validity: float

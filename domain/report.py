@@ -1,4 +1,4 @@
-"""Assembly of the final object (DESIGN.md, the seed's shape) from the engine's profile.
+"""Assembly of the final object (docs/reference/final-object.md) from the engine's profile.
 
 The object is plain JSON types only. Row-level issues are bounded in the object (the first
 :data:`ROW_LEVEL_ISSUES_IN_OBJECT`, with the total and a truncation flag beside them); the full

@@ -1,6 +1,6 @@
 """The one settings object. Nothing else in the project reads ``os.environ``.
 
-Every setting is documented in README.md ("Settings"). Values are parsed and validated here so
+Every setting is documented in docs/reference/settings.md. Values are parsed and validated here so
 that a bad value fails at start-up with a one-line message naming the variable.
 """
 
@@ -119,7 +119,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 @dataclass(frozen=True)
 class Settings:
-    # --- contract variables (DESIGN.md) ---
+    # --- contract variables (docs/reference/settings.md) ---
     database_url: str = "sqlite:///var/clean-my-data.sqlite3"
     artifact_store_url: str = "file://./var/artifacts"
     s3_endpoint_url: str | None = None
@@ -157,7 +157,7 @@ class Settings:
     # --- logging ---
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
-    # --- fault injection (tests only; see README "Guarantees") ---
+    # --- fault injection (tests only; see docs/design/guarantees.md) ---
     crash_point: str | None = None
     # --- database ---
     db_timeout_seconds: int = 180  # pymysql read/write timeout: a hung server fails, never blocks

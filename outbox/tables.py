@@ -1,7 +1,9 @@
-"""SQLAlchemy Core definitions mirroring ``sql/`` (the source of truth on MySQL).
+"""SQLAlchemy Core descriptions of the tables the files under ``sql/`` create, for queries.
 
-On MySQL/MariaDB the schema comes from the numbered DDL files; on the embedded SQLite default
-it is created from this metadata. An integration test reflects MariaDB and compares it here.
+The schema itself comes from the numbered DDL files on every backend (``sql/mysql/`` and
+``sql/sqlite/``, applied by :mod:`outbox.migrations`); nothing creates tables from this metadata.
+``tests/integration/outbox/test_schema_agreement.py`` migrates a fresh MariaDB and a fresh SQLite
+database and checks that both reflect to exactly these tables, columns, keys and indexes.
 All datetimes are naive UTC.
 """
 

@@ -1,8 +1,9 @@
 """Reconcile the database, the staging directory and the object store (``clean-my-data verify``).
 
-Checks DESIGN.md's six invariants and returns one :class:`Problem` per violation.
+Checks the six invariants of docs/guide/auditing.md ("What verify checks") and returns one
+:class:`Problem` per violation.
 
-Strategy for 100,000 downloads (documented in README "Audit"):
+Strategy for 100,000 downloads (documented in docs/guide/auditing.md):
 
 - The object store is listed once, in pages, under our key prefix (``{prefix/}{env}/{tool}/``)
   into a dict; the ``downloads`` table is read in keyset chunks and matched against it. Sizes
@@ -48,7 +49,7 @@ _SUCCESS_OUTCOMES: Final = (t.OUTCOME_UPLOADED, t.OUTCOME_ALREADY_PRESENT)
 
 @dataclass(frozen=True)
 class Problem:
-    invariant: int  # 1..6, DESIGN.md "Invariants"
+    invariant: int  # 1..6, docs/guide/auditing.md "What verify checks"
     code: str  # stable snake_case, e.g. "object_missing"
     message: str  # one line, names the download/object/row
     download_id: str | None = None

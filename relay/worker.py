@@ -4,7 +4,7 @@ One bad artifact never blocks the others: every attempt is classified and flippe
 On shutdown, records not yet started are released (lease cleared, attempt taken back); uploads
 already running are finished and flipped.
 
-Throughput (bench/README.md, "Relay throughput"): ``drain`` claims the next batch as soon as the
+Throughput (bench/README.md, ``bench_relay``): ``drain`` claims the next batch as soon as the
 current one's last uploads have started (claim-ahead), so the pool never runs dry while a batch's
 tail is flipped; outcomes that finish within ``FLIP_GROUP_WINDOW_SECONDS`` of each other share
 one flip commit; staged files of a batch are removed on a cleanup thread once their flips have

@@ -3,7 +3,7 @@
 Default (staged): the three downloads are written to ``STAGING_DIR`` by the outbox's staging
 sink, then the final object, its ``downloads`` rows and one outbox record per artifact are
 committed in ONE transaction (``persist_analysis_report``); the printed object carries
-``pending`` download metadata. ``--inline``: the old behaviour: downloads as ``content_base64``
+``pending`` download metadata. ``--inline``: downloads as ``content_base64``
 in the printed object, nothing staged, nothing committed (bounded by ``INLINE_MAX_BYTES``).
 
 Bad input is a one-line error and a non-zero exit, with nothing staged or committed.
@@ -215,7 +215,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--inline",
         action="store_true",
-        help="old behaviour: downloads as base64 in the printed object; nothing staged or stored",
+        help="downloads as base64 in the printed object; nothing staged or stored",
     )
     parser.add_argument("--output", metavar="FILE", help="write the final object to FILE")
     parser.set_defaults(handler=run_analyze)

@@ -1,7 +1,7 @@
 """``clean-my-data verify``: reconcile the database, the staging directory and the object store.
 
 Exit 0 when consistent; exit 1 with one line per problem (``--json``: one JSON object per
-problem, then a summary object). See README "Audit" for what is checked and how.
+problem, then a summary object). See docs/guide/auditing.md for what is checked and how.
 """
 
 from __future__ import annotations

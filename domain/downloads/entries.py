@@ -1,6 +1,6 @@
 """Artifact naming and the download entries that go into the final object.
 
-Inline (``upload_to_s3=False``, the old behaviour): ``download_id``, ``file_name``, ``format``,
+Inline (``upload_to_s3=False``, ``analyze --inline``): ``download_id``, ``file_name``, ``format``,
 ``size_bytes``, ``content_base64``. Staged (``upload_to_s3=True``): ``download_id``,
 ``file_name``, ``format``, ``size_bytes``, ``sha256``, ``s3_path`` and ``status: "pending"``;
 the relay later flips the status.

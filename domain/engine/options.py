@@ -1,4 +1,4 @@
-"""Engine thresholds and limits, each with its documented default (README "Analysis")."""
+"""Engine thresholds and limits, each with its documented default (docs/design/analysis.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The docker-compose topology without Docker: the same users, grants, scripts and commands.
 
-* The migration user (the grants README "Production" documents) runs ``db upgrade``; the
+* The migration user (the grants docs/guide/production.md documents) runs ``db upgrade``; the
   runtime user (the grants of deploy/mysql/initdb/10-runtime-user.sh, parsed from that file)
   cannot, and cannot drop a table.
 * The transformer's watch folder (deploy/watch-inbox.sh) runs the real ``clean-my-data analyze``
@@ -37,7 +37,7 @@ INIT_SCRIPT = DEPLOY / "mysql" / "initdb" / "10-runtime-user.sh"
 EXAMPLE = ROOT / "examples" / "sales_dirty.csv"
 BIN_DIR = Path(sys.executable).parent
 
-# The migration user's grants, as README "Production" states them.
+# The migration user's grants, as docs/guide/production.md states them.
 MIGRATION_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW"
 )

@@ -136,10 +136,11 @@ def load_compose(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return loaded if env is None else dict(interpolate_tree(loaded, env))
 
 
-def readme_settings() -> set[str]:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+def documented_settings() -> set[str]:
+    """The variables the settings reference documents (its table's first column)."""
+    page = (ROOT / "docs" / "reference" / "settings.md").read_text()
+    rows = [line.split("|")[1] for line in page.splitlines() if line.startswith("| `")]
+    return set(re.findall(r"`([A-Z_][A-Z0-9_]+)`", "".join(rows)))
 
 
 def load_script_module(path: Path) -> ModuleType:
@@ -302,8 +303,10 @@ def test_build_stage_replayed_from_the_build_context_makes_the_wheel(tmp_path: P
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "clean-my-data = clean_my_data.main:main" in archive.read(entry_points).decode()
-    for sql in (ROOT / "sql").glob("*.sql"):
-        assert f"outbox/_sql/{sql.name}" in names
+    shipped = sorted((ROOT / "sql").rglob("*.sql"))
+    assert {p.parent.name for p in shipped} == {"mysql", "sqlite"}
+    for sql in shipped:
+        assert f"outbox/_sql/{sql.relative_to(ROOT / 'sql').as_posix()}" in names
     for package in ("domain", "outbox", "relay", "clean_my_data"):
         assert f"{package}/__init__.py" in names
     assert not [n for n in names if n.split("/")[0] in ("tests", "bench", "deploy")]
@@ -446,7 +449,7 @@ def test_env_example_and_compose_name_the_same_variables(example_env: dict[str, 
 def test_app_containers_get_only_documented_settings_that_parse(
     compose: dict[str, Any],
 ) -> None:
-    documented = readme_settings()
+    documented = documented_settings()
     for name in APP_SERVICES:
         environment = {k: str(v) for k, v in compose["services"][name]["environment"].items()}
         assert set(environment) <= documented, set(environment) - documented

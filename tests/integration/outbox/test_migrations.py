@@ -1,10 +1,10 @@
-"""``db upgrade`` on MariaDB: applies every file once, twice is a no-op, two at once is safe; the
-reflected schema equals outbox.tables.metadata; open_database refuses an outdated schema."""
+"""``db upgrade`` on MariaDB: applies every file once, twice is a no-op, two at once is safe; a
+failed file resumes at the failed statement; open_database refuses an outdated schema. The schema
+itself is compared with outbox.tables.metadata in test_schema_agreement.py (both dialects)."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 import threading
 from pathlib import Path
@@ -16,7 +16,13 @@ import sqlalchemy as sa
 from domain.errors import UserFacingError
 from outbox.audit.views import VIEW_NAMES
 from outbox.db import DatabaseError, create_database_engine, open_database
-from outbox.migrations import MigrationError, discover_migrations, upgrade
+from outbox.migrations import (
+    MigrationError,
+    discover_migrations,
+    find_pending,
+    locate_sql_dir,
+    upgrade,
+)
 from outbox.settings import Settings
 from outbox.tables import metadata
 
@@ -71,10 +77,10 @@ def test_two_upgrades_at_once_apply_each_file_exactly_once(mysql_url: str) -> No
 
 def test_a_changed_applied_file_is_refused(mysql_url: str, tmp_path: Path) -> None:
     sql_dir = tmp_path / "sql"
-    shutil.copytree(discover_migrations()[0].path.parent, sql_dir)
+    shutil.copytree(locate_sql_dir(), sql_dir)
     engine = create_database_engine(_settings(mysql_url))
     upgrade(engine, sql_dir)
-    first = sorted(sql_dir.glob("001_*.sql"))[0]
+    first = sorted((sql_dir / "mysql").glob("001_*.sql"))[0]
     first.write_text(first.read_text() + "\n-- edited\n")
 
     with pytest.raises(MigrationError, match="changed after it was applied"):
@@ -84,10 +90,10 @@ def test_a_changed_applied_file_is_refused(mysql_url: str, tmp_path: Path) -> No
 
 def test_a_new_file_is_applied_on_the_next_upgrade(mysql_url: str, tmp_path: Path) -> None:
     sql_dir = tmp_path / "sql"
-    shutil.copytree(discover_migrations()[0].path.parent, sql_dir)
+    shutil.copytree(locate_sql_dir(), sql_dir)
     engine = create_database_engine(_settings(mysql_url))
     upgrade(engine, sql_dir)
-    (sql_dir / "900_extra.sql").write_text(
+    (sql_dir / "mysql" / "900_extra.sql").write_text(
         "-- test\nCREATE TABLE extra_a (x INT)\n;;\nCREATE TABLE extra_b (y INT)\n"
     )
 
@@ -96,19 +102,57 @@ def test_a_new_file_is_applied_on_the_next_upgrade(mysql_url: str, tmp_path: Pat
     engine.dispose()
 
 
-def test_a_failing_statement_is_a_one_line_error_and_is_not_recorded(
+def _steps(engine: sa.Engine) -> list[tuple[str, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT version, statement FROM schema_migration_steps"))
+        return sorted((r.version, r.statement) for r in rows)
+
+
+def test_a_failed_file_is_not_recorded_and_resumes_at_the_failed_statement(
     mysql_url: str, tmp_path: Path
 ) -> None:
     sql_dir = tmp_path / "sql"
-    sql_dir.mkdir()
-    (sql_dir / "001_broken.sql").write_text("CREATE TABLE ok_t (x INT)\n;;\nCREATE TABLEX nope\n")
+    (sql_dir / "mysql").mkdir(parents=True)
+    broken = sql_dir / "mysql" / "001_broken.sql"
+    broken.write_text(
+        "CREATE TABLE ok_a (x INT)\n;;\nCREATE TABLE ok_b (y INT)\n;;\nCREATE TABLEX nope\n"
+    )
     engine = create_database_engine(_settings(mysql_url))
 
-    with pytest.raises(MigrationError, match=r"001_broken.sql, statement 2 failed") as raised:
+    with pytest.raises(MigrationError, match=r"001_broken.sql, statement 3 failed") as raised:
         upgrade(engine, sql_dir)
 
     assert "\n" not in str(raised.value)
+    assert _applied(engine) == []  # the version is not applied
+    assert _steps(engine) == [("001", 1), ("001", 2)]  # exactly what took effect
+    assert find_pending(engine, sql_dir) == ["001_broken"]
+    assert {"ok_a", "ok_b"} <= set(sa.inspect(engine).get_table_names())
+
+    # Fixing the failed statement: the two that ran are skipped (re-running them would fail).
+    broken.write_text(
+        "CREATE TABLE ok_a (x INT)\n;;\nCREATE TABLE ok_b (y INT)\n;;\nCREATE TABLE ok_c (z INT)\n"
+    )
+    assert upgrade(engine, sql_dir) == ["001_broken"]
+    assert [v for v, _ in _applied(engine)] == ["001"]
+    assert _steps(engine) == []
+    assert "ok_c" in sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_a_statement_that_ran_and_then_changed_is_refused(mysql_url: str, tmp_path: Path) -> None:
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "mysql").mkdir(parents=True)
+    broken = sql_dir / "mysql" / "001_broken.sql"
+    broken.write_text("CREATE TABLE ok_a (x INT)\n;;\nCREATE TABLEX nope\n")
+    engine = create_database_engine(_settings(mysql_url))
+    with pytest.raises(MigrationError, match="statement 2 failed"):
+        upgrade(engine, sql_dir)
+
+    broken.write_text("CREATE TABLE ok_a (x BIGINT)\n;;\nCREATE TABLE ok_b (y INT)\n")
+    with pytest.raises(MigrationError, match="statement 1 changed after it was applied"):
+        upgrade(engine, sql_dir)
     assert _applied(engine) == []
+    assert _steps(engine) == [("001", 1)]
     engine.dispose()
 
 
@@ -135,113 +179,6 @@ def test_open_database_names_an_unreachable_server_without_its_password() -> Non
     assert "s3cret" not in str(raised.value)
 
 
-# --- the reflected MariaDB schema equals outbox.tables.metadata -------------------------------
-
-
-def _type_key(column_type: sa.types.TypeEngine[Any], *, reflected: bool) -> str:
-    """Canonical type names; MariaDB's JSON is LONGTEXT, BOOLEAN is TINYINT(1)."""
-    name = type(column_type).__name__.upper()
-    if isinstance(column_type, sa.JSON) or (reflected and name == "LONGTEXT"):
-        return "json"
-    if isinstance(column_type, sa.Boolean) or (reflected and name == "TINYINT"):
-        return "bool"
-    if isinstance(column_type, sa.BigInteger) or name == "BIGINT":
-        return "bigint"
-    if isinstance(column_type, sa.Integer):
-        return "int"
-    if isinstance(column_type, sa.DateTime):
-        return "datetime"
-    if isinstance(column_type, sa.Text):
-        return "text"
-    if isinstance(column_type, sa.String):
-        return f"string({column_type.length})"
-    return name.lower()
-
-
-def _normalise_sql(text: str) -> str:
-    return re.sub(r"[\s`\"]", "", text).lower()
-
-
-def test_reflected_schema_equals_the_table_definitions(mysql_url: str) -> None:
-    engine = create_database_engine(_settings(mysql_url))
-    upgrade(engine)
-    inspector = sa.inspect(engine)
-    reflected_tables = set(inspector.get_table_names()) - {"schema_migrations"}
-    assert reflected_tables == set(metadata.tables)
-
-    for table in metadata.sorted_tables:
-        name = table.name
-        columns = inspector.get_columns(name)
-        assert [c["name"] for c in columns] == [c.name for c in table.columns], name
-        for declared, found in zip(table.columns, columns, strict=True):
-            where = f"{name}.{declared.name}"
-            assert _type_key(found["type"], reflected=True) == _type_key(
-                declared.type, reflected=False
-            ), where
-            assert found["nullable"] == declared.nullable, where
-            if isinstance(declared.type, sa.JSON):
-                assert type(found["type"]).__name__.upper() in ("JSON", "LONGTEXT"), where
-
-        pk = inspector.get_pk_constraint(name)
-        assert pk["constrained_columns"] == [c.name for c in table.primary_key.columns], name
-
-        declared_uniques = {
-            (c.name, tuple(col.name for col in c.columns))
-            for c in table.constraints
-            if isinstance(c, sa.UniqueConstraint) and not isinstance(c, sa.PrimaryKeyConstraint)
-        }
-        found_uniques = {
-            (u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(name)
-        }
-        assert found_uniques == declared_uniques, name
-
-        declared_indexes = {
-            (i.name, tuple(col.name for col in i.columns), bool(i.unique)) for i in table.indexes
-        }
-        found_indexes = {
-            (i["name"], tuple(i["column_names"]), bool(i["unique"]))
-            for i in inspector.get_indexes(name)
-            if i["name"] not in {u for u, _ in found_uniques}  # MySQL: UNIQUE is an index too
-        }
-        assert found_indexes == declared_indexes, name
-
-        declared_fks = {
-            (
-                fk.name,
-                tuple(fk.column_keys),
-                fk.referred_table.name,
-                tuple(e.column.name for e in fk.elements),
-                (fk.ondelete or "").upper(),
-            )
-            for fk in table.foreign_key_constraints
-        }
-        found_fks = {
-            (
-                fk["name"],
-                tuple(fk["constrained_columns"]),
-                fk["referred_table"],
-                tuple(fk["referred_columns"]),
-                (fk.get("options", {}).get("ondelete") or "").upper(),
-            )
-            for fk in inspector.get_foreign_keys(name)
-        }
-        assert found_fks == declared_fks, name
-
-        declared_checks = {
-            c.name: _normalise_sql(str(c.sqltext))
-            for c in table.constraints
-            if isinstance(c, sa.CheckConstraint)
-        }
-        json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
-        found_checks = {
-            c["name"]: _normalise_sql(c["sqltext"])
-            for c in inspector.get_check_constraints(name)
-            if c["name"] not in json_columns  # MariaDB's implicit json_valid() checks
-        }
-        assert found_checks == declared_checks, name
-    engine.dispose()
-
-
 def test_sqlite_gets_the_same_tables_and_records_the_versions(tmp_path: Path) -> None:
     settings = _settings(f"sqlite:///{tmp_path / 'nested' / 'db.sqlite3'}")
     engine = open_database(settings)  # creates the directory and the schema
@@ -251,7 +188,9 @@ def test_sqlite_gets_the_same_tables_and_records_the_versions(tmp_path: Path) ->
         assert {i["name"] for i in inspector.get_indexes(table.name)} >= {
             i.name for i in table.indexes
         }
-    assert [v for v, _ in _applied(engine)] == [m.version for m in discover_migrations()]
+    assert _applied(engine) == [
+        (m.version, m.checksum) for m in discover_migrations(dialect="sqlite")
+    ]
     assert set(inspector.get_view_names()) == set(VIEW_NAMES)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

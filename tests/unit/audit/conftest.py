@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from outbox.audit.views import create_sqlite_views
 from outbox.db import create_database_engine
 from outbox.migrations import upgrade
 from outbox.settings import Settings
@@ -33,8 +32,6 @@ def settings(tmp_path: Path) -> Settings:
 def engine(settings: Settings) -> Iterator[sa.Engine]:
     engine = create_database_engine(settings)
     upgrade(engine)
-    with engine.begin() as conn:
-        create_sqlite_views(conn)
     yield engine
     engine.dispose()
 

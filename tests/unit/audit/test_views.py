@@ -7,7 +7,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from outbox import tables as t
-from outbox.audit.views import VIEW_NAMES, create_sqlite_views
+from outbox.audit.views import VIEW_NAMES
+from outbox.migrations import upgrade
 from tests.unit.audit.rows import Seeder
 
 
@@ -16,11 +17,11 @@ def _rows(engine: sa.Engine, sql: str) -> list[dict[str, object]]:
         return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
 
 
-def test_views_are_created_twice_without_error(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        create_sqlite_views(conn)
-    names = set(sa.inspect(engine).get_view_names())
-    assert set(VIEW_NAMES) <= names
+def test_the_schema_files_create_every_view_and_a_second_upgrade_keeps_them(
+    engine: sa.Engine,
+) -> None:
+    assert upgrade(engine) == []
+    assert set(sa.inspect(engine).get_view_names()) == set(VIEW_NAMES)
 
 
 def test_views_answer_backlog_age_failures_timeline_and_leases(

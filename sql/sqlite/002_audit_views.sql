@@ -1,0 +1,78 @@
+-- clean-my-data schema, version 002: audit views for people who read the outbox with SQL.
+-- SQLite; the MySQL/MariaDB twin is sql/mysql/002_audit_views.sql: same names and columns, only
+-- the date arithmetic differs (julianday instead of TIMESTAMPDIFF). DROP ... IF EXISTS then
+-- CREATE makes it safe to apply twice. All datetimes are naive UTC.
+
+-- How many downloads / outbox records are in each status, and the oldest change in each.
+DROP VIEW IF EXISTS audit_backlog_by_status
+;;
+CREATE VIEW audit_backlog_by_status AS
+SELECT 'downloads' AS source, status, COUNT(*) AS row_count, MIN(updated_at) AS oldest_change_at
+FROM downloads
+GROUP BY status
+UNION ALL
+SELECT 'outbox' AS source, state AS status, COUNT(*) AS row_count,
+       MIN(updated_at) AS oldest_change_at
+FROM outbox
+GROUP BY state
+;;
+
+-- One row: the pending outbox backlog, how much of it is due, and the age of the oldest record.
+DROP VIEW IF EXISTS audit_oldest_pending
+;;
+CREATE VIEW audit_oldest_pending AS
+SELECT COUNT(*) AS pending_rows,
+       COALESCE(SUM(julianday(available_at) <= julianday('now')), 0) AS due_rows,
+       MIN(created_at) AS oldest_created_at,
+       CAST(ROUND((julianday('now') - julianday(MIN(created_at))) * 86400) AS INTEGER) AS oldest_age_seconds
+FROM outbox
+WHERE state = 'pending'
+;;
+
+-- Failed attempts (terminal and retried) grouped by error class, from the attempt history.
+DROP VIEW IF EXISTS audit_failures_by_error_class
+;;
+CREATE VIEW audit_failures_by_error_class AS
+SELECT COALESCE(error_class, 'unclassified') AS error_class,
+       SUM(outcome = 'failed') AS terminal_failures,
+       SUM(outcome = 'retry_scheduled') AS retries,
+       COUNT(DISTINCT download_id) AS downloads_affected,
+       MIN(recorded_at) AS first_seen_at,
+       MAX(recorded_at) AS last_seen_at
+FROM outbox_attempts
+WHERE outcome IN ('failed', 'retry_scheduled')
+GROUP BY COALESCE(error_class, 'unclassified')
+;;
+
+-- Everything that happened to an analysis: the analysis (its final object's timestamp), each
+-- outbox record enqueued, each attempt and operator action.
+-- Read with: WHERE analysis_id = ? ORDER BY happened_at, seq.
+DROP VIEW IF EXISTS audit_analysis_timeline
+;;
+CREATE VIEW audit_analysis_timeline AS
+SELECT r.analysis_id, r.`timestamp` AS happened_at, 0 AS seq, 'analysed' AS event,
+       NULL AS download_id, NULL AS file_name, NULL AS attempt, NULL AS actor,
+       r.status AS outcome, NULL AS error_class, NULL AS error_message, NULL AS object_key
+FROM analysis_reports r
+UNION ALL
+SELECT o.analysis_id, o.created_at, 0, 'enqueued',
+       o.download_id, d.file_name, o.attempts, NULL,
+       o.state, o.last_error_class, o.last_error, NULL
+FROM outbox o LEFT JOIN downloads d ON d.download_id = o.download_id
+UNION ALL
+SELECT a.analysis_id, a.recorded_at, a.id, a.event,
+       a.download_id, d.file_name, a.attempt, a.actor,
+       a.outcome, a.error_class, a.error_message, a.object_key
+FROM outbox_attempts a LEFT JOIN downloads d ON d.download_id = a.download_id
+;;
+
+-- Pending outbox records whose lease has run out: their relay died or stalled mid-attempt.
+-- Another relay takes them over; rows that stay here longer than one lease period are a problem.
+DROP VIEW IF EXISTS audit_expired_leases
+;;
+CREATE VIEW audit_expired_leases AS
+SELECT id AS outbox_id, download_id, analysis_id, lease_owner, lease_expires_at, attempts,
+       CAST(ROUND((julianday('now') - julianday(lease_expires_at)) * 86400) AS INTEGER) AS expired_for_seconds
+FROM outbox
+WHERE state = 'pending' AND lease_token IS NOT NULL
+  AND julianday(lease_expires_at) < julianday('now')
