@@ -4,8 +4,9 @@ The public Python API (everything else is private)::
 
     import clean_my_data
 
-    final = clean_my_data.analyze_and_commit("sales.csv")      # stage, then one transaction
-    report = clean_my_data.get_report(final["analysis_id"])    # current download statuses
+    final = clean_my_data.analyze_and_commit("sales.csv")   # stage, then one transaction
+    clean_my_data.relay_once()                              # upload what is staged
+    report = clean_my_data.get_report(final["analysis_id"], presign=True)
 
 Errors derive from :class:`CleanMyDataError`; each carries a one-line message and the exit code
 the command line gives it.
@@ -16,6 +17,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from clean_my_data._api._analyze import analyze, analyze_and_commit, analyze_inline
+from clean_my_data._api._audit import RequeueReport, history, relay_once, requeue, verify
+from clean_my_data._api._reports import get_report, presign_download
 from clean_my_data._api._types import FinalObject, InTransaction
 from clean_my_data._errors import (
     CleanMyDataError,
@@ -23,10 +26,14 @@ from clean_my_data._errors import (
     DatabaseError,
     InputError,
     NotFoundError,
+    NotUploadedError,
     StorageError,
     UsageError,
 )
+from outbox.audit.history import HistoryEntry
+from outbox.audit.requeue import RequeueOutcome, Verdict
 from outbox.settings import Settings
+from relay.verify import Problem, VerifyResult
 
 try:
     __version__ = version("clean-my-data")
@@ -38,14 +45,27 @@ __all__ = [
     "ConfigurationError",
     "DatabaseError",
     "FinalObject",
+    "HistoryEntry",
     "InTransaction",
     "InputError",
     "NotFoundError",
+    "NotUploadedError",
+    "Problem",
+    "RequeueOutcome",
+    "RequeueReport",
     "Settings",
     "StorageError",
     "UsageError",
+    "Verdict",
+    "VerifyResult",
     "__version__",
     "analyze",
     "analyze_and_commit",
     "analyze_inline",
+    "get_report",
+    "history",
+    "presign_download",
+    "relay_once",
+    "requeue",
+    "verify",
 ]

@@ -5,10 +5,16 @@ line meant for a person, and ``exit_code`` is what ``clean-my-data`` exits with:
 
 - :class:`InputError` (65, ``EX_DATAERR``): the input data cannot be analysed;
 - :class:`UsageError` (2): an argument is malformed (analysis id, filter, output path);
-- :class:`ConfigurationError` (2): the settings are invalid or inconsistent;
+- :class:`ConfigurationError` (78, ``EX_CONFIG``): the settings are invalid or inconsistent;
 - :class:`NotFoundError` (1): no such analysis or download;
-- :class:`DatabaseError` (1): the database is unreachable, not migrated, or refused the commit;
-- :class:`StorageError` (1): the staging directory or the object store cannot be used.
+- :class:`NotUploadedError` (1): the download exists but is not in the object store yet;
+- :class:`DatabaseError` (69, ``EX_UNAVAILABLE``): the database is unreachable, not migrated,
+  or refused the commit;
+- :class:`StorageError` (69, ``EX_UNAVAILABLE``): the staging directory or the object store
+  cannot be used.
+
+Exit code 1 is otherwise "a failure was found" (``verify`` found problems, ``requeue`` could not
+requeue everything selected), so a script can tell it from a service it could not reach.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 from typing import Final
 
 EX_DATAERR: Final = 65
+EX_UNAVAILABLE: Final = 69
+EX_CONFIG: Final = 78
 
 
 class CleanMyDataError(Exception):
@@ -40,16 +48,24 @@ class UsageError(CleanMyDataError):
 class ConfigurationError(CleanMyDataError):
     """The settings are invalid, or a stored location does not match the configured store."""
 
-    exit_code = 2
+    exit_code = EX_CONFIG
 
 
 class NotFoundError(CleanMyDataError):
     """No analysis or download is stored under the given id."""
 
 
+class NotUploadedError(CleanMyDataError):
+    """The download exists but is not ``uploaded`` (still ``pending``, or ``upload_failed``)."""
+
+
 class DatabaseError(CleanMyDataError):
     """The database is unreachable, not migrated, or refused the commit."""
+
+    exit_code = EX_UNAVAILABLE
 
 
 class StorageError(CleanMyDataError):
     """The staging directory or the object store cannot be used."""
+
+    exit_code = EX_UNAVAILABLE

@@ -3,8 +3,9 @@
 Each sub-command lives in ``clean_my_data/commands/<name>.py`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``handler`` to a function
 ``(args, settings) -> int``. Errors become one line on stderr and the exit code of their
-public exception (:mod:`clean_my_data._errors`): 0 success, 1 failure found or service error,
-2 usage or configuration error, 65 bad input data.
+public exception (:mod:`clean_my_data._errors`): 0 success, 1 failure found (or not found),
+2 usage error, 65 bad input data, 69 database/staging/object store unavailable, 78 configuration
+error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from clean_my_data import __version__
 from clean_my_data._api._translate import public_error
+from clean_my_data._errors import EX_CONFIG
 from clean_my_data.logging_setup import configure_logging
 from outbox import crashpoints
 from outbox.settings import Settings, SettingsError, apply_allocator_defaults
@@ -46,13 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return EX_CONFIG
     configure_logging(settings.log_format, settings.log_level)
     try:
         crashpoints.arm(settings.crash_point)
     except crashpoints.UnknownCrashPointError as exc:
         print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return EX_CONFIG
     handler: Handler = args.handler
     try:
         return handler(args, settings)

@@ -70,7 +70,7 @@ def test_commands_on_a_database_without_schema_say_run_db_upgrade(
     mysql_url: str, tmp_path: Path
 ) -> None:
     result = _run(["report", "an-1"], tmp_path, DATABASE_URL=mysql_url)
-    assert result.returncode == 1
+    assert result.returncode == 69  # EX_UNAVAILABLE: the schema is not ready
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert lines == [lines[-1]]
