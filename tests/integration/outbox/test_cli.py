@@ -9,11 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from outbox.db import open_database
 from outbox.migrations import discover_migrations
 from outbox.persist import persist_analysis_report
 from outbox.settings import Settings
 from tests.integration.outbox.support import build_final_object, stage_artifacts
+
+pytestmark = [pytest.mark.mariadb]
 
 CLI = [sys.executable, "-m", "clean_my_data.main"]
 REPO = Path(__file__).resolve().parents[3]
