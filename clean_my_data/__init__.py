@@ -12,9 +12,7 @@ Errors derive from :class:`CleanMyDataError`; each carries a one-line message an
 the command line gives it.
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from clean_my_data._api._analyze import analyze, analyze_and_commit, analyze_inline
 from clean_my_data._api._audit import RequeueReport, history, relay_once, requeue, verify
@@ -30,14 +28,15 @@ from clean_my_data._errors import (
     StorageError,
     UsageError,
 )
+from clean_my_data.logging_setup import configure_logging
 from outbox.audit.history import HistoryEntry
 from outbox.audit.requeue import RequeueOutcome, Verdict
 from outbox.settings import Settings
 from relay.verify import Problem, VerifyResult
 
 try:
-    __version__ = version("clean-my-data")
-except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = _metadata.version("clean-my-data")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
@@ -62,6 +61,7 @@ __all__ = [
     "analyze",
     "analyze_and_commit",
     "analyze_inline",
+    "configure_logging",
     "get_report",
     "history",
     "presign_download",
