@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 
+from domain.display import mask_credentials
 from domain.errors import UserFacingError
 from outbox.jsontext import dumps_json
 from outbox.migrations import find_pending, upgrade
@@ -102,8 +103,8 @@ def create_database_engine(settings: Settings) -> sa.Engine:
 
 
 def describe_url(engine: sa.Engine) -> str:
-    """The engine's URL without its password, for messages and logs."""
-    return engine.url.render_as_string(hide_password=True)
+    """The engine's URL without its credentials (userinfo or query), for messages and logs."""
+    return mask_credentials(engine.url.render_as_string(hide_password=False))
 
 
 def open_database(settings: Settings) -> sa.Engine:
