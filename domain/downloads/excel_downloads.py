@@ -41,6 +41,7 @@ from domain.downloads.content import ReportContent
 from domain.downloads.entries import choose_sink, describe_download, report_xlsx_spec
 
 EXCEL_MAX_ROWS: Final = 1_048_576
+EXCEL_MAX_COLUMNS: Final = 16_384  # column XFD; wider tables are cut (the CSV has them all)
 TABLE_SHEET_MAX_ROWS: Final = 10_000
 ROW_ISSUES_SHEET_MAX_ROWS: Final = 5_000
 CLEANED_SHEET_MAX_CELLS: Final = 50_000
@@ -252,8 +253,17 @@ def _write_columns(workbook: Workbook, columns: Sequence[Mapping[str, Any]]) -> 
         )
 
 
+def _columns_note(total: int) -> str:
+    return (
+        f"Sheet '{SHEET_CLEANED}' shows the first {EXCEL_MAX_COLUMNS:,} of {total:,} columns "
+        "(Excel's limit); the CSV download has them all."
+    )
+
+
 def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
     preview = content.cleaned_preview
+    if preview.num_columns > EXCEL_MAX_COLUMNS:
+        preview = preview.select(range(EXCEL_MAX_COLUMNS))
     header = [prepare_text_for_xlsx(name) for name in preview.column_names]
     sheet = _start_sheet(workbook, SHEET_CLEANED, header, [18.0] * len(header))
     limit = cleaned_preview_rows(len(header))
@@ -267,6 +277,8 @@ def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
             f"Showing the first {head.num_rows:,} of {content.cleaned_row_total:,} cleaned rows; "
             "the full cleaned data is in the CSV download.",
         )
+    if content.cleaned_preview.num_columns > EXCEL_MAX_COLUMNS:
+        _append_note(sheet, _columns_note(content.cleaned_preview.num_columns))
 
 
 def write_excel_report(
@@ -277,7 +289,8 @@ def write_excel_report(
 
     rows_shown = min(content.row_issue_total, ROW_ISSUES_SHEET_MAX_ROWS)
     preview_shown = min(
-        content.cleaned_preview.num_rows, cleaned_preview_rows(content.cleaned_preview.num_columns)
+        content.cleaned_preview.num_rows,
+        cleaned_preview_rows(min(content.cleaned_preview.num_columns, EXCEL_MAX_COLUMNS)),
     )
     notes: list[str] = []
     if content.row_issue_total > rows_shown:
@@ -290,6 +303,9 @@ def write_excel_report(
             f"Sheet '{SHEET_CLEANED}' shows {preview_shown:,} of "
             f"{content.cleaned_row_total:,} rows; the CSV download has the full data."
         )
+
+    if content.cleaned_preview.num_columns > EXCEL_MAX_COLUMNS:
+        notes.append(_columns_note(content.cleaned_preview.num_columns))
 
     def write(stream: BinaryIO) -> None:
         workbook = Workbook(write_only=True)
