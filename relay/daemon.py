@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from outbox.audit.retention import purge_finished
 from outbox.db import open_database
-from outbox.settings import Settings
+from outbox.settings import Settings, SettingsError
 from relay.metrics import RelayMetrics
 from relay.stores import open_store
 from relay.sweep import sweep_orphans
@@ -116,7 +116,13 @@ def run_daemon(settings: Settings) -> int:
     engine = open_database(settings)
     metrics = RelayMetrics()
     if settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+        try:
+            metrics.serve(settings.metrics_port)
+        except OSError as exc:
+            engine.dispose()
+            raise SettingsError(
+                f"METRICS_PORT={settings.metrics_port}: cannot listen ({exc.strerror or exc})"
+            ) from None
         log.info("relay_metrics_served", port=settings.metrics_port)
     worker = RelayWorker(engine, open_store(settings), settings, metrics)
     stop = threading.Event()
