@@ -21,6 +21,7 @@ JSON download has every row-level issue, the CSV download the full cleaned data)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, BinaryIO, Final
@@ -38,6 +39,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
 from domain.downloads.cells import prepare_for_xlsx, prepare_text_for_xlsx
 from domain.downloads.content import ReportContent
+from domain.downloads.detachable import DetachableStream
 from domain.downloads.entries import choose_sink, describe_download, report_xlsx_spec
 
 EXCEL_MAX_ROWS: Final = 1_048_576
@@ -281,6 +283,22 @@ def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
         _append_note(sheet, _columns_note(content.cleaned_preview.num_columns))
 
 
+def _discard_sheets(workbook: Workbook) -> None:
+    """After a failed save: close each write-only sheet's row writer and remove its temporary
+    file now, while that file is open; collected later, a writer would write to a closed file
+    and Python would print that error behind the caller's back."""
+    for sheet in workbook.worksheets:
+        rows = getattr(sheet, "_rows", None)
+        writer = getattr(sheet, "_writer", None)
+        with contextlib.suppress(Exception):
+            if rows is not None:
+                rows.close()
+        with contextlib.suppress(Exception):
+            if writer is not None:
+                writer.close()
+                writer.cleanup()
+
+
 def write_excel_report(
     spec: ArtifactSpec, content: ReportContent, sink: ArtifactSink
 ) -> WrittenArtifact:
@@ -314,7 +332,14 @@ def write_excel_report(
         _write_row_issues(workbook, content)
         _write_columns(workbook, report["analysisSummary"]["columns"])
         _write_cleaned(workbook, content)
-        workbook.save(stream)
+        target = DetachableStream(stream)
+        try:
+            workbook.save(target)
+        except BaseException:
+            _discard_sheets(workbook)
+            raise
+        finally:
+            target.detach()  # a failed save's zip writer, collected later, writes nowhere
 
     return sink.write_artifact(spec, write)
 
