@@ -44,6 +44,14 @@ def _huge_quoted_cell(path: Path) -> None:
     path.write_bytes(b'id,text\n1,"' + b"x" * (2 << 20) + b'"\n2,short\n')
 
 
+def _hundred_mb_quoted_cell(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.write(b'id,text\n1,"')
+        for _ in range(100):
+            handle.write(b"x,y\n" * (1 << 18))
+        handle.write(b'"\n2,short\n')
+
+
 def _ten_thousand_columns(path: Path) -> None:
     header = ",".join(f"col{i}" for i in range(10_000))
     row = ",".join(str(i % 7) for i in range(10_000))
@@ -243,7 +251,8 @@ CASES: tuple[HostileCase, ...] = (
     HostileCase("tiny_workbook.xlsx", "report"),
     HostileCase("tab_separated_with_spaces.tsv", "report"),
     HostileCase("huge_single_line.csv", "either", build=_huge_single_line),
-    HostileCase("huge_quoted_cell.csv", "report", build=_huge_quoted_cell),
+    HostileCase("huge_quoted_cell.csv", "error", "cell limit", build=_huge_quoted_cell),
+    HostileCase("hundred_mb_quoted_cell.csv", "error", "cell limit", build=_hundred_mb_quoted_cell),
     HostileCase("ten_thousand_columns.csv", "report", build=_ten_thousand_columns),
     HostileCase("invalid_utf8_after_sample.csv", "report", build=_invalid_utf8_after_sample),
     HostileCase("ragged_5000_rows.csv", "report", build=_many_columns_ragged),
