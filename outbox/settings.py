@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -120,11 +121,24 @@ def parse_store_url(url: str) -> StoreLocation:
         raise SettingsError(f"ARTIFACT_STORE_URL {url!r}: {exc}") from None
 
 
+_BUCKET_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def _parse_store_url(url: str) -> StoreLocation:
     parsed = urlparse(url)
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise SettingsError(f"ARTIFACT_STORE_URL {url!r}: an s3:// URL needs a bucket")
+        if "@" in parsed.netloc:
+            raise SettingsError(
+                f"ARTIFACT_STORE_URL {url!r}: credentials do not belong in the URL (they would be "
+                "stored in every s3_path); use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        if not _BUCKET_NAME.fullmatch(parsed.netloc):
+            raise SettingsError(
+                f"ARTIFACT_STORE_URL {url!r}: {parsed.netloc!r} is not a bucket name "
+                "(letters, digits, '.', '-'; the endpoint goes in S3_ENDPOINT_URL)"
+            )
         return StoreLocation("s3", parsed.netloc, parsed.path.strip("/"))
     if parsed.scheme == "file":
         # file:///abs/dir and file://localhost/abs/dir are absolute; file://./rel is relative.
@@ -236,6 +250,11 @@ def check_endpoint_url(name: str, url: str) -> None:
         raise SettingsError(f"{name} {url!r}: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise SettingsError(f"{name} {url!r}: expected http(s)://host[:port]")
+    if "@" in parsed.netloc:
+        raise SettingsError(
+            f"{name} {url!r}: credentials do not belong in the URL; use AWS_ACCESS_KEY_ID "
+            "and AWS_SECRET_ACCESS_KEY"
+        )
     if port == 0:
         raise SettingsError(f"{name} {url!r}: the port must be 1-65535")
 

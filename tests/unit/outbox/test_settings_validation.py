@@ -49,6 +49,9 @@ SECRET = "pa55-w0rd-x"
         ("DATABASE_URL", "postgresql://u@db/app"),
         ("DATABASE_URL", "not a url"),
         ("ARTIFACT_STORE_URL", "s3://[::1"),
+        ("ARTIFACT_STORE_URL", f"s3://AKIAEXAMPLE:{SECRET}@bucket/prefix"),
+        ("ARTIFACT_STORE_URL", "s3://bucket:9000/prefix"),
+        ("S3_ENDPOINT_URL", f"http://minio:{SECRET}@127.0.0.1:9000"),
         ("ARTIFACT_STORE_URL", "file:///tmp/a\x00b"),
         ("STAGING_DIR", "var/\x00staging"),
     ],
@@ -59,6 +62,7 @@ def test_a_bad_value_is_one_settings_error_naming_the_variable(name: str, value:
     message = str(caught.value)
     assert name in message
     assert "\n" not in message
+    assert SECRET not in message
 
 
 def test_history_retention_unset_keeps_history_forever_and_a_positive_value_is_kept() -> None:
