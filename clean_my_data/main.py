@@ -11,18 +11,25 @@ error, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+
+import structlog
 
 from clean_my_data import __version__
 from clean_my_data._api._translate import public_error
-from clean_my_data._errors import EX_CONFIG
+from clean_my_data._errors import EX_CONFIG, ConfigurationError
 from clean_my_data.logging_setup import configure_logging
+from domain.display import escape_name, mask_credentials
 from outbox import crashpoints
 from outbox.settings import Settings, SettingsError, apply_allocator_defaults
 
 COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db", "purge")
+
+log = structlog.get_logger()
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -41,19 +48,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever happens, a user sees at most one line on stderr per failure
+    (control characters escaped, credentials masked) and a non-zero exit; an unexpected error
+    also leaves a ``command_crashed`` log event with its detail."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("clean-my-data: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last guard: no traceback reaches a user
+        return _report_crash(exc)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     apply_allocator_defaults()  # before build_parser imports the commands (and polars)
+    configure_logging()  # until the settings say otherwise (a crash below is logged)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
+        _say(f"configuration error: {exc}")
         return EX_CONFIG
     configure_logging(settings.log_format, settings.log_level)
     try:
         crashpoints.arm(settings.crash_point)
     except crashpoints.UnknownCrashPointError as exc:
-        print(f"clean-my-data: configuration error: {exc}", file=sys.stderr)
+        _say(f"configuration error: {exc}")
         return EX_CONFIG
     handler: Handler = args.handler
     try:
@@ -63,11 +84,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         public = public_error(exc)
         if public is None:
             raise
-        print(f"clean-my-data: error: {public}", file=sys.stderr)
+        kind = "configuration error" if isinstance(public, ConfigurationError) else "error"
+        _say(f"{kind}: {public}")
         return public.exit_code
-    except KeyboardInterrupt:
-        print("clean-my-data: interrupted", file=sys.stderr)
-        return 130
+
+
+def _say(message: str) -> None:
+    """One line on stderr: whitespace runs collapsed, controls escaped, credentials masked."""
+    text = " ".join(mask_credentials(message).split())
+    print(f"clean-my-data: {escape_name(text)}", file=sys.stderr)
+
+
+def _report_crash(exc: Exception) -> int:
+    detail = " ".join(mask_credentials(str(exc)).split())
+    frames = [
+        f"{frame.filename}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(exc.__traceback__)
+    ]
+    with contextlib.suppress(Exception):
+        log.error(
+            "command_crashed",
+            error_class=type(exc).__name__,
+            error=escape_name(detail[:2000]),
+            frames=frames[-12:],
+        )
+    shown = detail if len(detail) <= 300 else detail[:300] + "..."
+    _say(f"unexpected error: {type(exc).__name__}: {shown} (details in the log)")
+    return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Conventions every connection gets:
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 
+from domain.display import mask_credentials
 from domain.errors import UserFacingError
 from outbox.jsontext import dumps_json
 from outbox.migrations import find_pending, upgrade
@@ -32,6 +34,11 @@ from outbox.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 MYSQL_CONNECT_TIMEOUT_SECONDS: Final = 10
+
+
+# Room in one statement for everything but the stored report (other columns, SQL text).
+STATEMENT_OVERHEAD_BYTES: Final = 64 * 1024
+_packet_limits: weakref.WeakKeyDictionary[sa.Engine, int | None] = weakref.WeakKeyDictionary()
 
 
 class DatabaseError(UserFacingError):
@@ -102,8 +109,23 @@ def create_database_engine(settings: Settings) -> sa.Engine:
 
 
 def describe_url(engine: sa.Engine) -> str:
-    """The engine's URL without its password, for messages and logs."""
-    return engine.url.render_as_string(hide_password=True)
+    """The engine's URL without its credentials (userinfo or query), for messages and logs."""
+    return mask_credentials(engine.url.render_as_string(hide_password=False))
+
+
+def stored_json_budget(conn: sa.Connection) -> int | None:
+    """The largest JSON text one statement may carry on this server, or None (no limit: SQLite).
+
+    MySQL refuses a statement longer than ``max_allowed_packet``; the driver escapes a string
+    inside it, which may double it (every ``"`` of JSON text becomes ``\\"``). The server's
+    value is read once per engine."""
+    engine = conn.engine
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        return None
+    if engine not in _packet_limits:
+        packet = int(conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one())
+        _packet_limits[engine] = max(0, packet - STATEMENT_OVERHEAD_BYTES) // 2
+    return _packet_limits[engine]
 
 
 def open_database(settings: Settings) -> sa.Engine:

@@ -52,6 +52,7 @@ from domain.errors import UserFacingError
 from domain.model import ArtifactFormat
 from outbox import crashpoints
 from outbox.clock import to_naive_utc, utcnow
+from outbox.db import stored_json_budget
 from outbox.migrations import server_lock_name
 from outbox.reports import build_download_entry, merge_download_entries
 from outbox.settings import Settings
@@ -384,9 +385,15 @@ def _write(
             entries.append(_staged_entry(artifact))
 
     final = merge_download_entries(final_object, entries)
-    trimmed = trim_final_object(
-        final, settings.report_max_bytes, full_report=_full_report_entry(artifacts)
-    )
+    budget = stored_json_budget(conn)  # None, or what the server's max_allowed_packet allows
+    limit = settings.report_max_bytes if budget is None else min(settings.report_max_bytes, budget)
+    trimmed = trim_final_object(final, limit, full_report=_full_report_entry(artifacts))
+    if budget is not None and trimmed.size_bytes > budget:
+        raise PersistError(
+            f"the report of analysis {analysis_id!r} takes {trimmed.size_bytes:,} bytes even "
+            f"trimmed; the database accepts {budget:,} (its max_allowed_packet): raise "
+            "max_allowed_packet on the server"
+        )
     _upsert(
         conn,
         analysis_reports,

@@ -6,16 +6,35 @@ that a bad value fails at start-up with a one-line message naming the variable.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import socket
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlparse
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from domain.display import escape_name, mask_credentials
 
 # S3 allows presigned URLs of at most seven days (SigV4).
 MAX_PRESIGN_TTL_SECONDS = 7 * 24 * 3600
 MAX_SINGLE_PUT_BYTES = 5 * 1024**3  # S3: larger objects need a multipart upload
+MAX_STAGING_VOLUME_ID_LENGTH: Final = 64  # downloads.staging_volume, outbox.staging_volume
+MAX_RELAY_ID_LENGTH: Final = 128  # outbox.lease_owner, outbox_history.actor
+MAX_SECONDS: Final = 7 * 24 * 3600  # upper bound of every interval, timeout and lease
+MAX_RETENTION_DAYS: Final = 100 * 366
+MAX_BYTES_SETTING: Final = 1 << 40  # upper bound of every byte-size setting (1 TiB)
+# The database drivers this package installs: anything else fails at the first connection.
+DATABASE_DRIVERS: Final = {
+    "sqlite": ("pysqlite",),
+    "mysql": ("pymysql",),
+    "mariadb": ("pymysql",),
+}
 
 
 # Polars' allocator (jemalloc, its symbols prefixed _rjem_) reads _RJEM_MALLOC_CONF once, when
@@ -33,8 +52,51 @@ def apply_allocator_defaults(env: MutableMapping[str, str] | None = None) -> Non
         env.setdefault(name, value)
 
 
+# Every variable ``Settings.from_env`` reads.
+ENV_NAMES: Final = (
+    "DATABASE_URL",
+    "ARTIFACT_STORE_URL",
+    "S3_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "STAGING_DIR",
+    "APP_ENV",
+    "STAGING_VOLUME_ID",
+    "REPORT_MAX_BYTES",
+    "INLINE_MAX_BYTES",
+    "RELAY_ID",
+    "RELAY_BATCH_SIZE",
+    "RELAY_CONCURRENCY",
+    "RELAY_POLL_INTERVAL_SECONDS",
+    "RELAY_LEASE_SECONDS",
+    "RELAY_MAX_ATTEMPTS",
+    "RELAY_BACKOFF_BASE_SECONDS",
+    "RELAY_BACKOFF_MAX_SECONDS",
+    "RELAY_ORPHAN_GRACE_SECONDS",
+    "RELAY_MULTIPART_THRESHOLD_BYTES",
+    "RELAY_MULTIPART_CHUNK_BYTES",
+    "RELAY_MAX_BYTES_IN_FLIGHT",
+    "S3_SSE",
+    "S3_SSE_KMS_KEY_ID",
+    "S3_CONNECT_TIMEOUT_SECONDS",
+    "S3_READ_TIMEOUT_SECONDS",
+    "PRESIGN_TTL_SECONDS",
+    "METRICS_PORT",
+    "OUTBOX_RETENTION_DAYS",
+    "HISTORY_RETENTION_DAYS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "CLEAN_MY_DATA_CRASH_AT",
+    "DB_TIMEOUT_SECONDS",
+)
+
+
 class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
+    """A setting is missing or malformed; the message names the variable (one line, no
+    credential)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(escape_name(mask_credentials(message)))
 
 
 @dataclass(frozen=True)
@@ -51,10 +113,32 @@ class StoreLocation:
 
 
 def parse_store_url(url: str) -> StoreLocation:
+    try:
+        return _parse_store_url(url)
+    except ValueError as exc:  # urlparse: "Invalid IPv6 URL"; a path: "embedded null byte"
+        if isinstance(exc, SettingsError):
+            raise
+        raise SettingsError(f"ARTIFACT_STORE_URL {url!r}: {exc}") from None
+
+
+_BUCKET_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _parse_store_url(url: str) -> StoreLocation:
     parsed = urlparse(url)
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise SettingsError(f"ARTIFACT_STORE_URL {url!r}: an s3:// URL needs a bucket")
+        if "@" in parsed.netloc:
+            raise SettingsError(
+                f"ARTIFACT_STORE_URL {url!r}: credentials do not belong in the URL (they would be "
+                "stored in every s3_path); use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        if not _BUCKET_NAME.fullmatch(parsed.netloc):
+            raise SettingsError(
+                f"ARTIFACT_STORE_URL {url!r}: {parsed.netloc!r} is not a bucket name "
+                "(letters, digits, '.', '-'; the endpoint goes in S3_ENDPOINT_URL)"
+            )
         return StoreLocation("s3", parsed.netloc, parsed.path.strip("/"))
     if parsed.scheme == "file":
         # file:///abs/dir and file://localhost/abs/dir are absolute; file://./rel is relative.
@@ -78,36 +162,108 @@ def _int(
         return default
     try:
         value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    except ValueError:  # also a number of more than 4,300 digits
+        raise SettingsError(f"{name}={_shown(raw)}: expected a whole number") from None
     if value < minimum:
-        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+        raise SettingsError(f"{name}={_shown(raw)}: must be at least {minimum}")
     if maximum is not None and value > maximum:
-        raise SettingsError(f"{name}={raw!r}: must be at most {maximum}")
+        raise SettingsError(f"{name}={_shown(raw)}: must be at most {maximum}")
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+def _float(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    maximum: float = MAX_SECONDS,
+) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected a number") from None
+        raise SettingsError(f"{name}={_shown(raw)}: expected a number") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name}={_shown(raw)}: expected a finite number")
     if value < minimum:
-        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+        raise SettingsError(f"{name}={_shown(raw)}: must be at least {minimum}")
+    if value > maximum:
+        raise SettingsError(f"{name}={_shown(raw)}: must be at most {maximum:g}")
     return value
 
 
-def _str(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = env.get(name)
-    return default if raw is None or raw.strip() == "" else raw.strip()
+def _shown(raw: str) -> str:
+    """A raw value as quoted in a message: at most 80 characters."""
+    return repr(raw if len(raw) <= 80 else raw[:80] + "...")
 
 
-def _optional(env: Mapping[str, str], name: str) -> str | None:
+def _str(env: Mapping[str, str], name: str, default: str, *, max_length: int = 4096) -> str:
+    return _optional(env, name, max_length=max_length) or default
+
+
+def _optional(env: Mapping[str, str], name: str, *, max_length: int = 4096) -> str | None:
     raw = env.get(name)
-    return None if raw is None or raw.strip() == "" else raw.strip()
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if len(value) > max_length:
+        raise SettingsError(f"{name}: {len(value)} characters long (at most {max_length})")
+    if not value.isprintable():
+        raise SettingsError(f"{name}={_shown(value)}: holds control characters")
+    return value
+
+
+def check_database_url(url: str) -> URL:
+    """``DATABASE_URL`` parsed, with a driver this package installs and a valid port."""
+    name = "DATABASE_URL"
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError) as exc:
+        reason = "not a valid database URL" if isinstance(exc, ArgumentError) else str(exc)
+        raise SettingsError(f"{name} {url!r}: {reason}") from None
+    backend = parsed.get_backend_name()
+    drivers = DATABASE_DRIVERS.get(backend)
+    if drivers is None:
+        raise SettingsError(
+            f"{name} {url!r}: {backend!r} is not supported; expected mysql+pymysql:// or sqlite:///"
+        )
+    if parsed.get_driver_name() not in drivers:
+        raise SettingsError(
+            f"{name} {url!r}: the driver {parsed.get_driver_name()!r} is not installed; "
+            f"use {backend}+{drivers[0]}://"
+        )
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"{name} {url!r}: the port must be 1-65535")
+    return parsed
+
+
+def check_endpoint_url(name: str, url: str) -> None:
+    """An http(s) URL with a host and, if any, a port of 1-65535."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
+        raise SettingsError(f"{name} {url!r}: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SettingsError(f"{name} {url!r}: expected http(s)://host[:port]")
+    if "@" in parsed.netloc:
+        raise SettingsError(
+            f"{name} {url!r}: credentials do not belong in the URL; use AWS_ACCESS_KEY_ID "
+            "and AWS_SECRET_ACCESS_KEY"
+        )
+    if port == 0:
+        raise SettingsError(f"{name} {url!r}: the port must be 1-65535")
+
+
+def _optional_int(env: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return _int(env, name, minimum, minimum=minimum, maximum=maximum)
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -176,19 +332,47 @@ class Settings:
             aws_region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION"),
             staging_dir=Path(_str(env, "STAGING_DIR", str(cls.staging_dir))),
             app_env=_str(env, "APP_ENV", cls.app_env),
-            staging_volume_id=_str(env, "STAGING_VOLUME_ID", cls.staging_volume_id),
-            report_max_bytes=_int(env, "REPORT_MAX_BYTES", cls.report_max_bytes, minimum=1024),
-            inline_max_bytes=_int(env, "INLINE_MAX_BYTES", cls.inline_max_bytes, minimum=1),
-            relay_id=_str(env, "RELAY_ID", f"{socket.gethostname()}:{os.getpid()}"),
-            relay_batch_size=_int(env, "RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1),
-            relay_concurrency=_int(env, "RELAY_CONCURRENCY", cls.relay_concurrency, minimum=1),
+            staging_volume_id=_str(
+                env,
+                "STAGING_VOLUME_ID",
+                cls.staging_volume_id,
+                max_length=MAX_STAGING_VOLUME_ID_LENGTH,
+            ),
+            report_max_bytes=_int(
+                env,
+                "REPORT_MAX_BYTES",
+                cls.report_max_bytes,
+                minimum=1024,
+                maximum=MAX_BYTES_SETTING,
+            ),
+            inline_max_bytes=_int(
+                env, "INLINE_MAX_BYTES", cls.inline_max_bytes, minimum=1, maximum=MAX_BYTES_SETTING
+            ),
+            relay_id=_str(
+                env,
+                "RELAY_ID",
+                f"{socket.gethostname()}:{os.getpid()}"[:MAX_RELAY_ID_LENGTH],
+                max_length=MAX_RELAY_ID_LENGTH,
+            ),
+            relay_batch_size=_int(
+                env, "RELAY_BATCH_SIZE", cls.relay_batch_size, minimum=1, maximum=10_000
+            ),
+            relay_concurrency=_int(
+                env, "RELAY_CONCURRENCY", cls.relay_concurrency, minimum=1, maximum=1024
+            ),
             relay_poll_interval_seconds=_float(
-                env, "RELAY_POLL_INTERVAL_SECONDS", cls.relay_poll_interval_seconds, minimum=0.01
+                env,
+                "RELAY_POLL_INTERVAL_SECONDS",
+                cls.relay_poll_interval_seconds,
+                minimum=0.01,
+                maximum=3600,
             ),
             relay_lease_seconds=_int(
-                env, "RELAY_LEASE_SECONDS", cls.relay_lease_seconds, minimum=1
+                env, "RELAY_LEASE_SECONDS", cls.relay_lease_seconds, minimum=1, maximum=MAX_SECONDS
             ),
-            relay_max_attempts=_int(env, "RELAY_MAX_ATTEMPTS", cls.relay_max_attempts, minimum=1),
+            relay_max_attempts=_int(
+                env, "RELAY_MAX_ATTEMPTS", cls.relay_max_attempts, minimum=1, maximum=1000
+            ),
             relay_backoff_base_seconds=_float(
                 env, "RELAY_BACKOFF_BASE_SECONDS", cls.relay_backoff_base_seconds
             ),
@@ -196,7 +380,10 @@ class Settings:
                 env, "RELAY_BACKOFF_MAX_SECONDS", cls.relay_backoff_max_seconds
             ),
             relay_orphan_grace_seconds=_int(
-                env, "RELAY_ORPHAN_GRACE_SECONDS", cls.relay_orphan_grace_seconds
+                env,
+                "RELAY_ORPHAN_GRACE_SECONDS",
+                cls.relay_orphan_grace_seconds,
+                maximum=MAX_SECONDS,
             ),
             relay_multipart_threshold_bytes=_int(
                 env,
@@ -210,41 +397,67 @@ class Settings:
                 "RELAY_MULTIPART_CHUNK_BYTES",
                 cls.relay_multipart_chunk_bytes,
                 minimum=5 * 1024 * 1024,
+                maximum=MAX_SINGLE_PUT_BYTES,
             ),
             relay_max_bytes_in_flight=_int(
                 env,
                 "RELAY_MAX_BYTES_IN_FLIGHT",
                 cls.relay_max_bytes_in_flight,
                 minimum=1024 * 1024,
+                maximum=MAX_BYTES_SETTING,
             ),
             s3_sse=_optional(env, "S3_SSE"),
             s3_sse_kms_key_id=_optional(env, "S3_SSE_KMS_KEY_ID"),
             s3_connect_timeout_seconds=_float(
-                env, "S3_CONNECT_TIMEOUT_SECONDS", cls.s3_connect_timeout_seconds, minimum=0.1
+                env,
+                "S3_CONNECT_TIMEOUT_SECONDS",
+                cls.s3_connect_timeout_seconds,
+                minimum=0.1,
+                maximum=3600,
             ),
             s3_read_timeout_seconds=_float(
-                env, "S3_READ_TIMEOUT_SECONDS", cls.s3_read_timeout_seconds, minimum=0.1
+                env,
+                "S3_READ_TIMEOUT_SECONDS",
+                cls.s3_read_timeout_seconds,
+                minimum=0.1,
+                maximum=3600,
             ),
             presign_ttl_seconds=_int(
-                env, "PRESIGN_TTL_SECONDS", cls.presign_ttl_seconds, minimum=1
+                env,
+                "PRESIGN_TTL_SECONDS",
+                cls.presign_ttl_seconds,
+                minimum=1,
+                maximum=MAX_PRESIGN_TTL_SECONDS,
             ),
-            metrics_port=_int(env, "METRICS_PORT", 0) or None,
+            metrics_port=_int(env, "METRICS_PORT", 0, maximum=65535) or None,
             outbox_retention_days=_int(
-                env, "OUTBOX_RETENTION_DAYS", cls.outbox_retention_days, minimum=1
+                env,
+                "OUTBOX_RETENTION_DAYS",
+                cls.outbox_retention_days,
+                minimum=1,
+                maximum=MAX_RETENTION_DAYS,
             ),
-            history_retention_days=_int(env, "HISTORY_RETENTION_DAYS", 0) or None,
+            # unset: history kept forever; 0 is refused rather than read as "unset"
+            history_retention_days=_optional_int(
+                env, "HISTORY_RETENTION_DAYS", minimum=1, maximum=MAX_RETENTION_DAYS
+            ),
             log_format=_choice(env, "LOG_FORMAT", cls.log_format, ("auto", "json", "console")),
             log_level=_choice(
                 env, "LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")
             ),
             crash_point=_optional(env, "CLEAN_MY_DATA_CRASH_AT"),
-            db_timeout_seconds=_int(env, "DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, minimum=1),
+            db_timeout_seconds=_int(
+                env, "DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, minimum=1, maximum=MAX_SECONDS
+            ),
         )
         settings.validate()
         return settings
 
     def validate(self) -> None:
         self.store  # noqa: B018  (parses ARTIFACT_STORE_URL, raising SettingsError)
+        check_database_url(self.database_url)
+        if self.s3_endpoint_url is not None:
+            check_endpoint_url("S3_ENDPOINT_URL", self.s3_endpoint_url)
         if self.presign_ttl_seconds > MAX_PRESIGN_TTL_SECONDS:
             raise SettingsError(
                 f"PRESIGN_TTL_SECONDS={self.presign_ttl_seconds}: S3 allows at most "

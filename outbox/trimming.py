@@ -2,8 +2,9 @@
 
 A larger object is stored with its ``report.rowLevelIssues`` cut to the longest prefix that fits,
 and a top-level ``trimmed`` marker saying what was cut and where the full report is (the JSON
-download, which is always complete). Nothing else is cut: if the object is still too large
-without any row-level issue it is stored as it is and a warning is logged.
+download, which is always complete). If the object is still too large without any row-level
+issue, every string value longer than 4,096 (then 1,024, 256, 64) characters is cut with a mark
+``…[N more characters]``; if even that does not fit, it is stored so and a warning is logged.
 """
 
 from __future__ import annotations
@@ -59,9 +60,8 @@ def trim_final_object(
     if size <= max_bytes:
         return Trimmed(original, False, size)
     issues = report.get(ROW_LEVEL_ISSUES) if isinstance(report, dict) else None
-    if not isinstance(issues, list) or not issues:
-        log.warning("stored_report_over_limit", size_bytes=size, limit_bytes=max_bytes)
-        return Trimmed(original, False, size)
+    if not isinstance(issues, list):
+        issues = []
     marker: dict[str, Any] = {
         "reason": f"the final object exceeded REPORT_MAX_BYTES ({max_bytes} bytes)",
         "original_bytes": size,
@@ -70,11 +70,10 @@ def trim_final_object(
         "full_report_file_name": full_report.get("file_name") if full_report else None,
     }
     low, high = 0, len(issues) - 1  # the largest kept count that fits, by bisection
-    best = _with_issues(original, issues, 0, marker)
+    best = _with_issues(original, issues, 0, marker) if issues else original
     best_size = measure_json_bytes(best)
     if best_size > max_bytes:
-        log.warning("stored_report_over_limit", size_bytes=best_size, limit_bytes=max_bytes)
-        return Trimmed(best, True, best_size)
+        return _truncate_values(best, marker, max_bytes)
     while low < high:
         middle = (low + high + 1) // 2
         candidate = _with_issues(original, issues, middle, marker)
@@ -91,3 +90,43 @@ def trim_final_object(
         row_level_issues_total=len(issues),
     )
     return Trimmed(best, True, best_size)
+
+
+# Characters kept of each long string value, tried in turn until the object fits.
+VALUE_LIMITS = (4096, 1024, 256, 64)
+
+
+def _truncate_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}…[{len(value) - limit} more characters]"
+    if isinstance(value, dict):
+        return {key: _truncate_strings(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_truncate_strings(item, limit) for item in value]
+    return value
+
+
+def _truncate_values(
+    final_object: dict[str, Any], marker: dict[str, Any], max_bytes: int
+) -> Trimmed:
+    """Without its row-level issues the object is still too large: long values (a huge cell
+    among the top values, a long header) are cut, each with a mark saying how much."""
+    candidate = final_object
+    size = measure_json_bytes(candidate)
+    for limit in VALUE_LIMITS:
+        body = {key: item for key, item in final_object.items() if key != MARKER}
+        kept_issues = final_object.get(MARKER, {}).get("row_level_issues_kept", 0)
+        candidate = _truncate_strings(body, limit)
+        candidate[MARKER] = {
+            **marker,
+            "row_level_issues_kept": kept_issues,
+            "values_truncated_to_characters": limit,
+        }
+        size = measure_json_bytes(candidate)
+        if size <= max_bytes:
+            log.info("stored_report_values_truncated", stored_bytes=size, characters=limit)
+            return Trimmed(candidate, True, size)
+    log.warning("stored_report_over_limit", size_bytes=size, limit_bytes=max_bytes)
+    return Trimmed(candidate, True, size)

@@ -21,8 +21,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from outbox.audit.retention import purge_finished
 from outbox.db import open_database
-from outbox.settings import Settings
+from outbox.settings import Settings, SettingsError
 from relay.metrics import RelayMetrics
+from relay.preflight import check_store
 from relay.stores import open_store
 from relay.sweep import sweep_orphans
 from relay.worker import RelayWorker
@@ -43,8 +44,10 @@ def _run_guarded(name: str, job: Callable[[], object]) -> None:
 
 def run_once(settings: Settings) -> int:
     """Process everything due now, sweep orphans, exit 0."""
+    store = open_store(settings)
+    check_store(store, settings)
     engine = open_database(settings)
-    worker = RelayWorker(engine, open_store(settings), settings)
+    worker = RelayWorker(engine, store, settings)
     try:
         summaries = worker.drain()
         sweep_orphans(engine, settings)
@@ -113,12 +116,20 @@ def _quiet_scheduler_logger() -> logging.Logger:
 
 def run_daemon(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+    store = open_store(settings)
+    check_store(store, settings)
     engine = open_database(settings)
     metrics = RelayMetrics()
     if settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+        try:
+            metrics.serve(settings.metrics_port)
+        except OSError as exc:
+            engine.dispose()
+            raise SettingsError(
+                f"METRICS_PORT={settings.metrics_port}: cannot listen ({exc.strerror or exc})"
+            ) from None
         log.info("relay_metrics_served", port=settings.metrics_port)
-    worker = RelayWorker(engine, open_store(settings), settings, metrics)
+    worker = RelayWorker(engine, store, settings, metrics)
     stop = threading.Event()
     _install_stop_handlers(stop)
     scheduler = BackgroundScheduler(timezone="UTC", logger=_quiet_scheduler_logger())

@@ -38,12 +38,29 @@ def run_purge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+MAX_BATCH_SIZE = 100_000
+
+
+def batch_size(text: str) -> int:
+    """``--batch-size``: a whole number of rows, 1 to MAX_BATCH_SIZE."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and {MAX_BATCH_SIZE:,}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "purge", help="delete finished outbox records (and old history) past retention"
     )
     parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     parser.add_argument(
-        "--batch-size", type=int, default=500, help="rows per delete transaction (default 500)"
+        "--batch-size",
+        type=batch_size,
+        default=500,
+        help=f"rows per delete transaction, 1-{MAX_BATCH_SIZE:,} (default 500)",
     )
     parser.set_defaults(handler=run_purge)

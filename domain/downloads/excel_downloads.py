@@ -21,6 +21,7 @@ JSON download has every row-level issue, the CSV download the full cleaned data)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, BinaryIO, Final
@@ -38,9 +39,11 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
 from domain.downloads.cells import prepare_for_xlsx, prepare_text_for_xlsx
 from domain.downloads.content import ReportContent
+from domain.downloads.detachable import DetachableStream
 from domain.downloads.entries import choose_sink, describe_download, report_xlsx_spec
 
 EXCEL_MAX_ROWS: Final = 1_048_576
+EXCEL_MAX_COLUMNS: Final = 16_384  # column XFD; wider tables are cut (the CSV has them all)
 TABLE_SHEET_MAX_ROWS: Final = 10_000
 ROW_ISSUES_SHEET_MAX_ROWS: Final = 5_000
 CLEANED_SHEET_MAX_CELLS: Final = 50_000
@@ -252,8 +255,17 @@ def _write_columns(workbook: Workbook, columns: Sequence[Mapping[str, Any]]) -> 
         )
 
 
+def _columns_note(total: int) -> str:
+    return (
+        f"Sheet '{SHEET_CLEANED}' shows the first {EXCEL_MAX_COLUMNS:,} of {total:,} columns "
+        "(Excel's limit); the CSV download has them all."
+    )
+
+
 def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
     preview = content.cleaned_preview
+    if preview.num_columns > EXCEL_MAX_COLUMNS:
+        preview = preview.select(range(EXCEL_MAX_COLUMNS))
     header = [prepare_text_for_xlsx(name) for name in preview.column_names]
     sheet = _start_sheet(workbook, SHEET_CLEANED, header, [18.0] * len(header))
     limit = cleaned_preview_rows(len(header))
@@ -267,6 +279,24 @@ def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
             f"Showing the first {head.num_rows:,} of {content.cleaned_row_total:,} cleaned rows; "
             "the full cleaned data is in the CSV download.",
         )
+    if content.cleaned_preview.num_columns > EXCEL_MAX_COLUMNS:
+        _append_note(sheet, _columns_note(content.cleaned_preview.num_columns))
+
+
+def _discard_sheets(workbook: Workbook) -> None:
+    """After a failed save: close each write-only sheet's row writer and remove its temporary
+    file now, while that file is open; collected later, a writer would write to a closed file
+    and Python would print that error behind the caller's back."""
+    for sheet in workbook.worksheets:
+        rows = getattr(sheet, "_rows", None)
+        writer = getattr(sheet, "_writer", None)
+        with contextlib.suppress(Exception):
+            if rows is not None:
+                rows.close()
+        with contextlib.suppress(Exception):
+            if writer is not None:
+                writer.close()
+                writer.cleanup()
 
 
 def write_excel_report(
@@ -277,7 +307,8 @@ def write_excel_report(
 
     rows_shown = min(content.row_issue_total, ROW_ISSUES_SHEET_MAX_ROWS)
     preview_shown = min(
-        content.cleaned_preview.num_rows, cleaned_preview_rows(content.cleaned_preview.num_columns)
+        content.cleaned_preview.num_rows,
+        cleaned_preview_rows(min(content.cleaned_preview.num_columns, EXCEL_MAX_COLUMNS)),
     )
     notes: list[str] = []
     if content.row_issue_total > rows_shown:
@@ -291,6 +322,9 @@ def write_excel_report(
             f"{content.cleaned_row_total:,} rows; the CSV download has the full data."
         )
 
+    if content.cleaned_preview.num_columns > EXCEL_MAX_COLUMNS:
+        notes.append(_columns_note(content.cleaned_preview.num_columns))
+
     def write(stream: BinaryIO) -> None:
         workbook = Workbook(write_only=True)
         _write_summary(workbook, content.final_object, notes)
@@ -298,7 +332,14 @@ def write_excel_report(
         _write_row_issues(workbook, content)
         _write_columns(workbook, report["analysisSummary"]["columns"])
         _write_cleaned(workbook, content)
-        workbook.save(stream)
+        target = DetachableStream(stream)
+        try:
+            workbook.save(target)
+        except BaseException:
+            _discard_sheets(workbook)
+            raise
+        finally:
+            target.detach()  # a failed save's zip writer, collected later, writes nowhere
 
     return sink.write_artifact(spec, write)
 

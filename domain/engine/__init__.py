@@ -22,7 +22,7 @@ from domain.errors import InputError
 from domain.model import CleanedChunk, Profile, SourceInfo
 from domain.reading import SourceSpec, read_chunks, sniff_source
 from domain.reading.chunks import group_chunks
-from domain.reading.stream import InvalidUtf8Error, RecordTooLargeError
+from domain.reading.stream import InvalidUtf8Error, RecordTooLargeError, max_record_bytes
 
 ProgressFn = Callable[[int, int], None]  # (bytes_done, bytes_total), called every chunk
 
@@ -115,9 +115,12 @@ def _profile_with_retries(
                 raise
             spec = replace(spec, encoding="cp1252")
         except RecordTooLargeError:
-            if options.block_size >= MAX_BLOCK_SIZE:
+            # a block larger than the longest record the cell limit allows would not help
+            largest = min(MAX_BLOCK_SIZE, max_record_bytes(spec.column_count))
+            if options.block_size >= largest:
                 raise
-            options = replace(options, block_size=min(options.block_size * 8, MAX_BLOCK_SIZE))
+            block = min(largest, max(options.block_size * 8, options.block_size + 1))
+            options = replace(options, block_size=block)
         except InputError:
             if spec.encoding != "cp1252":
                 raise

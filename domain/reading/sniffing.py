@@ -9,10 +9,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import stat
 import zipfile
 from collections import Counter
 from pathlib import Path
 
+from domain.display import escape_name
 from domain.errors import InputError
 from domain.reading.chunks import SourceSpec
 
@@ -34,11 +37,9 @@ MAX_CONTROL_SHARE = 0.01  # more control bytes than this in the sample: binary
 
 def sniff_source(path: Path, display_name: str | None = None) -> SourceSpec:
     """Return how to read ``path``; raise InputError when it cannot be analysed."""
-    name = display_name or path.name
+    name = escape_name(display_name or path.name)
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            sample = handle.read(SAMPLE_BYTES)
+        size, sample = _read_sample(path, name)
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory, not a file") from None
     except FileNotFoundError:
@@ -70,6 +71,34 @@ def sniff_source(path: Path, display_name: str | None = None) -> SourceSpec:
         delimiter=delimiter,
         header=header,
     )
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _read_sample(path: Path, name: str) -> tuple[int, bytes]:
+    """(size, first SAMPLE_BYTES) of a regular file (a symlink is followed). The file is opened
+    without blocking, so a FIFO with no writer is refused instead of waited on."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((label for test, label in _FILE_KINDS if test(mode)), "a special file")
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(path)
+            raise InputError(f"{name}: not a regular file ({kind})")
+        size = os.fstat(descriptor).st_size
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    finally:
+        os.close(descriptor)
+    return size, sample
 
 
 def _detect_encoding(sample: bytes, name: str) -> str:

@@ -22,11 +22,13 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from domain.errors import InputError
 from domain.prefetch import prefetch
 from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
+from domain.reading.limits import MAX_CELL_BYTES
 from domain.reading.readahead import GatedInput
 from domain.reading.transcode import Utf8Transcoder
 
@@ -135,11 +137,13 @@ class _CsvStream:
                             break
                         chunk = self._place(batch, gated.consume(), final=False)
                         if chunk is not None:
+                            check_cells(spec, chunk)
                             yield chunk
                 finally:
                     gated.release()
                 tail = self._place(None, spec.size_bytes, final=True)
                 if tail is not None:
+                    check_cells(spec, tail)
                     yield tail
         except pa.ArrowInvalid as exc:
             if undecodable and spec.encoding in _PYARROW_DECODES:
@@ -202,6 +206,36 @@ class _CsvStream:
             ragged=tuple(info for _, _, info in placed),
             bytes_done=bytes_done,
         )
+
+
+_CELL_LIMIT_TEXT = (
+    f"a cell longer than the {MAX_CELL_BYTES >> 20} MiB cell limit (or an unclosed quote)"
+)
+
+
+def max_record_bytes(column_count: int) -> int:
+    """The longest record the cell limit allows: every cell at the limit, each of its bytes a
+    doubled quote, with its quotes and delimiter."""
+    return column_count * (2 * MAX_CELL_BYTES + 3) + 2
+
+
+def check_cells(spec: SourceSpec, chunk: RawChunk) -> None:
+    """Raise CellLimitError when a cell of ``chunk`` is longer than MAX_CELL_BYTES."""
+    for column in chunk.table.columns:
+        if column.null_count == len(column):
+            continue
+        lengths = pc.binary_length(column)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_BYTES:
+            index = pc.index(pc.greater(lengths, MAX_CELL_BYTES), True).as_py()
+            raise CellLimitError(
+                f"{spec.file_name}: record {int(chunk.rows[index])} has {_CELL_LIMIT_TEXT}"
+                f" ({longest:,} bytes)"
+            )
+
+
+class CellLimitError(InputError):
+    """A cell is longer than MAX_CELL_BYTES."""
 
 
 def _merge_by_row(
@@ -282,7 +316,6 @@ def _input_error(spec: SourceSpec, exc: pa.ArrowInvalid) -> InputError:
         return InvalidUtf8Error(f"{spec.file_name}: invalid UTF-8 text ({message})")
     if "straddling" in message or "block" in message:
         return RecordTooLargeError(
-            f"{spec.file_name}: a single record is larger than the read block "
-            "(an unclosed quote or a huge line?)"
+            f"{spec.file_name}: a record larger than the read block: {_CELL_LIMIT_TEXT}"
         )
     return InputError(f"{spec.file_name}: malformed CSV ({message})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +23,33 @@ import pyarrow as pa
 from domain.errors import InputError
 from domain.reading.chunks import RawChunk, SourceSpec
 from domain.reading.sniffing import check_zip_is_xlsx
+from domain.reading.xlsx_bounds import check_workbook_parts
 
 _ROWS_PER_CHUNK_MIN = 1_000
 CALAMINE_MAX_SHEET_XML_BYTES = 64 << 20  # larger workbooks are read by openpyxl (streaming)
 _WORKSHEET_XML_PREFIX = "xl/worksheets/"
 
 
-def _open_sheet(path: Path, name: str) -> tuple[Any, Any]:
+@contextmanager
+def _open_sheet(path: Path, name: str) -> Iterator[Any]:
+    """The first worksheet, opened by openpyxl from a file object: openpyxl would refuse a
+    path whose name does not end in .xlsx, and the content is what decides."""
     import openpyxl
 
     check_zip_is_xlsx(path, name)
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on junk input
-        raise InputError(
-            f"{name}: not a readable Excel workbook ({exc.__class__.__name__})"
-        ) from None
-    if not workbook.worksheets:
-        workbook.close()
-        raise InputError(f"{name}: the workbook has no worksheet")
-    return workbook, workbook.worksheets[0]
+    with path.open("rb") as handle:
+        try:
+            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on junk input
+            raise InputError(
+                f"{name}: not a readable Excel workbook ({exc.__class__.__name__})"
+            ) from None
+        try:
+            if not workbook.worksheets:
+                raise InputError(f"{name}: the workbook has no worksheet")
+            yield workbook.worksheets[0]
+        finally:
+            workbook.close()
 
 
 def cell_text(value: Any) -> str:
@@ -60,8 +68,9 @@ def cell_text(value: Any) -> str:
 
 
 def sniff_xlsx(path: Path, name: str, size: int) -> SourceSpec:
-    workbook, sheet = _open_sheet(path, name)
-    try:
+    check_zip_is_xlsx(path, name)
+    check_workbook_parts(path, name)
+    with _open_sheet(path, name) as sheet:
         try:
             first = next(sheet.iter_rows(values_only=True), None)
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
@@ -83,8 +92,6 @@ def sniff_xlsx(path: Path, name: str, size: int) -> SourceSpec:
             header=tuple(header),
             sheet=str(sheet.title),
         )
-    finally:
-        workbook.close()
 
 
 def read_xlsx_chunks(spec: SourceSpec, block_size: int) -> Iterator[RawChunk]:
@@ -155,12 +162,9 @@ def _calamine_rows(spec: SourceSpec) -> RowSource:
 
 def _openpyxl_rows(spec: SourceSpec) -> RowSource:
     """Rows of the first worksheet, streamed by openpyxl's read-only mode (no row count)."""
-    workbook, sheet = _open_sheet(spec.path, spec.file_name)
-    try:
+    with _open_sheet(spec.path, spec.file_name) as sheet:
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, 0, values
-    finally:
-        workbook.close()
 
 
 def _chunk(columns: list[list[str]], rows: list[int], names: list[str], done: int) -> RawChunk:

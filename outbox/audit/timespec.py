@@ -36,7 +36,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     current = utc_now() if now is None else now
     match = _RELATIVE.match(value.lower())
     if match:
-        return current - int(match.group(1)) * _UNITS[match.group(2)]
+        try:
+            return current - int(match.group(1)) * _UNITS[match.group(2)]
+        except OverflowError:
+            raise TimeSpecError(f"--since {text!r}: reaches before the year 1") from None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

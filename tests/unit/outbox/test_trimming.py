@@ -58,13 +58,28 @@ def test_row_level_issues_are_cut_to_the_longest_prefix_that_fits(limit: int) ->
     assert len(final["report"]["rowLevelIssues"]) == 1000  # the input is not modified
 
 
-def test_an_object_too_large_even_without_issues_is_stored_whole_but_marked() -> None:
-    final = _final(10)
+@pytest.mark.parametrize("issues", [10, 0])
+def test_long_values_are_cut_with_a_mark_when_issues_are_not_enough(issues: int) -> None:
+    final = _final(issues)
     final["report"]["summary"] = "y" * 5000
+    final["report"]["top"] = [{"value": "z" * 1_000_000, "count": 3}]
+    result = trim_final_object(final, 4096)
+    assert result.trimmed
+    assert result.size_bytes == measure_json_bytes(result.final_object) <= 4096
+    assert result.final_object["report"]["rowLevelIssues"] == []
+    summary = result.final_object["report"]["summary"]
+    kept = result.final_object["trimmed"]["values_truncated_to_characters"]
+    assert summary == "y" * kept + f"…[{5000 - kept} more characters]"
+    assert result.final_object["report"]["top"][0]["count"] == 3
+    assert final["report"]["top"][0]["value"] == "z" * 1_000_000  # the input is not modified
+
+
+def test_an_object_too_large_even_cut_is_stored_marked() -> None:
+    final = _final(0)
+    final["report"]["many"] = ["w" * 100] * 1000
     result = trim_final_object(final, 1024)
     assert result.trimmed
-    assert result.final_object["report"]["rowLevelIssues"] == []
-    assert result.final_object["report"]["summary"] == "y" * 5000
+    assert result.final_object["report"]["many"][0] == "w" * 64 + "…[36 more characters]"
 
 
 def test_json_text_is_compact_utf8_and_has_no_nan() -> None:

@@ -1,0 +1,60 @@
+"""The relay refuses to start when its bucket does not exist: one configuration error line and
+exit 2, instead of failing (or retrying) every record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from clean_my_data import main as cli
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_a_missing_bucket_is_a_configuration_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    once: bool,
+) -> None:
+    (tmp_path / "staging").mkdir()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "moto",
+        "AWS_SECRET_ACCESS_KEY": "moto-secret",
+        "AWS_REGION": "us-east-1",
+        "ARTIFACT_STORE_URL": "s3://no-such-bucket/pre",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STAGING_DIR": str(tmp_path / "staging"),
+        "LOG_FORMAT": "json",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        code = cli.main(["relay", "--once"] if once else ["relay"])
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("{")]
+    assert code == 2
+    assert err == [
+        "clean-my-data: configuration error: ARTIFACT_STORE_URL s3://no-such-bucket/pre: "
+        "the bucket 'no-such-bucket' does not exist"
+    ]
+
+
+def test_an_existing_bucket_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    (tmp_path / "staging").mkdir()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "moto",
+        "AWS_SECRET_ACCESS_KEY": "moto-secret",
+        "AWS_REGION": "us-east-1",
+        "ARTIFACT_STORE_URL": "s3://here/pre",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STAGING_DIR": str(tmp_path / "staging"),
+        "LOG_FORMAT": "json",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="here")
+        assert cli.main(["relay", "--once"]) == 0, capsys.readouterr().err
