@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from clean_my_data._api._database import database
 from clean_my_data._api._settings import resolve_settings
-from clean_my_data._api._translate import first_line, translated
+from clean_my_data._api._translate import one_line, translated
 from clean_my_data._errors import NotFoundError, UsageError
 from outbox import tables as t
 from outbox.audit.history import OUTCOMES, HistoryEntry, HistoryFilter, iter_history
@@ -128,7 +128,7 @@ def requeue(
         try:
             selection.validate()
         except RequeueError as exc:
-            raise UsageError(first_line(exc)) from exc
+            raise UsageError(one_line(exc)) from exc
         if not reason.strip():
             raise UsageError("the reason must say why (it is recorded in the history)")
         resolved = resolve_settings(settings)
@@ -143,7 +143,7 @@ def requeue(
                     dry_run=dry_run,
                 )
             except RequeueError as exc:  # the selection is valid: it names nothing stored
-                raise NotFoundError(first_line(exc)) from exc
+                raise NotFoundError(one_line(exc)) from exc
         return RequeueReport(tuple(outcomes))
 
 

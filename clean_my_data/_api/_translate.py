@@ -40,9 +40,10 @@ _PUBLIC: tuple[tuple[type[Exception], type[CleanMyDataError]], ...] = (
 )
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def one_line(exc: BaseException) -> str:
+    """The error's whole message on one line (whitespace runs, newlines included, collapsed)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def public_error(exc: Exception) -> CleanMyDataError | None:
@@ -52,16 +53,16 @@ def public_error(exc: Exception) -> CleanMyDataError | None:
         return exc
     for source, target in _PUBLIC:
         if isinstance(exc, source):
-            return target(first_line(exc))
+            return target(one_line(exc))
     if isinstance(exc, StoreError):
         return StorageError(
-            f"cannot use the object store ({exc.error_class.value}): {first_line(exc)}"
+            f"cannot use the object store ({exc.error_class.value}): {one_line(exc)}"
         )
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
         detail = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
         return DatabaseError(f"database error: {detail}")
     if isinstance(exc, domain_errors.UserFacingError):
-        error = CleanMyDataError(first_line(exc))
+        error = CleanMyDataError(one_line(exc))
         error.exit_code = exc.exit_code
         return error
     return None

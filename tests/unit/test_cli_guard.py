@@ -63,11 +63,11 @@ def test_a_database_error_is_masked_and_on_one_line(
         raise sa.exc.OperationalError("SELECT 1", {}, orig)
 
     _fake_command(monkeypatch, fail)
-    assert cli.main([]) == 1
+    assert cli.main([]) == 69
     err = capsys.readouterr().err
     assert SECRET not in err
     assert err.count("\n") == 1
-    assert err.startswith("clean-my-data: database error: (2003")
+    assert err.startswith("clean-my-data: error: database error: (2003")
 
 
 def test_a_user_error_with_control_characters_stays_one_line(
@@ -79,7 +79,7 @@ def test_a_user_error_with_control_characters_stays_one_line(
         raise InputError('evil\n{"level":"error","event":"forged"}\x1b[31m.csv: no such file')
 
     _fake_command(monkeypatch, fail)
-    assert cli.main([]) == 2
+    assert cli.main([]) == 65
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "\x1b" not in err
@@ -94,7 +94,7 @@ def test_a_bad_setting_is_one_configuration_error_line(
         lambda _a, _s: 0,
         {"DATABASE_URL": f"mysql+pymysql://u:{SECRET}@db:notaport/app"},
     )
-    assert cli.main([]) == 2
+    assert cli.main([]) == 78
     err = capsys.readouterr().err
     assert err.startswith("clean-my-data: configuration error: DATABASE_URL")
     assert err.count("\n") == 1

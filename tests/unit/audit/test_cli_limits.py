@@ -54,7 +54,7 @@ def test_a_metrics_port_in_use_is_a_configuration_error(
         monkeypatch.setenv("ARTIFACT_STORE_URL", f"file://{tmp_path / 'store'}")
         monkeypatch.setenv("METRICS_PORT", str(port))
         monkeypatch.setenv("LOG_FORMAT", "json")
-        assert cli.main(["relay"]) == 2
+        assert cli.main(["relay"]) == 78
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("{")]
     assert err == [
         f"clean-my-data: configuration error: METRICS_PORT={port}: cannot listen "

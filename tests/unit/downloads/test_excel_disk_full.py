@@ -66,9 +66,7 @@ def test_disk_full_raises_once_and_leaves_nothing_to_print(
     monkeypatch.setattr(sys, "unraisablehook", ignored.append)
     content = make_content(tmp_path, 200)
     with pytest.raises(OSError, match="No space left") as caught:
-        generate_excel_download(
-            "an-1", "s.csv", content, upload_to_s3=True, sink=_FullDiskSink(room)
-        )
+        generate_excel_download("an-1", "s.csv", content, inline=False, sink=_FullDiskSink(room))
     assert caught.value.errno == errno.ENOSPC
     del caught
     gc.collect()

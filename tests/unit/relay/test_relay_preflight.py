@@ -32,7 +32,7 @@ def test_a_missing_bucket_is_a_configuration_error(
     with mock_aws():
         code = cli.main(["relay", "--once"] if once else ["relay"])
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("{")]
-    assert code == 2
+    assert code == 78
     assert err == [
         "clean-my-data: configuration error: ARTIFACT_STORE_URL s3://no-such-bucket/pre: "
         "the bucket 'no-such-bucket' does not exist"
