@@ -125,6 +125,7 @@ def check_case(base: Harness, root: Path, index: int, case: HostileCase) -> list
     return problems
 
 
+@pytest.mark.timeout(900)  # ~60 cases, each a CLI run, four at a time
 def test_hostile_corpus_through_the_cli_errors_cleanly_or_reports(
     harness: Harness, tmp_path: Path
 ) -> None:

@@ -58,12 +58,6 @@ def _ten_thousand_columns(path: Path) -> None:
     path.write_text(f"{header}\n{row}\n{row}\n")
 
 
-def _twenty_thousand_columns(path: Path) -> None:
-    header = ",".join(f"col{i}" for i in range(20_000))
-    row = ",".join(str(i % 7) for i in range(20_000))
-    path.write_text(f"{header}\n{row}\n")
-
-
 def _invalid_utf8_after_sample(path: Path) -> None:
     line = "id,name\n" + "".join(f"{i},José\n" for i in range(120_000))
     path.write_bytes(line.encode() + b"999,caf\xe9\n")
@@ -259,7 +253,6 @@ CASES: tuple[HostileCase, ...] = (
     HostileCase(
         "ragged_invalid_utf8_after_sample.csv", "report", build=_ragged_invalid_utf8_after_sample
     ),
-    HostileCase("twenty_thousand_columns.csv", "report", build=_twenty_thousand_columns),
     HostileCase("fifo_without_writer.csv", "error", "not a regular file", build=_fifo),
     HostileCase("dev_zero.csv", "error", "not a regular file", build=_device("/dev/zero")),
     HostileCase("dev_urandom.csv", "error", "not a regular file", build=_device("/dev/urandom")),
