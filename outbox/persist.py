@@ -47,6 +47,7 @@ import structlog
 from sqlalchemy.dialects import mysql as mysql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from domain.analysis_id import validate_analysis_id
 from domain.artifacts import WrittenArtifact
 from domain.errors import UserFacingError
 from domain.model import ArtifactFormat
@@ -72,7 +73,6 @@ from outbox.tables import (
 )
 from outbox.trimming import trim_final_object
 
-MAX_ANALYSIS_ID_LENGTH: Final = 128
 MAX_ATTEMPTS: Final = 5
 ANALYSIS_LOCK_TIMEOUT_SECONDS: Final = 120
 _RETRYABLE_MYSQL_ERRORS: Final = frozenset({1205, 1213})  # lock wait timeout, deadlock
@@ -86,24 +86,6 @@ log = structlog.get_logger()
 
 class PersistError(UserFacingError):
     """The analysis could not be committed (database unreachable, constraint refused...)."""
-
-
-class InvalidAnalysisIdError(UserFacingError):
-    """An analysis id that cannot be stored (empty, too long, control characters)."""
-
-
-def validate_analysis_id(analysis_id: str) -> str:
-    """The id itself when it can be stored; else a one-line :class:`InvalidAnalysisIdError`."""
-    if not analysis_id or not analysis_id.strip():
-        raise InvalidAnalysisIdError("the analysis id is empty")
-    if len(analysis_id) > MAX_ANALYSIS_ID_LENGTH:
-        raise InvalidAnalysisIdError(
-            f"the analysis id is {len(analysis_id)} characters long "
-            f"(at most {MAX_ANALYSIS_ID_LENGTH})"
-        )
-    if any(not ch.isprintable() for ch in analysis_id):
-        raise InvalidAnalysisIdError("the analysis id contains control characters")
-    return analysis_id
 
 
 @dataclass(frozen=True)

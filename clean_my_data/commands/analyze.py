@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 import tempfile
 import uuid
@@ -26,6 +25,7 @@ from typing import Any, Final
 import structlog
 
 from clean_my_data.progress import TerminalProgress
+from domain.analysis_id import validate_analysis_id
 from domain.downloads.bounded_sink import BoundedMemorySink, InlineLimitError
 from domain.errors import InputError, UserFacingError
 from domain.pipeline import FinalResult, ProgressFn, run_analysis
@@ -35,9 +35,6 @@ from outbox.persist import persist_analysis_report
 from outbox.settings import Settings
 from outbox.staging import StagingSink
 
-MAX_ANALYSIS_ID_LENGTH: Final = 128
-ANALYSIS_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
-
 # Permissions of --output files: rw for everyone the umask allows (tempfile would give 0600).
 _OUTPUT_MODE: Final = 0o666 & ~os.umask(os.umask(0o022))
 
@@ -46,22 +43,6 @@ log = structlog.get_logger()
 
 class InvalidArgumentError(UserFacingError):
     """A command-line argument is malformed."""
-
-
-def validate_analysis_id(value: str) -> str:
-    """1-128 characters: letters, digits and ``. _ : -``, starting with a letter or digit."""
-    if not value:
-        raise InvalidArgumentError("--analysis-id is empty")
-    if len(value) > MAX_ANALYSIS_ID_LENGTH:
-        raise InvalidArgumentError(
-            f"--analysis-id is {len(value)} characters long (at most {MAX_ANALYSIS_ID_LENGTH})"
-        )
-    if not ANALYSIS_ID_PATTERN.fullmatch(value):
-        raise InvalidArgumentError(
-            "--analysis-id may hold only letters, digits and . _ : - "
-            "and must start with a letter or digit"
-        )
-    return value
 
 
 def new_analysis_id() -> str:
@@ -173,7 +154,7 @@ def _run_staged(
 
 def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
     analysis_id = (
-        validate_analysis_id(args.analysis_id)
+        validate_analysis_id(args.analysis_id, name="--analysis-id")
         if args.analysis_id is not None
         else new_analysis_id()
     )
