@@ -208,6 +208,12 @@ def _unlink_quietly(path: Path) -> bool:
     return True
 
 
+def hash_file(path: Path) -> str:
+    """Lower-case hex sha256 of a file (``hashlib.file_digest``: streamed, never whole)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def staged_file_path(settings: Settings, staged_path: str) -> Path:
     """The absolute path of a staged file; refuses anything outside the staging directory."""
     if not staged_path or "/" in staged_path or "\\" in staged_path or staged_path in (".", ".."):
