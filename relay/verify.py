@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from domain.model import TOOL_NAME
 from outbox import tables as t
 from outbox.audit.staged import StagedState, check_staged_file
-from outbox.audit.timespec import utc_now
+from outbox.clock import utcnow
 from outbox.keys import build_object_key
 from outbox.settings import Settings
 from relay.stores.base import ObjectInfo, ObjectStore
@@ -94,6 +94,7 @@ class VerifyStats:
 class VerifyResult:
     problems: tuple[Problem, ...]
     stats: VerifyStats = field(default_factory=VerifyStats)
+    store: str = ""  # the store checked: where its keys start (``s3://bucket/``)
 
     @property
     def consistent(self) -> bool:
@@ -164,6 +165,8 @@ class _Verifier:
             for row in rows:
                 info = listing.pop(row["object_key"], None)  # type: ignore[arg-type]
                 if row["status"] == t.UPLOADED:
+                    if not self._in_checked_store(row):
+                        continue
                     if self._needs_head(row, info, etags.get(row["object_key"])):
                         to_head.append(row)
                 elif row["status"] == t.PENDING:
@@ -171,6 +174,22 @@ class _Verifier:
             self._head_and_compare(to_head)
             last = ids[-1]
         self._report_orphan_objects(listing)
+
+    def _in_checked_store(self, row: RowMapping) -> bool:
+        """The row's s3_path is the contract: one outside this store cannot be checked here."""
+        if self.store.location_of(row["object_key"]) == row["s3_path"]:
+            return True
+        self.report(
+            Problem(
+                1,
+                "object_in_other_store",
+                f"download {row['download_id']} is recorded at {row['s3_path']}, outside the "
+                f"store checked ({self.store.root_location()}, ARTIFACT_STORE_URL)",
+                row["download_id"],
+                row["analysis_id"],
+            )
+        )
+        return False
 
     def _recorded_etags(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
         """object_key -> ETag of the latest successful upload of that key in the history."""
@@ -563,7 +582,7 @@ def verify(
     now: datetime | None = None,
 ) -> VerifyResult:
     """Run every check; problems in invariant order."""
-    verifier = _Verifier(engine, store, settings, options or VerifyOptions(), now or utc_now())
+    verifier = _Verifier(engine, store, settings, options or VerifyOptions(), now or utcnow())
     verifier.check_downloads_and_objects()
     verifier.check_reports()
     verifier.check_staging()
@@ -572,7 +591,8 @@ def verify(
     problems = tuple(sorted(verifier.problems, key=lambda p: p.invariant))
     log.info(
         "verify_finished",
+        store=store.root_location(),
         problems=len(problems),
         **verifier.stats.as_json(),
     )
-    return VerifyResult(problems, verifier.stats)
+    return VerifyResult(problems, verifier.stats, store.root_location())

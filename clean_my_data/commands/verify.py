@@ -41,7 +41,11 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         for problem in result.problems:
             sys.stdout.write(json.dumps(problem.as_json(), ensure_ascii=False) + "\n")
-        summary = {"consistent": result.consistent, "problems": len(result.problems)}
+        summary = {
+            "consistent": result.consistent,
+            "problems": len(result.problems),
+            "store": result.store,
+        }
         sys.stdout.write(json.dumps({"summary": summary | result.stats.as_json()}) + "\n")
     else:
         for problem in result.problems:
@@ -49,7 +53,8 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         stats = result.stats
         verdict = "consistent" if result.consistent else f"{len(result.problems)} problem(s)"
         print(
-            f"verify: {verdict}; {stats.downloads} downloads, {stats.reports} reports, "
+            f"verify: {verdict}; store {result.store}; {stats.downloads} downloads, "
+            f"{stats.reports} reports, "
             f"{stats.objects_listed} objects listed, {stats.heads} HEADs, "
             f"{stats.staged_files_scanned} staged files",
             file=sys.stderr,
