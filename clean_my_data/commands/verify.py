@@ -11,18 +11,53 @@ import json
 import sys
 
 from domain.errors import UserFacingError
+from outbox.audit.requeue import describe_operator
 from outbox.db import open_database
 from outbox.settings import Settings
 from relay.stores import open_store
 from relay.stores.base import StoreError
-from relay.verify import VerifyOptions, verify
+from relay.verify import VerifyOptions, delete_superseded_objects, verify
 
 
 class StoreUnavailableError(UserFacingError):
     """The object store could not be read, so nothing can be concluded."""
 
 
+def _unavailable(exc: StoreError, doing: str) -> StoreUnavailableError:
+    first_line = str(exc).splitlines()[0] if str(exc) else exc.error_class.value
+    return StoreUnavailableError(
+        f"cannot {doing} the object store ({exc.error_class.value}): {first_line}"
+    )
+
+
+class MissingReasonError(UserFacingError):
+    """A deletion without a --reason (it is recorded in the history)."""
+
+
+def _delete_superseded(args: argparse.Namespace, settings: Settings) -> int:
+    reason = (args.reason or "").strip()
+    if not reason:
+        raise MissingReasonError(
+            "--delete-superseded-objects needs --reason (it is recorded in the history)"
+        )
+    engine = open_database(settings)
+    try:
+        deleted = delete_superseded_objects(
+            engine, open_store(settings), settings, actor=describe_operator(), reason=reason
+        )
+    except StoreError as exc:
+        raise _unavailable(exc, "change") from None
+    finally:
+        engine.dispose()
+    for location in deleted:
+        print(f"deleted {location}")
+    print(f"verify: {len(deleted)} superseded object(s) deleted", file=sys.stderr)
+    return 0
+
+
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if args.delete_superseded_objects:
+        return _delete_superseded(args, settings)
     engine = open_database(settings)
     try:
         result = verify(
@@ -32,10 +67,7 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             VerifyOptions(deep=args.deep, head_concurrency=settings.relay_concurrency * 2),
         )
     except StoreError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else exc.error_class.value
-        raise StoreUnavailableError(
-            f"cannot read the object store ({exc.error_class.value}): {first_line}"
-        ) from None
+        raise _unavailable(exc, "read") from None
     finally:
         engine.dispose()
     if args.json:
@@ -74,4 +106,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="HEAD every uploaded object to compare sha256 (default: only where the listing "
         "and the recorded ETag cannot vouch for it)",
     )
+    parser.add_argument(
+        "--delete-superseded-objects",
+        action="store_true",
+        help="delete the objects no download refers to any more that superseded uploads left "
+        "(one history row each), instead of verifying",
+    )
+    parser.add_argument("--reason", help="why (recorded in the history); with --delete-...")
     parser.set_defaults(handler=run_verify)
