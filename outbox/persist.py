@@ -27,9 +27,13 @@ Order inside the transaction (the same on MySQL and SQLite):
 4. the writes decided in 2.
 
 After the commit, redundant files of this run and the staged files of superseded records are
-removed. If anything fails before or during the commit, the files staged by this run are removed
-unless a committed row refers to them (an ambiguous commit); if that cannot be checked, they
-stay as orphans for the relay's grace-period sweep. Deadlocks and lock-wait timeouts are retried.
+removed. A COMMIT that fails (the connection dropped) may still have committed: the report row is
+read back, and when it holds exactly what this transaction wrote the commit is reported as done;
+when the database cannot answer, the error says the outcome is unknown. If anything fails before
+or during the commit, the files staged by this run are removed unless a committed row refers to
+them; if that cannot be checked, they stay as orphans for the relay's grace-period sweep.
+Deadlocks and lock-wait timeouts are retried (``outbox.retry``); the transaction holds the
+analysis' lock (``outbox.analysis_lock``), as ``requeue`` does.
 """
 
 from __future__ import annotations

@@ -1,6 +1,13 @@
 """Reconcile the database, the staging directory and the object store (``clean-my-data verify``).
 
-Checks DESIGN.md's six invariants and returns one :class:`Problem` per violation.
+Checks the six invariants and returns one :class:`Problem` per violation. The store checked is
+this process's ``ARTIFACT_STORE_URL`` (named in the result); a row recorded at a path outside it
+is a problem of its own (``object_in_other_store``). Objects with no downloads row that the
+history says an upload wrote (superseded by a re-run, even when the upload's flip was lost) are
+counted, not reported; :func:`delete_superseded_objects` clears them.
+
+This module stays in the relay layer: it reads the object store through ``relay.stores``, which
+the outbox layer may not import.
 
 Strategy for 100,000 downloads (documented in README "Audit"):
 
@@ -49,7 +56,7 @@ _SUCCESS_OUTCOMES: Final = (t.OUTCOME_UPLOADED, t.OUTCOME_ALREADY_PRESENT)
 
 @dataclass(frozen=True)
 class Problem:
-    invariant: int  # 1..6, DESIGN.md "Invariants"
+    invariant: int  # 1..6, the invariants in README "Design / Audit"
     code: str  # stable snake_case, e.g. "object_missing"
     message: str  # one line, names the download/object/row
     download_id: str | None = None

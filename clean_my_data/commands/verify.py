@@ -1,7 +1,9 @@
 """``clean-my-data verify``: reconcile the database, the staging directory and the object store.
 
 Exit 0 when consistent; exit 1 with one line per problem (``--json``: one JSON object per
-problem, then a summary object). See README "Audit" for what is checked and how.
+problem, then a summary object naming the store checked). See README "Audit" for what is
+checked and how. ``--delete-superseded-objects --reason TEXT`` deletes instead the objects that
+superseded uploads left (no downloads row refers to them), one history row each.
 """
 
 from __future__ import annotations
