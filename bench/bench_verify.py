@@ -33,7 +33,7 @@ import structlog
 from domain.artifacts import derive_download_id
 from domain.model import TOOL_NAME
 from outbox import tables as t
-from outbox.audit.timespec import utc_now
+from outbox.clock import utcnow
 from outbox.db import create_database_engine
 from outbox.keys import build_object_key
 from outbox.migrations import upgrade
@@ -88,7 +88,7 @@ def _location(settings: Settings, key: str) -> str:
 
 
 def seed(engine: sa.Engine, settings: Settings, n: int, put: Any) -> None:
-    now = utc_now()
+    now = utcnow()
     reports: dict[str, list[dict[str, Any]]] = {}
     downloads: list[dict[str, Any]] = []
     objects: list[tuple[str, bytes, str]] = []

@@ -15,7 +15,14 @@ the command line gives it.
 from importlib import metadata as _metadata
 
 from clean_my_data._api._analyze import analyze, analyze_and_commit, analyze_inline
-from clean_my_data._api._audit import RequeueReport, history, relay_once, requeue, verify
+from clean_my_data._api._audit import (
+    RequeueReport,
+    delete_superseded_objects,
+    history,
+    relay_once,
+    requeue,
+    verify,
+)
 from clean_my_data._api._reports import get_report, presign_download
 from clean_my_data._api._types import FinalObject, InTransaction
 from clean_my_data._errors import (
@@ -62,6 +69,7 @@ __all__ = [
     "analyze_and_commit",
     "analyze_inline",
     "configure_logging",
+    "delete_superseded_objects",
     "get_report",
     "history",
     "presign_download",

@@ -3,7 +3,14 @@
 Every part is reduced to lower-case ``[a-z0-9._-]``, without ``..``, without leading dots or
 dashes, and bounded in length, so a key is always safe whatever the analysis id or file name.
 When sanitising changes a part (case, unsafe characters, truncation) a short hash of the
-original is appended, so two different analysis ids never share a key prefix.
+original is appended.
+
+The analysis id's folder is injective: an id is used as it is only when it is already safe and
+does not end like a hashed folder (``-`` and 16 hex digits); any other id gets ``-`` and the
+first 16 hex digits of its sha256. A folder kept as it is never ends in that form and a hashed
+one always does, so two different ids share a folder only if their 64-bit hashes collide
+(``ABC1`` and the valid id ``abc1-<hash of ABC1>`` get different folders). Keys are stored in
+the rows, so objects written under earlier folder names stay readable.
 
 Same-second re-runs: an object, once written, is never overwritten (create-only writes). The
 staging sink therefore passes the first 12 hex digits of the artifact's sha256 as
@@ -30,10 +37,12 @@ _MAX_ID = 80
 _MAX_STEM = 120
 _MAX_EXT = 10
 _HASH_LEN = 8
+_ID_HASH_LEN = 16
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _RUNS = re.compile(r"[-._]{2,}")  # "..", ".-", "__": collapsed to one "-"
 _EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
+_HASHED_FOLDER = re.compile(rf"-[0-9a-f]{{{_ID_HASH_LEN}}}$")
 
 
 def _ascii_lower(text: str) -> str:
@@ -41,8 +50,8 @@ def _ascii_lower(text: str) -> str:
     return folded.lower()
 
 
-def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LEN]
+def _short_hash(text: str, length: int = _HASH_LEN) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 def _clean(text: str) -> str:
@@ -58,6 +67,19 @@ def sanitize_segment(text: str, *, limit: int, fallback: str) -> str:
         return cleaned
     base = cleaned[: limit - _HASH_LEN - 1].rstrip(".-_") or fallback
     return f"{base}-{_short_hash(text)}"
+
+
+def build_analysis_folder(analysis_id: str) -> str:
+    """The analysis id's folder in the object store: injective (see the module docstring)."""
+    cleaned = _clean(analysis_id)
+    if (
+        cleaned == analysis_id
+        and 0 < len(cleaned) <= _MAX_ID
+        and _HASHED_FOLDER.search(cleaned) is None
+    ):
+        return cleaned
+    base = cleaned[: _MAX_ID - _ID_HASH_LEN - 1].rstrip(".-_") or "analysis"
+    return f"{base}-{_short_hash(analysis_id, _ID_HASH_LEN)}"
 
 
 def _split_extension(name: str) -> tuple[str, str]:
@@ -116,7 +138,7 @@ def build_object_key(  # noqa: PLR0917 (the contract names six parts)
     parts = [
         sanitize_segment(env, limit=_MAX_ENV, fallback="env"),
         sanitize_segment(tool, limit=_MAX_TOOL, fallback="tool"),
-        sanitize_segment(analysis_id, limit=_MAX_ID, fallback="analysis"),
+        build_analysis_folder(analysis_id),
         f"{format_key_timestamp(timestamp)}_{sanitize_file_name(file_name, discriminator)}",
     ]
     clean_prefix = _sanitize_prefix(prefix)

@@ -27,18 +27,20 @@ Order inside the transaction (the same on MySQL and SQLite):
 4. the writes decided in 2.
 
 After the commit, redundant files of this run and the staged files of superseded records are
-removed. If anything fails before or during the commit, the files staged by this run are removed
-unless a committed row refers to them (an ambiguous commit); if that cannot be checked, they
-stay as orphans for the relay's grace-period sweep. Deadlocks and lock-wait timeouts are retried.
+removed. A COMMIT that fails (the connection dropped) may still have committed: the report row is
+read back, and when it holds exactly what this transaction wrote the commit is reported as done;
+when the database cannot answer, the error says the outcome is unknown. If anything fails before
+or during the commit, the files staged by this run are removed unless a committed row refers to
+them; if that cannot be checked, they stay as orphans for the relay's grace-period sweep.
+Deadlocks and lock-wait timeouts are retried (``outbox.retry``); the transaction holds the
+analysis' lock (``outbox.analysis_lock``), as ``requeue`` does.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -47,20 +49,21 @@ import structlog
 from sqlalchemy.dialects import mysql as mysql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from domain.analysis_id import validate_analysis_id
 from domain.artifacts import WrittenArtifact
 from domain.errors import UserFacingError
 from domain.model import ArtifactFormat
 from outbox import crashpoints
+from outbox.analysis_lock import analysis_transaction
 from outbox.clock import to_naive_utc, utcnow
 from outbox.db import stored_json_budget
-from outbox.migrations import server_lock_name
+from outbox.events import insert_outbox_record
 from outbox.reports import build_download_entry, merge_download_entries
+from outbox.retry import is_lock_conflict, retry_on_lock_conflict
 from outbox.settings import Settings
 from outbox.staging import remove_staged, staged_file_path
 from outbox.tables import (
-    AGGREGATE_TYPE,
     EVENT_SUPERSEDE,
-    EVENT_TYPE_STAGED,
     OUTBOX_PENDING,
     OUTBOX_SUPERSEDED,
     OUTCOME_SUPERSEDED,
@@ -73,10 +76,7 @@ from outbox.tables import (
 )
 from outbox.trimming import trim_final_object
 
-MAX_ANALYSIS_ID_LENGTH: Final = 128
 MAX_ATTEMPTS: Final = 5
-ANALYSIS_LOCK_TIMEOUT_SECONDS: Final = 120
-_RETRYABLE_MYSQL_ERRORS: Final = frozenset({1205, 1213})  # lock wait timeout, deadlock
 
 ACTION_STAGED: Final = "staged"  # new download
 ACTION_RESTAGED: Final = "restaged"  # existing download, new bytes (or it had failed)
@@ -87,24 +87,6 @@ log = structlog.get_logger()
 
 class PersistError(UserFacingError):
     """The analysis could not be committed (database unreachable, constraint refused...)."""
-
-
-class InvalidAnalysisIdError(UserFacingError):
-    """An analysis id that cannot be stored (empty, too long, control characters)."""
-
-
-def validate_analysis_id(analysis_id: str) -> str:
-    """The id itself when it can be stored; else a one-line :class:`InvalidAnalysisIdError`."""
-    if not analysis_id or not analysis_id.strip():
-        raise InvalidAnalysisIdError("the analysis id is empty")
-    if len(analysis_id) > MAX_ANALYSIS_ID_LENGTH:
-        raise InvalidAnalysisIdError(
-            f"the analysis id is {len(analysis_id)} characters long "
-            f"(at most {MAX_ANALYSIS_ID_LENGTH})"
-        )
-    if any(not ch.isprintable() for ch in analysis_id):
-        raise InvalidAnalysisIdError("the analysis id contains control characters")
-    return analysis_id
 
 
 @dataclass(frozen=True)
@@ -138,6 +120,7 @@ class _Plan:
     redundant_paths: tuple[str, ...]  # staged by this run, not referenced: remove after commit
     obsolete_paths: tuple[str, ...]  # staged by superseded records: remove after commit
     final_object: dict[str, Any]
+    stored_report: dict[str, Any]  # the analysis_reports.report this transaction writes
     trimmed: bool
     stored_bytes: int
 
@@ -197,25 +180,6 @@ def _full_report_entry(artifacts: Sequence[WrittenArtifact]) -> dict[str, Any] |
     return None
 
 
-def _payload(artifact: WrittenArtifact, settings: Settings) -> dict[str, Any]:
-    spec = artifact.spec
-    return {
-        "download_id": spec.download_id,
-        "analysis_id": spec.analysis_id,
-        "object_key": artifact.object_key,
-        "s3_path": artifact.s3_path,
-        "staged_path": artifact.staged_path,
-        "staging_volume": settings.staging_volume_id,
-        "size_bytes": artifact.size_bytes,
-        "sha256": artifact.sha256,
-        "content_type": spec.content_type,
-        "file_name": spec.file_name,
-        "format": str(spec.format),
-        "tool": "clean-my-data",
-        "env": settings.app_env,
-    }
-
-
 def _download_values(artifact: WrittenArtifact, settings: Settings, now: Any) -> dict[str, Any]:
     spec = artifact.spec
     return {
@@ -235,32 +199,6 @@ def _download_values(artifact: WrittenArtifact, settings: Settings, now: Any) ->
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _insert_outbox(
-    conn: sa.Connection, artifact: WrittenArtifact, settings: Settings, now: Any
-) -> int:
-    spec = artifact.spec
-    result = conn.execute(
-        outbox.insert().values(
-            event_id=str(uuid.uuid4()),
-            aggregatetype=AGGREGATE_TYPE,
-            aggregateid=spec.download_id,
-            type=EVENT_TYPE_STAGED,
-            payload=_payload(artifact, settings),
-            download_id=spec.download_id,
-            analysis_id=spec.analysis_id,
-            staging_volume=settings.staging_volume_id,
-            state=OUTBOX_PENDING,
-            attempts=0,
-            available_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    primary_key = result.inserted_primary_key
-    assert primary_key is not None
-    return int(primary_key[0])
 
 
 def _supersede(conn: sa.Connection, row: sa.Row[Any], artifact: WrittenArtifact, now: Any) -> bool:
@@ -423,8 +361,9 @@ def _write(
         previous = existing.get(download_id)
         if previous is not None and previous.staged_path not in (artifact.staged_path, None):
             obsolete.append(previous.staged_path)
-        _upsert(conn, downloads, _download_values(artifact, settings, now), "download_id")
-        outbox_id = _insert_outbox(conn, artifact, settings, now)
+        values = _download_values(artifact, settings, now)
+        _upsert(conn, downloads, values, "download_id")
+        outbox_id = insert_outbox_record(conn, values, settings.app_env, now)
         outcomes.append(
             DownloadOutcome(
                 download_id,
@@ -440,6 +379,7 @@ def _write(
         redundant_paths=tuple(redundant),
         obsolete_paths=tuple(dict.fromkeys(obsolete)),
         final_object=final,
+        stored_report=trimmed.final_object,
         trimmed=trimmed.trimmed,
         stored_bytes=trimmed.size_bytes,
     )
@@ -463,11 +403,6 @@ def _check_inputs(final_object: Mapping[str, Any], artifacts: Sequence[WrittenAr
             raise ValueError(f"artifact {artifact.spec.file_name} given twice")
         seen.add(artifact.spec.download_id)
     return analysis_id
-
-
-def _is_retryable(exc: sa.exc.DBAPIError) -> bool:
-    args: tuple[Any, ...] = getattr(exc.orig, "args", ())
-    return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
 
 
 def _referenced(engine: sa.Engine, staged_paths: Sequence[str]) -> set[str] | None:
@@ -497,44 +432,68 @@ def _discard_after_failure(
     remove_staged(settings, [p for p in paths if p not in referenced])
 
 
-@contextmanager
-def _analysis_transaction(engine: sa.Engine, analysis_id: str) -> Iterator[sa.Connection]:
-    """One transaction holding the analysis' commit lock.
+def _committed(engine: sa.Engine, analysis_id: str, plan: _Plan) -> bool | None:
+    """Whether the transaction that wrote ``plan`` committed, asked after its COMMIT failed
+    (the reply may be lost after the server committed): the report row holds exactly what that
+    transaction wrote (its run's timestamp and timings included) only if it committed. None
+    when the database cannot say."""
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(analysis_reports.c.report).where(
+                    analysis_reports.c.analysis_id == analysis_id
+                )
+            ).scalar()
+    except sa.exc.DBAPIError:
+        return None
+    return stored is not None and stored == plan.stored_report
 
-    SQLite: ``BEGIN IMMEDIATE`` (``outbox.db``) already admits one writer at a time. MySQL: a
-    named lock per analysis (``GET_LOCK``) serialises transformers committing the same analysis,
-    and READ COMMITTED keeps the locking reads of not-yet-existing rows free of gap locks, so
-    transformers committing different analyses never deadlock on each other.
-    """
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            yield conn
-        return
-    lock = server_lock_name("cmd_persist_", engine.url.database, analysis_id)
-    with engine.connect() as conn:
-        # For the next transaction only (no session state to reset); GET_LOCK runs inside it.
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        got = conn.execute(
-            sa.text("SELECT GET_LOCK(:name, :timeout)"),
-            {"name": lock, "timeout": ANALYSIS_LOCK_TIMEOUT_SECONDS},
-        ).scalar()
-        if got != 1:
-            raise PersistError(
-                f"another transformer is still committing analysis {analysis_id!r} "
-                f"(waited {ANALYSIS_LOCK_TIMEOUT_SECONDS}s)"
-            )
-        try:
-            yield conn
-            conn.commit()
-        except BaseException:
-            conn.rollback()
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def _commit(
+    engine: sa.Engine,
+    final_object: Mapping[str, Any],
+    artifacts: Sequence[WrittenArtifact],
+    settings: Settings,
+    analysis_id: str,
+    *,
+    in_transaction: Callable[[sa.Connection], None] | None = None,
+) -> _Plan:
+    """The transaction, retried on lock conflicts; a failed COMMIT that in fact committed (the
+    reply was lost) returns its plan like a clean commit."""
+    written: list[_Plan] = []
+
+    def transaction() -> _Plan:
+        written.clear()
+        with analysis_transaction(engine, analysis_id) as conn:
+            plan = _write(conn, final_object, artifacts, settings, analysis_id)
+            if in_transaction is not None:
+                in_transaction(conn)
+            written.append(plan)
+            crashpoints.reach(crashpoints.BEFORE_COMMIT)
+        return written[0]
+
+    try:
+        return retry_on_lock_conflict(
+            transaction, event="persist_retried", attempts=MAX_ATTEMPTS, analysis_id=analysis_id
+        )
+    except sa.exc.DBAPIError as exc:
+        if not written or is_lock_conflict(exc):
             raise
-        finally:
-            try:  # the connection's reset on return rolls back the statement's implicit begin
-                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock})
-            except Exception as exc:  # noqa: BLE001 (the outcome is decided; never mask it)
-                log.warning("analysis_lock_release_failed", error=type(exc).__name__)
-                conn.invalidate()  # closing the session releases the lock
+        committed = _committed(engine, analysis_id, written[0])
+        if committed is None:
+            raise PersistError(
+                f"could not tell whether analysis {analysis_id!r} was committed: the commit "
+                f"failed ({_first_line(exc)}) and the database did not answer since; "
+                f"`clean-my-data report {analysis_id}` shows what was stored"
+            ) from exc
+        if not committed:
+            raise
+        log.warning("persist_commit_confirmed", analysis_id=analysis_id, error=_first_line(exc))
+        return written[0]
 
 
 def persist_analysis_report(
@@ -552,29 +511,18 @@ def persist_analysis_report(
     the caller's own writes commit or roll back with the analysis. A retried transaction calls
     it again; when it raises, nothing is committed and its exception propagates."""
     analysis_id = _check_inputs(final_object, artifacts)
-    plan: _Plan | None = None
     try:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                with _analysis_transaction(engine, analysis_id) as conn:
-                    plan = _write(conn, final_object, artifacts, settings, analysis_id)
-                    if in_transaction is not None:
-                        in_transaction(conn)
-                    crashpoints.reach(crashpoints.BEFORE_COMMIT)
-                break
-            except sa.exc.DBAPIError as exc:
-                if attempt < MAX_ATTEMPTS and _is_retryable(exc):
-                    log.info("persist_retried", analysis_id=analysis_id, attempt=attempt)
-                    continue
-                raise
+        plan = _commit(
+            engine, final_object, artifacts, settings, analysis_id, in_transaction=in_transaction
+        )
     except BaseException as exc:
         _discard_after_failure(engine, settings, artifacts)
         log.warning("persist_failed", analysis_id=analysis_id, error=type(exc).__name__)
         if isinstance(exc, sa.exc.DBAPIError):
-            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-            raise PersistError(f"could not commit analysis {analysis_id!r}: {reason}") from exc
+            raise PersistError(
+                f"could not commit analysis {analysis_id!r}: {_first_line(exc)}"
+            ) from exc
         raise
-    assert plan is not None
     crashpoints.reach(crashpoints.AFTER_COMMIT)
     removed = remove_staged(settings, plan.redundant_paths + plan.obsolete_paths)
     log.info(

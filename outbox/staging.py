@@ -6,6 +6,11 @@ the directory is fsynced. The final name is unique per run (``{download_id}.{run
 run never touches a file that an earlier, committed run still needs; whatever a failed run staged
 can be removed without looking at anyone else.
 
+One staging directory serves one ``STAGING_VOLUME_ID``: the relay (the process that deletes staged
+files) writes the marker file ``.staging-volume`` naming its volume when the directory has none;
+a relay or a transformer with another volume id is refused with a one-line error (two volume ids
+on one directory would each sweep the other's files).
+
 Disk full, permission denied or a missing directory become a one-line :class:`StagingError` and
 leave nothing behind. ``STAGING_DIR`` must exist, except the built-in default ``var/staging``,
 which is created (a configured directory is usually a mounted volume: creating it silently on
@@ -33,6 +38,7 @@ from outbox.keys import build_object_key, build_s3_path
 from outbox.settings import Settings
 
 TEMP_PREFIX: Final = ".tmp-"
+VOLUME_MARKER: Final = ".staging-volume"
 KEY_DISCRIMINATOR_LENGTH: Final = 12
 _DEFAULT_STAGING_DIR: Final = Settings.staging_dir
 
@@ -107,8 +113,50 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _read_marker(marker: Path) -> str:
+    return marker.read_text(encoding="utf-8", errors="replace").strip()
+
+
+def check_staging_volume(directory: Path, volume_id: str) -> None:
+    """Raise StagingError when the directory's marker names another volume (no marker: fine)."""
+    marker = directory / VOLUME_MARKER
+    try:
+        owner = _read_marker(marker)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StagingError(_describe_os_error(exc, directory)) from None
+    if owner != volume_id:
+        raise StagingError(
+            f"the staging directory {directory} belongs to volume {owner!r} ({VOLUME_MARKER}); "
+            f"this process has STAGING_VOLUME_ID={volume_id!r}: give each volume id its own "
+            "staging directory"
+        )
+
+
+def claim_staging_volume(directory: Path, volume_id: str) -> None:
+    """Write the volume marker if the directory has none (atomically: a complete file is linked
+    into place, so a concurrent reader never sees it half-written); raise StagingError when the
+    directory belongs to another volume."""
+    marker = directory / VOLUME_MARKER
+    if not marker.exists():
+        temp = directory / f"{TEMP_PREFIX}volume-{uuid.uuid4().hex}"
+        try:
+            temp.write_text(volume_id + "\n", encoding="utf-8")
+            with contextlib.suppress(FileExistsError):
+                os.link(temp, marker)
+                fsync_directory(directory)
+                log.info("staging_volume_claimed", directory=str(directory), volume=volume_id)
+        except OSError as exc:
+            raise StagingError(_describe_os_error(exc, directory)) from None
+        finally:
+            _unlink_quietly(temp)
+    check_staging_volume(directory, volume_id)
+
+
 def resolve_staging_dir(settings: Settings) -> Path:
-    """The staging directory as an absolute path; created only when it is the default."""
+    """The staging directory as an absolute path, checked against the volume marker (see the
+    module docstring); created only when it is the default."""
     directory = settings.staging_dir
     if not directory.is_dir():
         if directory == _DEFAULT_STAGING_DIR:
@@ -118,7 +166,9 @@ def resolve_staging_dir(settings: Settings) -> Path:
                 raise StagingError(_describe_os_error(exc, directory)) from None
         else:
             raise StagingError(f"the staging directory {directory} does not exist (STAGING_DIR)")
-    return directory.resolve()
+    resolved = directory.resolve()
+    check_staging_volume(resolved, settings.staging_volume_id)
+    return resolved
 
 
 class StagingSink(ArtifactSink):
@@ -206,6 +256,12 @@ def _unlink_quietly(path: Path) -> bool:
         log.warning("staged_file_not_removed", path=str(path), error=str(exc))
         return False
     return True
+
+
+def hash_file(path: Path) -> str:
+    """Lower-case hex sha256 of a file (``hashlib.file_digest``: streamed, never whole)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def staged_file_path(settings: Settings, staged_path: str) -> Path:

@@ -50,6 +50,7 @@ EVENT_TYPE_STAGED: Final = "artifact_staged"
 EVENT_UPLOAD: Final = "upload"
 EVENT_REQUEUE: Final = "requeue"
 EVENT_SUPERSEDE: Final = "supersede"
+EVENT_DELETE_OBJECT: Final = "delete_object"  # an operator removed a superseded object
 OUTCOME_UPLOADED: Final = "uploaded"  # object written and verified
 OUTCOME_ALREADY_PRESENT: Final = "already_present"  # 412 on create-only write, same bytes
 OUTCOME_RETRY: Final = "retry_scheduled"  # retryable error, attempts left
@@ -58,6 +59,7 @@ OUTCOME_LEASE_LOST: Final = "lease_lost"  # finished after another relay took th
 OUTCOME_ABANDONED: Final = "abandoned"  # claimed, never recorded: lease expired, reclaimed
 OUTCOME_REQUEUED: Final = "requeued"  # operator put an upload_failed download back in the queue
 OUTCOME_SUPERSEDED: Final = "superseded"  # a re-run staged different bytes for the download
+OUTCOME_DELETED: Final = "deleted"  # the object no downloads row refers to was deleted
 
 metadata = MetaData()
 

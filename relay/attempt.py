@@ -51,6 +51,19 @@ def build_upload_request(record: ClaimedRecord, settings: Settings) -> UploadReq
     )
 
 
+def check_recorded_path(record: ClaimedRecord, store: ObjectStore) -> None:
+    """The row's s3_path is the contract: raise StoreError(STORE_MISMATCH) unless this store
+    writes exactly that path for the record's key."""
+    recorded = str(record.payload.get("s3_path") or "")
+    if store.location_of(record.object_key) != recorded:
+        raise StoreError(
+            ErrorClass.STORE_MISMATCH,
+            f"the record's path {recorded} is not in this relay's store "
+            f"{store.root_location()} (ARTIFACT_STORE_URL): run the relay with the store the "
+            "transformer wrote to, then requeue; the staged file is kept",
+        )
+
+
 def _failure(
     record: ClaimedRecord,
     error: StoreError,
@@ -101,6 +114,7 @@ def attempt_upload(record: ClaimedRecord, store: ObjectStore, settings: Settings
         )
         return _failure(record, exhausted, settings, started_at, started)
     try:
+        check_recorded_path(record, store)
         request = build_upload_request(record, settings)
         result = store.upload(request)
     except StoreError as error:

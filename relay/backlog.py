@@ -27,12 +27,13 @@ def measure_backlog(engine: sa.Engine, volume: str) -> Backlog:
     return Backlog(int(count), age)
 
 
-def list_live_staged_paths(engine: sa.Engine, volume: str) -> set[str]:
-    """Staged file names still needed: those of downloads with a pending outbox record."""
+def list_live_staged_paths(engine: sa.Engine) -> set[str]:
+    """Staged file names still needed: those of downloads with a pending outbox record, of
+    every volume (names are unique per run, so another volume's name never shadows ours)."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(downloads.c.staged_path)
             .join(outbox, outbox.c.download_id == downloads.c.download_id)
-            .where(outbox.c.state == OUTBOX_PENDING, outbox.c.staging_volume == volume)
+            .where(outbox.c.state == OUTBOX_PENDING)
         ).scalars()
         return {str(name) for name in rows}

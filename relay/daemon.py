@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from outbox.audit.retention import purge_finished
 from outbox.db import open_database
 from outbox.settings import Settings, SettingsError
+from outbox.staging import claim_staging_volume
 from relay.metrics import RelayMetrics
 from relay.preflight import check_store
 from relay.stores import open_store
@@ -42,8 +43,15 @@ def _run_guarded(name: str, job: Callable[[], object]) -> None:
         log.error("relay_job_failed", job=name, error=f"{type(exc).__name__}: {exc}")
 
 
+def _check_staging_volume(settings: Settings) -> None:
+    """Refuse at start a staging directory that belongs to another STAGING_VOLUME_ID."""
+    if settings.staging_dir.is_dir():
+        claim_staging_volume(settings.staging_dir.resolve(), settings.staging_volume_id)
+
+
 def run_once(settings: Settings) -> int:
     """Process everything due now, sweep orphans, exit 0."""
+    _check_staging_volume(settings)
     store = open_store(settings)
     check_store(store, settings)
     engine = open_database(settings)
@@ -116,6 +124,7 @@ def _quiet_scheduler_logger() -> logging.Logger:
 
 def run_daemon(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+    _check_staging_volume(settings)
     store = open_store(settings)
     check_store(store, settings)
     engine = open_database(settings)

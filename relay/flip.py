@@ -31,6 +31,7 @@ import structlog
 
 from outbox.clock import utcnow
 from outbox.reports import EntryChange, update_download_entries
+from outbox.retry import retry_on_lock_conflict
 from outbox.tables import (
     EVENT_UPLOAD,
     OUTBOX_DEAD,
@@ -49,7 +50,6 @@ from relay.records import AttemptReport, ClaimedRecord
 log = structlog.get_logger()
 
 MAX_TRANSACTION_ATTEMPTS = 3
-_LOCK_CONFLICTS = frozenset({1205, 1213})  # MySQL: lock wait timeout, deadlock
 
 
 class FlipResult(StrEnum):
@@ -268,11 +268,6 @@ def _flip_group(conn: sa.Connection, finished: Finished, actor: str) -> list[Fli
     return [results[i] for i in range(len(finished))]
 
 
-def _is_lock_conflict(exc: sa.exc.DBAPIError) -> bool:
-    args: tuple[Any, ...] = getattr(exc.orig, "args", ())
-    return bool(args) and args[0] in _LOCK_CONFLICTS
-
-
 def flip_outcomes(
     engine: sa.Engine, finished: Sequence[tuple[ClaimedRecord, AttemptReport]], *, actor: str
 ) -> list[FlipResult]:
@@ -283,15 +278,14 @@ def flip_outcomes(
     Records are taken in ``analysis_id, outbox_id`` order so that concurrent relays lock report
     rows in the same order; a deadlock or lock-wait timeout retries the whole group.
     """
-    for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
-        try:
-            with engine.begin() as conn:
-                flips = _flip_group(conn, finished, actor)
-            break
-        except sa.exc.DBAPIError as exc:
-            if attempt == MAX_TRANSACTION_ATTEMPTS or not _is_lock_conflict(exc):
-                raise
-            log.info("flip_retried", attempt=attempt, error=str(exc.orig).splitlines()[0])
+
+    def transaction() -> list[FlipResult]:
+        with engine.begin() as conn:
+            return _flip_group(conn, finished, actor)
+
+    flips = retry_on_lock_conflict(
+        transaction, event="flip_retried", attempts=MAX_TRANSACTION_ATTEMPTS
+    )
     for (record, report), flip in zip(finished, flips, strict=True):
         if flip is FlipResult.REPEATED:
             log.info("flip_repeated", outbox_id=record.outbox_id, outcome=report.outcome)

@@ -1,7 +1,14 @@
 """Reconcile the database, the staging directory and the object store (``clean-my-data verify``).
 
 Checks the six invariants of docs/guide/auditing.md ("What verify checks") and returns one
-:class:`Problem` per violation.
+:class:`Problem` per violation. The store checked is this process's ``ARTIFACT_STORE_URL`` (named
+in the result); a row recorded at a path outside it is a problem of its own
+(``object_in_other_store``). Objects with no downloads row that the history says an upload wrote
+(superseded by a re-run, even when the upload's flip was lost) are counted, not reported;
+:func:`delete_superseded_objects` clears them.
+
+This module stays in the relay layer: it reads the object store through ``relay.stores``, which
+the outbox layer may not import.
 
 Strategy for 100,000 downloads (documented in docs/guide/auditing.md):
 
@@ -35,9 +42,10 @@ from sqlalchemy.engine import Engine
 from domain.model import TOOL_NAME
 from outbox import tables as t
 from outbox.audit.staged import StagedState, check_staged_file
-from outbox.audit.timespec import utc_now
+from outbox.clock import utcnow
 from outbox.keys import build_object_key
 from outbox.settings import Settings
+from outbox.staging import VOLUME_MARKER
 from relay.stores.base import ObjectInfo, ObjectStore
 
 log = structlog.get_logger()
@@ -95,6 +103,7 @@ class VerifyStats:
 class VerifyResult:
     problems: tuple[Problem, ...]
     stats: VerifyStats = field(default_factory=VerifyStats)
+    store: str = ""  # the store checked: where its keys start (``s3://bucket/``)
 
     @property
     def consistent(self) -> bool:
@@ -114,6 +123,16 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
+@dataclass(frozen=True)
+class _WrittenBy:
+    """The upload attempt the history says wrote an object."""
+
+    outbox_id: int
+    download_id: str
+    analysis_id: str
+    attempt: int
+
+
 class _Verifier:
     def __init__(
         self,
@@ -130,6 +149,7 @@ class _Verifier:
         self.now = now
         self.problems: list[Problem] = []
         self.stats = VerifyStats()
+        self.superseded: dict[str, _WrittenBy] = {}  # object key -> the attempt that wrote it
 
     def report(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -165,6 +185,8 @@ class _Verifier:
             for row in rows:
                 info = listing.pop(row["object_key"], None)  # type: ignore[arg-type]
                 if row["status"] == t.UPLOADED:
+                    if not self._in_checked_store(row):
+                        continue
                     if self._needs_head(row, info, etags.get(row["object_key"])):
                         to_head.append(row)
                 elif row["status"] == t.PENDING:
@@ -172,6 +194,22 @@ class _Verifier:
             self._head_and_compare(to_head)
             last = ids[-1]
         self._report_orphan_objects(listing)
+
+    def _in_checked_store(self, row: RowMapping) -> bool:
+        """The row's s3_path is the contract: one outside this store cannot be checked here."""
+        if self.store.location_of(row["object_key"]) == row["s3_path"]:
+            return True
+        self.report(
+            Problem(
+                1,
+                "object_in_other_store",
+                f"download {row['download_id']} is recorded at {row['s3_path']}, outside the "
+                f"store checked ({self.store.root_location()}, ARTIFACT_STORE_URL)",
+                row["download_id"],
+                row["analysis_id"],
+            )
+        )
+        return False
 
     def _recorded_etags(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
         """object_key -> ETag of the latest successful upload of that key in the history."""
@@ -306,22 +344,30 @@ class _Verifier:
         )
 
     def _report_orphan_objects(self, leftovers: dict[str, ObjectInfo]) -> None:
-        """Objects with no downloads row; objects a superseded upload left are not orphans."""
+        """Objects with no downloads row. An object the history says was written (a successful
+        upload, or an upload whose flip was lost to a re-run: ``lease_lost`` with no error) is
+        a superseded object, not an orphan; ``delete_superseded_objects`` clears those."""
         keys = sorted(leftovers)
-        known: set[str] = set()
         h = t.outbox_attempts
+        written = sa.or_(
+            h.c.outcome.in_(_SUCCESS_OUTCOMES),
+            sa.and_(h.c.outcome == t.OUTCOME_LEASE_LOST, h.c.error_class.is_(None)),
+        )
         for chunk in _chunks(keys, self.options.chunk_size):
             with self.engine.connect() as conn:
-                known.update(
-                    conn.execute(
-                        sa.select(h.c.object_key)
-                        .where(h.c.object_key.in_(chunk), h.c.outcome.in_(_SUCCESS_OUTCOMES))
-                        .distinct()
-                    ).scalars()
-                )
-        self.stats.superseded_objects = len(known)
+                for row in conn.execute(
+                    sa.select(
+                        h.c.object_key, h.c.outbox_id, h.c.download_id, h.c.analysis_id, h.c.attempt
+                    )
+                    .where(h.c.object_key.in_(chunk), h.c.event == t.EVENT_UPLOAD, written)
+                    .order_by(h.c.id)
+                ):
+                    self.superseded[row.object_key] = _WrittenBy(
+                        int(row.outbox_id), row.download_id, row.analysis_id, int(row.attempt)
+                    )
+        self.stats.superseded_objects = len(self.superseded)
         for key in keys:
-            if key not in known:
+            if key not in self.superseded:
                 self.report(
                     Problem(
                         1,
@@ -425,10 +471,7 @@ class _Verifier:
                 conn.execute(
                     sa.select(d.c.staged_path)
                     .join(o, o.c.download_id == d.c.download_id)
-                    .where(
-                        o.c.state == t.OUTBOX_PENDING,
-                        d.c.staging_volume == self.settings.staging_volume_id,
-                    )
+                    .where(o.c.state == t.OUTBOX_PENDING)  # any volume: the sweep keeps those
                 ).scalars()
             )
         now_epoch = self.now.replace(tzinfo=UTC).timestamp()
@@ -436,6 +479,8 @@ class _Verifier:
         for path, mtime in _walk_files(root):
             self.stats.staged_files_scanned += 1
             relative = path.relative_to(root).as_posix()
+            if relative == VOLUME_MARKER:
+                continue
             if mtime < cutoff and relative not in live_paths:
                 age = int(now_epoch - mtime)
                 self.report(
@@ -564,7 +609,7 @@ def verify(
     now: datetime | None = None,
 ) -> VerifyResult:
     """Run every check; problems in invariant order."""
-    verifier = _Verifier(engine, store, settings, options or VerifyOptions(), now or utc_now())
+    verifier = _Verifier(engine, store, settings, options or VerifyOptions(), now or utcnow())
     verifier.check_downloads_and_objects()
     verifier.check_reports()
     verifier.check_staging()
@@ -573,7 +618,53 @@ def verify(
     problems = tuple(sorted(verifier.problems, key=lambda p: p.invariant))
     log.info(
         "verify_finished",
+        store=store.root_location(),
         problems=len(problems),
         **verifier.stats.as_json(),
     )
-    return VerifyResult(problems, verifier.stats)
+    return VerifyResult(problems, verifier.stats, store.root_location())
+
+
+def delete_superseded_objects(
+    engine: Engine,
+    store: ObjectStore,
+    settings: Settings,
+    *,
+    actor: str,
+    reason: str,
+    options: VerifyOptions | None = None,
+) -> list[str]:
+    """Delete the objects verify counts as superseded (no downloads row; the history says an
+    upload attempt wrote them), each with a history row (event ``delete_object``, outcome
+    ``deleted``, the operator and the reason). An object a downloads row refers to by the time
+    it is reached is kept. Returns the locations deleted."""
+    verifier = _Verifier(engine, store, settings, options or VerifyOptions(), utcnow())
+    verifier.check_downloads_and_objects()
+    deleted: list[str] = []
+    d, h = t.downloads, t.outbox_attempts
+    for key, writer in sorted(verifier.superseded.items()):
+        with engine.begin() as conn:
+            if conn.execute(sa.select(d.c.download_id).where(d.c.object_key == key)).first():
+                continue  # a re-run committed these bytes again meanwhile
+            started = utcnow()
+            store.delete(key)
+            conn.execute(
+                h.insert().values(
+                    outbox_id=writer.outbox_id,
+                    download_id=writer.download_id,
+                    analysis_id=writer.analysis_id,
+                    event=t.EVENT_DELETE_OBJECT,
+                    attempt=writer.attempt,
+                    actor=actor[:128],
+                    started_at=started,
+                    duration_ms=int((utcnow() - started).total_seconds() * 1000),
+                    bytes=0,
+                    outcome=t.OUTCOME_DELETED,
+                    object_key=key,
+                    reason=reason,
+                    recorded_at=utcnow(),
+                )
+            )
+        deleted.append(store.location_of(key))
+        log.info("superseded_object_deleted", object_key=key, actor=actor)
+    return deleted

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -15,6 +14,7 @@ from clean_my_data._api._settings import resolve_settings
 from clean_my_data._api._translate import translated
 from clean_my_data._api._types import FinalObject, InTransaction
 from clean_my_data._errors import InputError, UsageError
+from domain import analysis_id as domain_analysis_id
 from domain.downloads.bounded_sink import BoundedMemorySink
 from outbox import crashpoints
 from outbox.db import open_database
@@ -25,25 +25,14 @@ from outbox.staging import StagingSink
 if TYPE_CHECKING:
     from domain.pipeline import ProgressFn
 
-MAX_ANALYSIS_ID_LENGTH: Final = 128
-_ANALYSIS_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
-
 
 def validate_analysis_id(value: str, *, name: str = "the analysis id") -> str:
-    """``value`` when it is 1-128 characters: letters, digits and ``. _ : -``, starting with a
-    letter or digit; else :class:`UsageError` (``name`` says which argument it was)."""
-    if not value:
-        raise UsageError(f"{name} is empty")
-    if len(value) > MAX_ANALYSIS_ID_LENGTH:
-        raise UsageError(
-            f"{name} is {len(value)} characters long (at most {MAX_ANALYSIS_ID_LENGTH})"
-        )
-    if not _ANALYSIS_ID_PATTERN.fullmatch(value):
-        raise UsageError(
-            f"{name} may hold only letters, digits and . _ : - "
-            "and must start with a letter or digit"
-        )
-    return value
+    """``value`` when it follows the one analysis-id rule (:mod:`domain.analysis_id`); else
+    :class:`UsageError` (``name`` says which argument it was)."""
+    try:
+        return domain_analysis_id.validate_analysis_id(value, name=name)
+    except domain_analysis_id.InvalidAnalysisIdError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _analysis_id(value: str | None) -> str:

@@ -28,6 +28,7 @@ from outbox.settings import Settings
 from relay.daemon import run_once
 from relay.stores import open_store
 from relay.verify import VerifyOptions, VerifyResult
+from relay.verify import delete_superseded_objects as run_delete_superseded
 from relay.verify import verify as run_verify
 
 _BLOCKING = frozenset({Verdict.REGENERATE, Verdict.OTHER_VOLUME})
@@ -166,6 +167,36 @@ def verify(
                 open_store(resolved),
                 resolved,
                 VerifyOptions(deep=deep, head_concurrency=resolved.relay_concurrency * 2),
+            )
+
+
+def delete_superseded_objects(
+    *,
+    reason: str,
+    actor: str | None = None,
+    settings: Settings | None = None,
+    engine: sa.Engine | None = None,
+) -> list[str]:
+    """Delete the objects that superseded uploads left in the store (no downloads row refers to
+    them; the history says an upload wrote them), one history row each with ``reason`` and
+    ``actor`` (default: this user at this host). Returns the deleted locations.
+
+    Raises :class:`UsageError` (no reason), :class:`StorageError`, :class:`ConfigurationError`,
+    :class:`DatabaseError`.
+    """
+    if not reason.strip():
+        raise UsageError(
+            "--delete-superseded-objects needs --reason (it is recorded in the history)"
+        )
+    with translated():
+        resolved = resolve_settings(settings)
+        with database(resolved, engine) as active:
+            return run_delete_superseded(
+                active,
+                open_store(resolved),
+                resolved,
+                actor=actor or describe_operator(),
+                reason=reason.strip(),
             )
 
 

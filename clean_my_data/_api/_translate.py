@@ -17,6 +17,7 @@ from clean_my_data._errors import (
     UsageError,
 )
 from domain import errors as domain_errors
+from domain.analysis_id import InvalidAnalysisIdError
 from domain.downloads.bounded_sink import InlineLimitError
 from outbox import db, migrations, persist, staging
 from outbox.audit.timespec import TimeSpecError
@@ -28,7 +29,7 @@ from relay.stores.base import StoreError
 _PUBLIC: tuple[tuple[type[Exception], type[CleanMyDataError]], ...] = (
     (domain_errors.InputError, InputError),
     (InlineLimitError, InputError),
-    (persist.InvalidAnalysisIdError, UsageError),
+    (InvalidAnalysisIdError, UsageError),
     (TimeSpecError, UsageError),
     (UnknownAnalysisError, NotFoundError),
     (persist.PersistError, DatabaseError),

@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from outbox import tables as t
-from outbox.audit.timespec import utc_now
+from outbox.clock import utcnow
 from outbox.settings import Settings
 
 log = structlog.get_logger()
@@ -40,7 +40,7 @@ class PurgeResult:
 
 
 def plan_purge(settings: Settings, now: datetime | None = None) -> PurgePlan:
-    current = utc_now() if now is None else now
+    current = utcnow() if now is None else now
     history_cutoff = (
         None
         if settings.history_retention_days is None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from enum import StrEnum
 from pathlib import Path
 
-_CHUNK = 1024 * 1024
+from outbox.staging import hash_file
 
 
 class StagedState(StrEnum):
@@ -14,15 +13,6 @@ class StagedState(StrEnum):
     MISSING = "missing"
     SIZE_MISMATCH = "size_mismatch"
     SHA256_MISMATCH = "sha256_mismatch"
-
-
-def hash_file(path: Path) -> str:
-    """Lower-case hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_staged_file(path: Path, size_bytes: int, sha256: str) -> StagedState:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from domain.errors import UserFacingError
+from outbox.clock import utcnow
 
 _UNITS: Final = {
     "s": timedelta(seconds=1),
@@ -22,18 +23,13 @@ class TimeSpecError(UserFacingError):
     """A ``--since`` value is neither ISO 8601 nor a relative age."""
 
 
-def utc_now() -> datetime:
-    """Naive UTC, the convention of every datetime column."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``30m``, ``2h``, ``3d``, ``1w`` (ago, relative to ``now``) or an ISO 8601 date/time.
 
     Returns naive UTC. A time without an offset is taken as UTC.
     """
     value = text.strip()
-    current = utc_now() if now is None else now
+    current = utcnow() if now is None else now
     match = _RELATIVE.match(value.lower())
     if match:
         try:

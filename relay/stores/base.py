@@ -30,6 +30,9 @@ class ErrorClass(StrEnum):
     # record is given up without another upload, so a poison record cannot loop forever.
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     TRANSFER_CORRUPTED = "transfer_corrupted"  # server saw other bytes than the staged file's
+    # The record's s3_path is not in this relay's store (ARTIFACT_STORE_URL differs from the
+    # transformer's): nothing is written, the staged file is kept for a requeue.
+    STORE_MISMATCH = "store_mismatch"
     UNKNOWN = "unknown"
 
     @property
@@ -117,10 +120,14 @@ class ObjectStore(ABC):
     def location_of(self, key: str) -> str:
         """The canonical location stored in ``downloads.s3_path`` (``s3://bucket/key``)."""
 
+    def root_location(self) -> str:
+        """Where this store's keys start (``s3://bucket/``, ``file:///dir/``)."""
+        return self.location_of("_")[:-1]
+
     def key_of(self, location: str) -> str | None:
         """The inverse of :meth:`location_of`: the key of a location in this store, or None
         when the location points elsewhere (another bucket or directory)."""
-        root = self.location_of("_")[:-1]
+        root = self.root_location()
         if location.startswith(root) and len(location) > len(root):
             return location[len(root) :]
         return None

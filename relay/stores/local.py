@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from outbox import crashpoints
+from outbox.staging import hash_file
 from relay.stores.base import (
     ErrorClass,
     ObjectInfo,
@@ -24,7 +25,7 @@ from relay.stores.base import (
     UploadRequest,
     UploadResult,
 )
-from relay.stores.files import CHUNK_BYTES, hash_file
+from relay.stores.files import CHUNK_BYTES
 
 SIDECAR_SUFFIX = ".sha256"
 TEMP_PREFIX = ".tmp-"

@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 
 from outbox import crashpoints
 from outbox.settings import MAX_PRESIGN_TTL_SECONDS, Settings
+from outbox.staging import hash_file
 from relay.stores.base import (
     ErrorClass,
     ObjectInfo,
@@ -42,7 +43,6 @@ from relay.stores.base import (
     UploadResult,
 )
 from relay.stores.budget import ByteBudget
-from relay.stores.files import hash_file
 from relay.stores.headers import (
     base64_to_hex,
     build_content_disposition,

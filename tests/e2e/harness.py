@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from outbox.staging import VOLUME_MARKER
 from tests.support.seaweed import S3Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,7 +251,9 @@ class Harness:
         return body
 
     def staged_files(self) -> list[str]:
-        return sorted(p.name for p in self.staging.iterdir()) if self.staging.is_dir() else []
+        if not self.staging.is_dir():
+            return []
+        return sorted(p.name for p in self.staging.iterdir() if p.name != VOLUME_MARKER)
 
     # --- the end state every recovery must reach ----------------------------------------------
 

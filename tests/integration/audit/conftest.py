@@ -24,6 +24,7 @@ from relay.stores.base import (
     UploadRequest,
     UploadResult,
 )
+from relay.worker import RelayWorker
 from tests.support.seaweed import S3Server
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sales_dirty.csv"
@@ -111,6 +112,15 @@ def engine(settings: Settings) -> Iterator[sa.Engine]:
 @pytest.fixture
 def store(settings: Settings) -> ObjectStore:
     return open_store(settings)
+
+
+def drain_relay(engine: sa.Engine, store: ObjectStore, settings: Settings) -> None:
+    """The real relay, until nothing is due."""
+    worker = RelayWorker(engine, store, settings)
+    try:
+        worker.drain()
+    finally:
+        worker.close()
 
 
 def run_cli(*argv: str) -> tuple[int, str]:

@@ -19,19 +19,10 @@ from outbox.reports import load_report
 from outbox.settings import Settings
 from relay.stores.base import ErrorClass, ObjectStore
 from relay.verify import verify
-from relay.worker import RelayWorker
-from tests.integration.audit.conftest import ScriptedStore, analyze, run_cli
+from tests.integration.audit.conftest import ScriptedStore, analyze, drain_relay, run_cli
 from tests.support.seaweed import S3Server
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
-
-
-def _relay(engine: sa.Engine, store: ObjectStore, settings: Settings) -> None:
-    worker = RelayWorker(engine, store, settings)
-    try:
-        worker.drain()
-    finally:
-        worker.close()
 
 
 def _downloads(engine: sa.Engine, analysis_id: str) -> dict[str, dict[str, object]]:
@@ -54,7 +45,7 @@ def test_history_lists_two_failed_attempts_then_the_success(
     analyze("hist-1")
     csv_key = str(_downloads(engine, "hist-1")["csv"]["object_key"])
     flaky = ScriptedStore(store, per_key={csv_key: [ErrorClass.TIMEOUT, ErrorClass.THROTTLED]})
-    _relay(engine, flaky, settings)
+    drain_relay(engine, flaky, settings)
     rows = _downloads(engine, "hist-1")
     assert {row["status"] for row in rows.values()} == {t.UPLOADED}
 
@@ -92,7 +83,7 @@ def test_requeue_brings_an_upload_failed_download_to_uploaded(
 ) -> None:
     analyze("rq-1")
     denied = ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * 3)
-    _relay(engine, denied, settings)
+    drain_relay(engine, denied, settings)
     rows = _downloads(engine, "rq-1")
     assert {row["status"] for row in rows.values()} == {t.UPLOAD_FAILED}
     assert verify(engine, store, settings).problems == ()  # failed is a consistent state
@@ -121,7 +112,7 @@ def test_requeue_brings_an_upload_failed_download_to_uploaded(
     assert live == 3
     assert verify(engine, store, settings).problems == ()
 
-    _relay(engine, store, settings)
+    drain_relay(engine, store, settings)
     rows = _downloads(engine, "rq-1")
     assert {row["status"] for row in rows.values()} == {t.UPLOADED}
     report = load_report(engine, "rq-1")
@@ -144,7 +135,7 @@ def test_requeue_without_staged_file_says_regenerate(
     engine: sa.Engine, store: ObjectStore, settings: Settings
 ) -> None:
     analyze("rq-2")
-    _relay(engine, ScriptedStore(store, [ErrorClass.NO_SUCH_BUCKET] * 3), settings)
+    drain_relay(engine, ScriptedStore(store, [ErrorClass.NO_SUCH_BUCKET] * 3), settings)
     rows = _downloads(engine, "rq-2")
     (settings.staging_dir / str(rows["xlsx"]["staged_path"])).unlink()
     code, out = run_cli(
@@ -168,7 +159,7 @@ def test_verify_reports_each_invariant_broken_on_purpose(
     s3_bucket: str,
 ) -> None:
     analyze("v-up")
-    _relay(engine, store, settings)
+    drain_relay(engine, store, settings)
     analyze("v-pending")  # left pending: staged files and live outbox records
     code, out = run_cli("verify")
     assert (code, out) == (0, "")
@@ -237,7 +228,7 @@ def test_verify_reports_each_invariant_broken_on_purpose(
 
 def test_views_on_mariadb(engine: sa.Engine, store: ObjectStore, settings: Settings) -> None:
     analyze("views-1")
-    _relay(engine, ScriptedStore(store, [ErrorClass.TIMEOUT]), settings)
+    drain_relay(engine, ScriptedStore(store, [ErrorClass.TIMEOUT]), settings)
     with engine.connect() as conn:
         backlog = {
             (row.source, row.status): row.row_count
@@ -268,7 +259,7 @@ def test_purge_on_mariadb_keeps_history(
     engine: sa.Engine, store: ObjectStore, settings: Settings, tmp_path: Path
 ) -> None:
     analyze("purge-1")
-    _relay(engine, store, settings)
+    drain_relay(engine, store, settings)
     with engine.begin() as conn:
         conn.execute(
             sa.update(t.outbox).values(
@@ -294,7 +285,7 @@ def test_concurrent_requeues_leave_one_live_record(
     engine: sa.Engine, store: ObjectStore, settings: Settings
 ) -> None:
     analyze("rq-race")
-    _relay(engine, ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * 3), settings)
+    drain_relay(engine, ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * 3), settings)
     download_id = str(_downloads(engine, "rq-race")["csv"]["download_id"])
     barrier = threading.Barrier(4)
 

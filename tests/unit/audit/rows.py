@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from domain.artifacts import derive_download_id
 from domain.model import TOOL_NAME
 from outbox import tables as t
-from outbox.audit.timespec import utc_now
+from outbox.clock import utcnow
 from outbox.keys import build_object_key
 from outbox.settings import Settings
 from relay.stores.base import ObjectInfo, ObjectStore, UploadRequest, UploadResult
@@ -86,7 +86,7 @@ class Seeder:
     engine: sa.Engine
     settings: Settings
     store: ObjectStore
-    now: datetime = field(default_factory=utc_now)
+    now: datetime = field(default_factory=utcnow)
 
     def add_report(self, analysis_id: str) -> None:
         with self.engine.begin() as conn:

@@ -61,6 +61,7 @@ def test_history_table_and_json(cli_env: Seeder, capsys: pytest.CaptureFixture[s
         (("history", "--outcome", "exploded"), "outcome 'exploded'"),
         (("requeue", "--analysis-id", "a", "--reason", " "), "the reason must say why"),
         (("requeue", "--analysis-id", "a", "--since", "2h", "--reason", "x"), "with --failed"),
+        (("verify", "--delete-superseded-objects"), "needs --reason"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(

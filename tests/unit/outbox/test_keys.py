@@ -126,3 +126,27 @@ def test_timestamps_are_utc_whatever_their_form() -> None:
 def test_s3_and_file_paths() -> None:
     assert build_s3_path(StoreLocation("s3", "bkt", "p"), "p/k.csv") == "s3://bkt/p/k.csv"
     assert build_s3_path(StoreLocation("file", "/srv/art", ""), "k.csv") == "file:///srv/art/k.csv"
+
+
+def _folder(analysis_id: str) -> str:
+    return build_object_key("", "dev", "t", analysis_id, TIMESTAMP, "r.csv").split("/")[2]
+
+
+def test_an_id_spelled_like_another_ids_folder_gets_its_own_folder() -> None:
+    sanitised = _folder("ABC1")  # "abc1-<hash>": itself a valid analysis id
+    assert _folder(sanitised) != sanitised
+
+
+@given(raw=st.text(min_size=1, max_size=200))
+def test_a_folder_name_used_as_an_id_never_lands_in_the_same_folder(raw: str) -> None:
+    folder = _folder(raw)
+    assert (_folder(folder) == folder) == (folder == raw)
+
+
+@given(
+    a=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,40}", fullmatch=True),
+    b=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,40}", fullmatch=True),
+)
+def test_different_valid_ids_never_share_a_folder(a: str, b: str) -> None:
+    assert (_folder(a) == _folder(b)) == (a == b)
+    assert _folder(a) == _folder(a)  # deterministic
