@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from outbox import tables as t
@@ -24,6 +25,8 @@ from tests.integration.audit.conftest import (
     drain_relay,
     run_cli,
 )
+
+pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 
 
 class SlowAnswerStore(ScriptedStore):

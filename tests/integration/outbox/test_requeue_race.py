@@ -112,6 +112,7 @@ def _drain(backend: Backend, store: LocalStore) -> object:
         worker.close()
 
 
+@pytest.mark.mariadb
 def test_requeue_racing_a_rerun_and_the_relay_never_deadlocks_nor_duplicates(
     mariadb_backend: Backend,
 ) -> None:
