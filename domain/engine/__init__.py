@@ -35,7 +35,7 @@ class Analysis:
     ``profile`` is what pass 1 learned. Pass 2 deduplicates on the fully cleaned values, so
     rows that become identical only after a number conversion or a spelling merge are dropped
     too; once :meth:`iter_cleaned` has been consumed to the end, ``profile`` reports those
-    exact counts (rows_out, duplicate rows, outliers).
+    exact counts (rows_out, duplicate rows).
     """
 
     def __init__(

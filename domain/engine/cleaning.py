@@ -3,8 +3,9 @@
 Order of the cell steps (each step with its own row issue, so every change is traceable):
 trim -> unify null sentinels -> convert formatted numbers -> merge spelling clusters.
 Then whole rows: blank rows and exact duplicates (on the cleaned values, first kept) are
-dropped. Flags (no change): type mismatches, minority date formats, outliers, formula risk,
-ragged rows (repaired by padding or truncation).
+dropped. Flags (no change): type mismatches, minority date formats, formula risk, ragged rows
+(repaired by padding or truncation). Outliers are reported in their finding (the most extreme
+values with their rows), not flagged cell by cell.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ CONVERTED = IssueKind("numeric_formatting", Severity.LOW, "converted")
 MERGED = IssueKind("inconsistent_spelling", Severity.MEDIUM, "merged")
 MERGED_CASE = IssueKind("case_noise", Severity.LOW, "merged")
 TYPE_MISMATCH = IssueKind("type_mismatch", Severity.MEDIUM, "flagged")
-OUTLIER = IssueKind("outlier", Severity.LOW, "flagged")
 MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
 FORMULA = IssueKind("formula_injection_risk", Severity.HIGH, "flagged")
 BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")
@@ -192,9 +192,6 @@ class Cleaner:
                 number = cells.as_number(final_name)
                 if spec.has_invalid:
                     flag(present & number.is_null(), TYPE_MISMATCH)
-                if spec.fences is not None:
-                    low, high = spec.fences
-                    flag(((number < low) | (number > high)).fill_null(value=False), OUTLIER)
             elif spec.fit_pattern is not None:
                 fits = final.str.contains(spec.fit_pattern)
                 if spec.has_invalid:

@@ -1,5 +1,5 @@
 """After a complete pass 2: the profile with pass 2's exact counts (duplicates found on fully
-cleaned values, rows out, outliers flagged cell by cell)."""
+cleaned values, rows out)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,6 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
                 count=totals.duplicate_rows,
                 sample_rows=tuple(totals.duplicate_sample),
                 message=f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
-            )
-        elif finding.code == "outliers":
-            exact = totals.issues.get(("outlier", finding.column), 0)
-            finding = replace(
-                finding,
-                count=exact,
-                message=f"{exact} value(s) in '{finding.column}' lie outside the IQR fences.",
-                details={**finding.details, "estimated": False},
             )
         findings.append(finding)
     if totals.duplicate_rows and not any(f.code == "duplicate_rows" for f in findings):
