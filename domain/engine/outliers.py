@@ -2,12 +2,15 @@
 
 The rule is a double median absolute deviation (a separate spread below and above the median,
 so a skewed column is not judged by its short side) on the values, or on ``log1p`` of them
-for non-negative columns with a strong right skew (money, counts, sizes). A value is an
+for non-negative columns whose quartiles show a right skew (money, counts, sizes; then only
+the high side is judged). A value is an
 outlier when it lies more than ``outlier_mad_k`` robust standard deviations from the median.
 No check runs on coordinates, bounded scales (shares, percentages, scores) or columns with few
-distinct values. Each side is judged on its own: a fence beyond which more than half of
-``outlier_max_share`` of the column lies describes the shape of that tail, not rare errors,
-and is dropped; so at most ``outlier_max_share`` of a column is ever reported.
+distinct values. Each side is judged on its own. A fence is moved out past the first gap of
+two robust standard deviations among the values beyond it, and dropped when there is none (a
+tail running on is the distribution's shape, not an error); a fence beyond which more than
+half of ``outlier_max_share`` of the column lies is dropped too. So at most
+``outlier_max_share`` of a column is ever reported, and only values that stand apart.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ _COORDINATE = re.compile(
     re.IGNORECASE,
 )
 _BOUNDED = re.compile(
-    r"(?:pct|percent|percentage|share|ratio|rate|score|rating|grade|prob|probability)",
+    r"(?:^|[^a-z])(?:pct|percent|percentage|share|ratio|rate|score|rating|grade|prob|"
+    r"probability)(?:$|[^a-z])",
     re.IGNORECASE,
 )
+QUARTILE_SKEW_FOR_LOG = 0.1  # Bowley's quartile skewness above which a log scale is used
+GAP_SPREADS = 2.0  # values beyond a fence count only past a gap of this many robust SDs
 
 
 @dataclass(frozen=True)
@@ -79,28 +85,47 @@ def _spread(deviations: npt.NDArray[np.float64]) -> float:
     return MEAN_AD_TO_SD * float(np.mean(deviations))
 
 
-def fit_outlier_rule(
-    sample: npt.NDArray[np.float64],
-    skew: float | None,
-    options: EngineOptions,
-) -> OutlierRule:
+def _fence_past_gap(values: npt.NDArray[np.float64], fence: float, spread: float) -> float:
+    """The upper fence moved out to the first gap of at least GAP_SPREADS robust standard
+    deviations among the values beyond it, so only values that stand apart lie beyond; inf
+    when the tail runs on past the fence without such a gap."""
+    ordered = np.sort(values)
+    start = int(np.searchsorted(ordered, fence, side="right"))
+    if start >= ordered.size:
+        return fence
+    if start == 0:
+        return math.inf
+    gaps = np.diff(ordered[start - 1 :])
+    wide = np.flatnonzero(gaps >= GAP_SPREADS * spread)
+    if wide.size == 0:
+        return math.inf
+    return float(ordered[start - 1 + int(wide[0])])
+
+
+def quartile_skew(sample: npt.NDArray[np.float64]) -> float:
+    """Bowley's skewness (Q3 + Q1 - 2 * median) / (Q3 - Q1): not moved by a few outliers."""
+    q1, median, q3 = (float(q) for q in np.quantile(sample, [0.25, 0.5, 0.75]))
+    return 0.0 if q3 == q1 else (q3 + q1 - 2 * median) / (q3 - q1)
+
+
+def fit_outlier_rule(sample: npt.NDArray[np.float64], options: EngineOptions) -> OutlierRule:
     """Fences from the quantile sample of a column that passed :func:`skip_reason`."""
     if sample.size < options.outlier_min_values:
         return OutlierRule("skipped", reason="too_few_values")
-    log_scale = bool(sample.min() >= 0.0 and skew is not None and skew > options.skew_threshold)
+    log_scale = bool(sample.min() >= 0.0 and quartile_skew(sample) > QUARTILE_SKEW_FOR_LOG)
     values = np.log1p(sample) if log_scale else sample
     center = float(np.median(values))
-    below = center - values[values <= center]
-    above = values[values >= center] - center
     whole = _spread(np.abs(values - center))
     if whole == 0.0:
         return OutlierRule("skipped", reason="no_spread")
-    low_spread = _spread(below) or whole
-    high_spread = _spread(above) or whole
-    low = center - options.outlier_mad_k * low_spread
-    high = center + options.outlier_mad_k * high_spread
-    # each side on its own: a side beyond whose fence lies more than half the cap is the
-    # shape of that tail (a long left tail on a log scale, say), and gets no fence
+    low_spread = _spread(center - values[values <= center]) or whole
+    high_spread = _spread(values[values >= center] - center) or whole
+    high = _fence_past_gap(values, center + options.outlier_mad_k * high_spread, high_spread)
+    # on a log scale only the long right tail is judged: the log stretches the values near 0
+    low = -math.inf
+    if not log_scale:
+        low = -_fence_past_gap(-values, -(center - options.outlier_mad_k * low_spread), low_spread)
+    # each side on its own: beyond more than half the cap is the shape of that tail
     side_cap = options.outlier_max_share / 2
     below_share = int(np.count_nonzero(values < low)) / values.size
     above_share = int(np.count_nonzero(values > high)) / values.size
@@ -109,9 +134,8 @@ def fit_outlier_rule(
     if above_share > side_cap:
         high, above_share = math.inf, 0.0
     if math.isinf(low) and math.isinf(high):
-        return OutlierRule("skipped", reason="heavy_tails")
-    method = "log_mad" if log_scale else "mad"
+        return OutlierRule("skipped", reason="none_stand_apart")
     if log_scale:
-        low = math.expm1(low) if math.isfinite(low) else low
         high = math.expm1(high) if math.isfinite(high) else high
+    method = "log_mad" if log_scale else "mad"
     return OutlierRule(method, (float(low), float(high)), outside_share=below_share + above_share)

@@ -137,7 +137,7 @@ def judge_column(stats: ColumnStats, options: EngineOptions, name: str = "") -> 
         if reason is not None:
             rule = OutlierRule("skipped", reason=reason)
         else:
-            rule = fit_outlier_rule(stats.sample, skew, options)
+            rule = fit_outlier_rule(stats.sample, options)
         if rule.fences is not None:
             extremes = _extremes(stats, rule.fences, options.sample_rows)
         if extremes:
