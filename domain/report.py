@@ -205,6 +205,7 @@ def build_report_body(profile: Profile, digest: RowIssueDigest) -> dict[str, Any
                 "size_bytes": source.size_bytes,
                 "input_format": source.input_format,
                 "encoding": source.encoding,
+                "encoding_confidence": source.encoding_confidence,
                 "delimiter": source.delimiter,
                 "sheet": source.sheet,
             },

@@ -22,6 +22,8 @@ from domain.errors import InputError
 from domain.model import CleanedChunk, Profile, SourceInfo
 from domain.reading import SourceSpec, read_chunks, sniff_source
 from domain.reading.chunks import group_chunks
+from domain.reading.encodings import SINGLE_BYTE
+from domain.reading.sniffing import detect_late_encoding
 from domain.reading.stream import InvalidUtf8Error, RecordTooLargeError
 
 ProgressFn = Callable[[int, int], None]  # (bytes_done, bytes_total), called every chunk
@@ -113,15 +115,17 @@ def _profile_with_retries(
         except InvalidUtf8Error:
             if spec.encoding not in ("utf-8", "utf-8-sig"):
                 raise
-            spec = replace(spec, encoding="cp1252")
+            encoding, confidence = detect_late_encoding(spec.path)
+            spec = replace(spec, encoding=encoding, encoding_confidence=confidence)
         except RecordTooLargeError:
             if options.block_size >= MAX_BLOCK_SIZE:
                 raise
             options = replace(options, block_size=min(options.block_size * 8, MAX_BLOCK_SIZE))
         except InputError:
-            if spec.encoding != "cp1252":
+            if spec.encoding not in SINGLE_BYTE:
                 raise
-            spec = replace(spec, encoding="latin-1")  # bytes cp1252 leaves undefined
+            # bytes the detected encoding leaves undefined (cp1252: 0x81, 0x8d, ...)
+            spec = replace(spec, encoding="latin-1", encoding_confidence=0.0)
 
 
 def analyze_input(
@@ -147,6 +151,7 @@ def analyze_input(
         encoding=spec.encoding,
         delimiter=spec.delimiter,
         sheet=spec.sheet,
+        encoding_confidence=spec.encoding_confidence,
     )
     summary = summarize(profiler, spec.header, names, source, options)
     profile = Profile(
