@@ -1,42 +1,34 @@
-"""Header cleaning: unique snake_case names, and the findings about the raw labels."""
+"""Header cleaning: the user's labels are kept wherever they are usable (unique, not blank,
+no control characters), ``1960`` and ``Order Date (UTC)`` included; only what is broken is
+fixed, and the findings say what was renamed."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 
 from domain.model import Finding, Severity
 
-_NON_WORD = re.compile(r"[^\w]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-MAX_NAME_LENGTH = 64
-BASE_LENGTH = 56  # leaves room for a "_<n>" suffix below MAX_NAME_LENGTH
 
-
-def snake_case(label: str) -> str:
-    """``"Order Date (UTC)"`` -> ``"order_date_utc"``; may return "" for a blank label."""
-    text = unicodedata.normalize("NFKC", label).strip()
-    text = _CAMEL.sub("_", text)
-    text = _NON_WORD.sub("_", text.lower()).strip("_")
-    text = re.sub(r"_+", "_", text)
-    if text and text[0].isdigit():
-        text = f"col_{text}"
-    return text[:MAX_NAME_LENGTH].rstrip("_")
+def _printable(label: str) -> str:
+    """The label without control characters and without surrounding spaces."""
+    return "".join(c for c in label if unicodedata.category(c) != "Cc").strip()
 
 
 def clean_header(labels: tuple[str, ...]) -> tuple[str, ...]:
-    """Unique snake_case names; blank labels become ``column_<position>`` (1-based)."""
+    """Usable names: surrounding spaces and control characters removed, a blank label named
+    ``column_<position>`` (1-based), a repeated one (ignoring letter case) given a ``_<n>``
+    suffix; every other label is kept as written."""
     names: list[str] = []
     taken: set[str] = set()
     for position, label in enumerate(labels, start=1):
-        base = snake_case(label)[:BASE_LENGTH].rstrip("_") or f"column_{position}"
+        base = _printable(label) or f"column_{position}"
         name = base
         suffix = 2
-        while name in taken:
+        while name.casefold() in taken:
             name = f"{base}_{suffix}"
             suffix += 1
-        taken.add(name)
+        taken.add(name.casefold())
         names.append(name)
     return tuple(names)
 
@@ -72,7 +64,8 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
             Finding(
                 code="header_renamed",
                 severity=Severity.INFO,
-                message=f"{len(renamed)} header label(s) renamed to unique snake_case.",
+                message=f"{len(renamed)} header label(s) were blank, repeated or held control "
+                "characters; renamed.",
                 count=len(renamed),
                 details={"renamed": dict(renamed[:50])},
             )

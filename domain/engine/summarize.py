@@ -227,7 +227,7 @@ def summarize(
         RoutingDecision(
             "normalize_headers",
             renamed > 0,
-            "unique snake_case column names",
+            "blank, repeated or unprintable header labels renamed; the others kept as written",
             before=len(labels),
             after=len(labels),
             changed=renamed,
