@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.engine.cleaning import CleaningTotals
+from domain.engine.summarize import percent_score
 from domain.model import Finding, Profile, Severity
 
 
@@ -46,9 +47,7 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
         for r in profile.routing
     )
     rows = max(totals.rows_in, 1)
-    scores = replace(
-        profile.scores, uniqueness=round(max(0.0, 1 - totals.duplicate_rows / rows) * 100, 1)
-    )
+    scores = replace(profile.scores, uniqueness=percent_score(1 - totals.duplicate_rows / rows))
     return replace(
         profile,
         findings=tuple(findings),

@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.engine import patterns
 from domain.engine.findings import find_column_problems
+from domain.engine.grouping import group_findings, group_recommendations
 from domain.engine.headers import find_header_problems
 from domain.engine.options import EngineOptions
 from domain.engine.plan import CleaningPlan, ColumnPlan
@@ -260,16 +261,21 @@ def summarize(
             changed=0,
         ),
     )
+    # codes that lost their zeros are invalid values; residue and mixed formats inconsistent
+    invalid_total += sum(f.count for f in findings if f.code == "lost_leading_zeros")
+    noisy_total += sum(
+        f.count for f in findings if f.code in ("float_noise", "mixed_quantity_formats")
+    )
     scores = Scores(
-        completeness=_percent(1 - missing_total / cells_total if cells_total else 1.0),
-        validity=_percent(1 - invalid_total / non_null_total if non_null_total else 1.0),
-        uniqueness=_percent(1 - table.duplicate_rows / table.rows if table.rows else 1.0),
-        consistency=_percent(1 - noisy_total / non_null_total if non_null_total else 1.0),
+        completeness=percent_score(1 - missing_total / cells_total if cells_total else 1.0),
+        validity=percent_score(1 - invalid_total / non_null_total if non_null_total else 1.0),
+        uniqueness=percent_score(1 - table.duplicate_rows / table.rows if table.rows else 1.0),
+        consistency=percent_score(1 - noisy_total / non_null_total if non_null_total else 1.0),
     )
     return Summary(
         tuple(columns),
-        tuple(findings),
-        tuple(recommendations),
+        tuple(group_findings(findings, options.sample_rows)),
+        tuple(group_recommendations(recommendations)),
         routing,
         scores,
         shape,
@@ -311,5 +317,6 @@ def _find_unmeasured_rows(
     ]
 
 
-def _percent(share: float) -> float:
-    return round(max(0.0, min(1.0, share)) * 100, 1)
+def percent_score(share: float) -> float:
+    """0..100 with one decimal, rounded down: any problem keeps a score below 100."""
+    return math.floor(max(0.0, min(1.0, share)) * 1000 + 1e-9) / 10

@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain.model import Profile
+from domain.model import Finding, Profile
 
 HERE = Path(__file__).parent
 LABELS = HERE / "labels.json"
+
+
+def columns_of(finding: Finding) -> tuple[str | None, ...]:
+    """The finding's column, or the columns a finding grouped over many columns lists."""
+    listed = finding.details.get("columns") if finding.column is None else None
+    if isinstance(listed, list) and listed and isinstance(listed[0], dict):
+        return tuple(entry["column"] for entry in listed)
+    return (finding.column,)
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Label:
 
     def matches(self, profile: Profile) -> bool:
         for finding in profile.findings:
-            if finding.code != self.code or not self._column_fits(finding.column):
+            if finding.code != self.code or not self._column_fits(*columns_of(finding)):
                 continue
             if self.severity is not None and str(finding.severity) != self.severity:
                 continue
@@ -39,8 +47,8 @@ class Label:
             r.code == self.code and self._column_fits(r.column) for r in profile.recommendations
         )
 
-    def _column_fits(self, column: str | None) -> bool:
-        return self.column == "*" or column == self.column
+    def _column_fits(self, *columns: str | None) -> bool:
+        return self.column == "*" or self.column in columns
 
 
 @dataclass(frozen=True)
