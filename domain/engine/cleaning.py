@@ -61,6 +61,8 @@ class CleaningTotals:
     duplicate_rows: int = 0
     duplicate_sample: list[int] = field(default_factory=list)
     issues: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    # the first row numbers of each (code, column) of the row issues, for the findings
+    samples: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
 
 
 class Cleaner:
@@ -158,6 +160,7 @@ class Cleaner:
             )
             del totals.duplicate_sample[self._sample_limit :]
         totals.issues.update(counts)
+        _sample_issue_rows(totals.samples, issues, counts, self._sample_limit)
         return CleanedChunk(batch=batch, issues=issues)
 
     def _checks(self) -> list[tuple[pl.Expr, str | None, str | None, IssueKind, str]]:
@@ -278,6 +281,24 @@ class Cleaner:
                     )
             if branches:
                 yield _collect_issues(branches)
+
+
+def _sample_issue_rows(
+    samples: dict[tuple[str, str | None], list[int]],
+    issues: pa.Table,
+    counts: Counter[tuple[str, str | None]],
+    limit: int,
+) -> None:
+    """Add the first rows of each (code, column) of ``issues`` to ``samples`` until each has
+    ``limit``; no work once every (code, column) of the chunk has its rows."""
+    if all(len(samples.get(key, ())) >= limit for key in counts):
+        return
+    frame = pl.from_arrow(issues.select(["row", "code", "column"]))
+    assert isinstance(frame, pl.DataFrame)
+    firsts = frame.group_by(["code", "column"], maintain_order=True).agg(pl.col("row").head(limit))
+    for code, column, rows in firsts.iter_rows():
+        kept = samples.setdefault((code, column), [])
+        kept.extend(rows[: limit - len(kept)])
 
 
 def _collect_issues(parts: list[pl.LazyFrame]) -> pl.DataFrame:

@@ -43,6 +43,7 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
                 severity=Severity.HIGH,
                 message=f"{len(blank)} column(s) have no header label; named by position.",
                 count=len(blank),
+                sample_rows=(1,),  # the header row
                 details={"positions": [i + 1 for i in blank[:50]]},
             )
         )
@@ -55,6 +56,7 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
                 severity=Severity.MEDIUM,
                 message=f"{len(repeated)} header label(s) occur more than once; made unique.",
                 count=sum(repeated.values()),
+                sample_rows=(1,),
                 details={"labels": dict(list(repeated.items())[:50])},
             )
         )
@@ -67,6 +69,7 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
                 message=f"{len(renamed)} header label(s) were blank, repeated or held control "
                 "characters; renamed.",
                 count=len(renamed),
+                sample_rows=(1,),
                 details={"renamed": dict(renamed[:50])},
             )
         )

@@ -298,7 +298,8 @@ class Profiler:
         exprs: list[pl.Expr] = []
         for name in names:
             value, clean = pl.col(name), pl.col(f"n_{name}")
-            exprs.append(clean.is_null().alias(f"m|{name}"))
+            # the blank cells (placeholders have their own finding and rows)
+            exprs.append((value.is_null() | (value.str.len_bytes() == 0)).alias(f"m|{name}"))
             exprs.append((clean.is_null() & (value.str.len_bytes() > 0)).alias(f"s|{name}"))
             exprs.append(
                 (clean.is_not_null() & (value.str.len_bytes() != clean.str.len_bytes())).alias(

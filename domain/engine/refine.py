@@ -22,6 +22,10 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
                 sample_rows=tuple(totals.duplicate_sample),
                 message=f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
             )
+        elif not finding.sample_rows and (finding.code, finding.column) in totals.samples:
+            finding = replace(
+                finding, sample_rows=tuple(totals.samples[(finding.code, finding.column)])
+            )
         findings.append(finding)
     if totals.duplicate_rows and not any(f.code == "duplicate_rows" for f in findings):
         findings.append(

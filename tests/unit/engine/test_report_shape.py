@@ -54,3 +54,22 @@ def test_issue_summary_counts_findings_and_affected_units_apart(tmp_path: Path) 
     assert summary["affected_rows_by_code"] == {"duplicate_rows": 1}
     assert summary["affected_cells_by_code"]["leading_trailing_whitespace"] == 1
     assert "duplicate_rows" not in summary["affected_cells_by_code"]
+
+
+def test_findings_name_their_rows(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    lines = ["id,amount,city,note"]
+    for i in range(2, 42):
+        amount = "$1,200" if i == 5 else ("oops" if i == 9 else str(i))
+        city = "BOSTON" if i == 7 else "Boston"
+        note = "" if i in (3, 4) else ("N/A" if i == 6 else f"n{i}")
+        lines.append(f'{i},"{amount}",{city},{note}')
+    path.write_text("\n".join(lines) + "\n")
+    analysis = analyze_input(path)
+    list(analysis.iter_cleaned())
+    rows = {(f.code, f.column): f.sample_rows for f in analysis.profile.findings}
+    assert rows[("numeric_formatting", "amount")] == (5,)
+    assert rows[("type_mismatch", "amount")] == (9,)
+    assert rows[("case_noise", "city")] == (7,)
+    assert rows[("missing_values", "note")] == (3, 4)  # the placeholder's row is its own
+    assert rows[("null_sentinel", "note")] == (6,)
