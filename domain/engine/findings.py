@@ -85,8 +85,9 @@ def find_column_problems(
             stats.sentinel_rows.rows,
         )
     structural = _is_structural(stats, verdict, share, options)
-    if stats.blank and share > options.missing_low_share:
-        # placeholder cells are the null_sentinel finding's: each cell is counted once
+    if stats.missing and share > options.missing_low_share:
+        # the share covers blanks and placeholders, the count only the blank cells: the
+        # placeholders are the null_sentinel finding's, so no cell is counted twice
         if structural:
             add(
                 "missing_values",
@@ -104,9 +105,13 @@ def find_column_problems(
                 "missing_values",
                 _missing_severity(share, verdict.inferred_type, options),
                 f"{share:.1%} of '{name}' is missing"
-                + (f" ({stats.sentinel} as placeholders)." if stats.sentinel else "."),
+                + (
+                    f" ({stats.sentinel} as placeholders, counted under null_sentinel)."
+                    if stats.sentinel
+                    else "."
+                ),
                 stats.blank,
-                stats.missing_rows.rows,
+                stats.missing_rows.rows or stats.sentinel_rows.rows,
                 share=round(share, 4),
                 placeholders=stats.sentinel,
                 structural=False,
