@@ -1,22 +1,32 @@
 """Header cleaning: the user's labels are kept wherever they are usable (unique, not blank,
-no control characters), ``1960`` and ``Order Date (UTC)`` included; only what is broken is
-fixed, and the findings say what was renamed."""
+no control characters, not formula-like), ``1960`` and ``Order Date (UTC)`` included; only
+what is broken is fixed, and the findings say what was renamed."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 
 from domain.model import Finding, Severity
 
+_FORMULA_LEAD = re.compile(r"^[=+\-@\s]+")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
 
 def _printable(label: str) -> str:
-    """The label without control characters and without surrounding spaces."""
-    return "".join(c for c in label if unicodedata.category(c) != "Cc").strip()
+    """The label without control characters, without surrounding spaces, and without the
+    leading ``= + - @`` that would make a spreadsheet run it as a formula (a number such as
+    ``-5`` is kept)."""
+    text = "".join(c for c in label if unicodedata.category(c) != "Cc").strip()
+    if _PLAIN_NUMBER.match(text):
+        return text
+    return _FORMULA_LEAD.sub("", text)
 
 
 def clean_header(labels: tuple[str, ...]) -> tuple[str, ...]:
-    """Usable names: surrounding spaces and control characters removed, a blank label named
+    """Usable names: surrounding spaces, control characters and a formula's leading
+    ``= + - @`` removed, a blank label named
     ``column_<position>`` (1-based), a repeated one (ignoring letter case) given a ``_<n>``
     suffix; every other label is kept as written."""
     names: list[str] = []
@@ -66,8 +76,8 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
             Finding(
                 code="header_renamed",
                 severity=Severity.INFO,
-                message=f"{len(renamed)} header label(s) were blank, repeated or held control "
-                "characters; renamed.",
+                message=f"{len(renamed)} header label(s) were blank, repeated, formula-like or "
+                "held control characters; renamed.",
                 count=len(renamed),
                 sample_rows=(1,),
                 details={"renamed": dict(renamed[:50])},

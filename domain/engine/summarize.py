@@ -228,7 +228,7 @@ def summarize(
         RoutingDecision(
             "normalize_headers",
             renamed > 0,
-            "blank, repeated or unprintable header labels renamed; the others kept as written",
+            "blank, repeated, formula-like or unprintable labels renamed; the others kept",
             before=len(labels),
             after=len(labels),
             changed=renamed,

@@ -14,6 +14,19 @@ def test_only_broken_labels_are_fixed() -> None:
     assert clean_header(names) == names  # cleaning clean names changes nothing
 
 
+def test_formula_like_labels_lose_their_formula_start() -> None:
+    labels = ('=HYPERLINK("http://evil")', "@name", "+plus", "-minus", "-5", "\t=tabbed", "=")
+    assert clean_header(labels) == (
+        'HYPERLINK("http://evil")',
+        "name",
+        "plus",
+        "minus",
+        "-5",
+        "tabbed",
+        "column_7",
+    )
+
+
 def test_the_renamings_are_reported() -> None:
     labels = ("year", "", "year")
     names = clean_header(labels)
