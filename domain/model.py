@@ -57,6 +57,7 @@ class SourceInfo:
     encoding: str  # e.g. "utf-8", "utf-8-sig", "utf-16", "cp1252"; "xlsx" for workbooks
     delimiter: str | None  # None for xlsx
     sheet: str | None = None
+    encoding_confidence: float = 1.0  # 0..1: 1 for a BOM, valid UTF-8 and workbooks
 
 
 @dataclass(frozen=True)

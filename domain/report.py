@@ -130,16 +130,39 @@ def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
     )
 
 
+ROW_CODES: Final = frozenset(
+    {"ragged_row", "blank_rows", "duplicate_rows", "rows_without_measurements"}
+)
+COLUMN_CODES: Final = frozenset({"blank_header", "duplicate_header", "header_renamed"})
+
+
+def affected_unit(finding: Finding) -> str:
+    """What a finding's count counts: "rows", "columns" (header labels) or "cells"."""
+    if finding.code in ROW_CODES:
+        return "rows"
+    if finding.code in COLUMN_CODES:
+        return "columns"
+    return "cells"
+
+
 def summarise_issues(findings: Sequence[Finding], digest: RowIssueDigest) -> dict[str, Any]:
+    """Findings counted as findings (by severity, by code); what they affect counted apart,
+    in one unit per table (cells, rows, header columns), never added across units."""
     by_severity = {str(severity): 0 for severity in SEVERITY_ORDER}
     by_code: dict[str, int] = {}
+    affected: dict[str, dict[str, int]] = {"cells": {}, "rows": {}, "columns": {}}
     for finding in findings:
         by_severity[str(finding.severity)] = by_severity.get(str(finding.severity), 0) + 1
-        by_code[finding.code] = by_code.get(finding.code, 0) + max(finding.count, 1)
+        by_code[finding.code] = by_code.get(finding.code, 0) + 1
+        unit = affected[affected_unit(finding)]
+        unit[finding.code] = unit.get(finding.code, 0) + finding.count
     return {
         "total_findings": len(findings),
         "by_severity": by_severity,
         "by_code": dict(sorted(by_code.items())),
+        "affected_cells_by_code": dict(sorted(affected["cells"].items())),
+        "affected_rows_by_code": dict(sorted(affected["rows"].items())),
+        "affected_columns_by_code": dict(sorted(affected["columns"].items())),
         "row_level_total": digest.total,
         "row_level_by_code": dict(sorted(digest.by_code.items())),
     }
@@ -205,6 +228,7 @@ def build_report_body(profile: Profile, digest: RowIssueDigest) -> dict[str, Any
                 "size_bytes": source.size_bytes,
                 "input_format": source.input_format,
                 "encoding": source.encoding,
+                "encoding_confidence": source.encoding_confidence,
                 "delimiter": source.delimiter,
                 "sheet": source.sheet,
             },

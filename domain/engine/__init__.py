@@ -22,6 +22,8 @@ from domain.errors import InputError
 from domain.model import CleanedChunk, Profile, SourceInfo
 from domain.reading import SourceSpec, read_chunks, sniff_source
 from domain.reading.chunks import group_chunks
+from domain.reading.encodings import SINGLE_BYTE
+from domain.reading.sniffing import detect_late_encoding
 from domain.reading.stream import InvalidUtf8Error, RecordTooLargeError, max_record_bytes
 
 ProgressFn = Callable[[int, int], None]  # (bytes_done, bytes_total), called every chunk
@@ -35,7 +37,7 @@ class Analysis:
     ``profile`` is what pass 1 learned. Pass 2 deduplicates on the fully cleaned values, so
     rows that become identical only after a number conversion or a spelling merge are dropped
     too; once :meth:`iter_cleaned` has been consumed to the end, ``profile`` reports those
-    exact counts (rows_out, duplicate rows, outliers).
+    exact counts (rows_out, duplicate rows).
     """
 
     def __init__(
@@ -113,7 +115,8 @@ def _profile_with_retries(
         except InvalidUtf8Error:
             if spec.encoding not in ("utf-8", "utf-8-sig"):
                 raise
-            spec = replace(spec, encoding="cp1252")
+            encoding, confidence = detect_late_encoding(spec.path)
+            spec = replace(spec, encoding=encoding, encoding_confidence=confidence)
         except RecordTooLargeError:
             # a block larger than the longest record the cell limit allows would not help
             largest = min(MAX_BLOCK_SIZE, max_record_bytes(spec.column_count))
@@ -122,9 +125,10 @@ def _profile_with_retries(
             block = min(largest, max(options.block_size * 8, options.block_size + 1))
             options = replace(options, block_size=block)
         except InputError:
-            if spec.encoding != "cp1252":
+            if spec.encoding not in SINGLE_BYTE:
                 raise
-            spec = replace(spec, encoding="latin-1")  # bytes cp1252 leaves undefined
+            # bytes the detected encoding leaves undefined (cp1252: 0x81, 0x8d, ...)
+            spec = replace(spec, encoding="latin-1", encoding_confidence=0.0)
 
 
 def analyze_input(
@@ -150,6 +154,7 @@ def analyze_input(
         encoding=spec.encoding,
         delimiter=spec.delimiter,
         sheet=spec.sheet,
+        encoding_confidence=spec.encoding_confidence,
     )
     summary = summarize(profiler, spec.header, names, source, options)
     profile = Profile(

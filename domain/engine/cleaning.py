@@ -3,8 +3,9 @@
 Order of the cell steps (each step with its own row issue, so every change is traceable):
 trim -> unify null sentinels -> convert formatted numbers -> merge spelling clusters.
 Then whole rows: blank rows and exact duplicates (on the cleaned values, first kept) are
-dropped. Flags (no change): type mismatches, minority date formats, outliers, formula risk,
-ragged rows (repaired by padding or truncation).
+dropped. Flags (no change): type mismatches, minority date formats, formula risk, ragged rows
+(repaired by padding or truncation). Outliers are reported in their finding (the most extreme
+values with their rows), not flagged cell by cell.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ CONVERTED = IssueKind("numeric_formatting", Severity.LOW, "converted")
 MERGED = IssueKind("inconsistent_spelling", Severity.MEDIUM, "merged")
 MERGED_CASE = IssueKind("case_noise", Severity.LOW, "merged")
 TYPE_MISMATCH = IssueKind("type_mismatch", Severity.MEDIUM, "flagged")
-OUTLIER = IssueKind("outlier", Severity.LOW, "flagged")
 MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
 FORMULA = IssueKind("formula_injection_risk", Severity.HIGH, "flagged")
 BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")
@@ -61,6 +61,8 @@ class CleaningTotals:
     duplicate_rows: int = 0
     duplicate_sample: list[int] = field(default_factory=list)
     issues: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    # the first row numbers of each (code, column) of the row issues, for the findings
+    samples: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
 
 
 class Cleaner:
@@ -158,6 +160,7 @@ class Cleaner:
             )
             del totals.duplicate_sample[self._sample_limit :]
         totals.issues.update(counts)
+        _sample_issue_rows(totals.samples, issues, counts, self._sample_limit)
         return CleanedChunk(batch=batch, issues=issues)
 
     def _checks(self) -> list[tuple[pl.Expr, str | None, str | None, IssueKind, str]]:
@@ -192,9 +195,6 @@ class Cleaner:
                 number = cells.as_number(final_name)
                 if spec.has_invalid:
                     flag(present & number.is_null(), TYPE_MISMATCH)
-                if spec.fences is not None:
-                    low, high = spec.fences
-                    flag(((number < low) | (number > high)).fill_null(value=False), OUTLIER)
             elif spec.fit_pattern is not None:
                 fits = final.str.contains(spec.fit_pattern)
                 if spec.has_invalid:
@@ -281,6 +281,24 @@ class Cleaner:
                     )
             if branches:
                 yield _collect_issues(branches)
+
+
+def _sample_issue_rows(
+    samples: dict[tuple[str, str | None], list[int]],
+    issues: pa.Table,
+    counts: Counter[tuple[str, str | None]],
+    limit: int,
+) -> None:
+    """Add the first rows of each (code, column) of ``issues`` to ``samples`` until each has
+    ``limit``; no work once every (code, column) of the chunk has its rows."""
+    if all(len(samples.get(key, ())) >= limit for key in counts):
+        return
+    frame = pl.from_arrow(issues.select(["row", "code", "column"]))
+    assert isinstance(frame, pl.DataFrame)
+    firsts = frame.group_by(["code", "column"], maintain_order=True).agg(pl.col("row").head(limit))
+    for code, column, rows in firsts.iter_rows():
+        kept = samples.setdefault((code, column), [])
+        kept.extend(rows[: limit - len(kept)])
 
 
 def _collect_issues(parts: list[pl.LazyFrame]) -> pl.DataFrame:

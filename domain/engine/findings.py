@@ -4,23 +4,58 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.engine.codes import find_lost_leading_zeros
 from domain.engine.options import EngineOptions
 from domain.engine.profiling import ColumnStats
+from domain.engine.quantities import find_mixed_formats
 from domain.engine.verdicts import ColumnVerdict
 from domain.model import Finding, Recommendation, Severity
 
+MEASURED_TYPES = ("integer", "decimal", "date", "datetime", "boolean")
 
-def _missing_severity(share: float, options: EngineOptions) -> Severity:
-    if share >= options.missing_high_share:
+
+def _missing_severity(share: float, kind: str, options: EngineOptions) -> Severity:
+    """By share; a text column's gaps are never high: text is often optional."""
+    if share >= options.missing_high_share and kind in MEASURED_TYPES:
         return Severity.HIGH
     if share >= options.missing_medium_share:
         return Severity.MEDIUM
     return Severity.LOW
 
 
+def _is_structural(
+    stats: ColumnStats, verdict: ColumnVerdict, share: float, options: EngineOptions
+) -> bool:
+    """Missing by design: a text column, mostly empty, whose gaps are all plain blanks (no
+    placeholder says "unknown") and whose values all fit; an optional or conditional field
+    (an original title filled only where it differs from the title)."""
+    return (
+        verdict.inferred_type in ("text", "code")
+        and share >= options.missing_medium_share
+        and stats.sentinel == 0
+        and stats.non_null == verdict.valid
+    )
+
+
+def describe_outliers(name: str, count: int, extremes: tuple[tuple[float, int], ...]) -> str:
+    worst = ", ".join(f"{_number(v)} (row {r})" for v, r in extremes[:3])
+    return f"{count} value(s) in '{name}' lie far from the rest; most extreme: {worst}."
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 def find_column_problems(
-    stats: ColumnStats, verdict: ColumnVerdict, name: str, options: EngineOptions
+    stats: ColumnStats,
+    verdict: ColumnVerdict,
+    name: str,
+    options: EngineOptions,
+    label: str | None = None,
 ) -> tuple[list[Finding], list[Recommendation]]:
+    """``name`` is the column's name in the report, ``label`` its header label as written
+    (default: ``name``), read for hints such as "zip" or "latitude"."""
+    label = name if label is None else label
     found: list[Finding] = []
     advice: list[Recommendation] = []
     count = stats.count
@@ -49,14 +84,38 @@ def find_column_problems(
             stats.sentinel,
             stats.sentinel_rows.rows,
         )
+    structural = _is_structural(stats, verdict, share, options)
     if stats.missing and share > options.missing_low_share:
-        add(
-            "missing_values",
-            _missing_severity(share, options),
-            f"{share:.1%} of '{name}' is missing.",
-            stats.missing,
-            share=round(share, 4),
-        )
+        # the share covers blanks and placeholders, the count only the blank cells: the
+        # placeholders are the null_sentinel finding's, so no cell is counted twice
+        if structural:
+            add(
+                "missing_values",
+                Severity.INFO,
+                f"'{name}' is filled in {1 - share:.0%} of rows; the other cells are plain "
+                "blanks, as in an optional or conditional field.",
+                stats.blank,
+                stats.missing_rows.rows,
+                share=round(share, 4),
+                placeholders=stats.sentinel,
+                structural=True,
+            )
+        else:
+            add(
+                "missing_values",
+                _missing_severity(share, verdict.inferred_type, options),
+                f"{share:.1%} of '{name}' is missing"
+                + (
+                    f" ({stats.sentinel} as placeholders, counted under null_sentinel)."
+                    if stats.sentinel
+                    else "."
+                ),
+                stats.blank,
+                stats.missing_rows.rows or stats.sentinel_rows.rows,
+                share=round(share, 4),
+                placeholders=stats.sentinel,
+                structural=False,
+            )
     distinct = stats.distinct(options.kmv_size)
     if distinct == 1 and count > 1:
         add("constant_column", Severity.LOW, f"Column '{name}' holds a single value.", count)
@@ -98,16 +157,62 @@ def find_column_problems(
             f"{verdict.minority_dates} date(s) in '{name}' use a different format from the rest.",
             verdict.minority_dates,
         )
-    if verdict.outliers_estimate and verdict.fences:
+    if verdict.outliers_estimate and verdict.fences and verdict.outlier_rule:
         add(
             "outliers",
             Severity.LOW,
-            f"About {verdict.outliers_estimate} value(s) in '{name}' lie outside the IQR fences.",
+            describe_outliers(name, verdict.outliers_estimate, verdict.extremes),
             verdict.outliers_estimate,
-            low=verdict.fences[0],
-            high=verdict.fences[1],
+            [r for _, r in verdict.extremes],
+            **verdict.outlier_rule.describe(),
+            extremes=[{"row": r, "value": v} for v, r in verdict.extremes],
             estimated=stats.sample.size < stats.numeric,
         )
+    lost = find_lost_leading_zeros(label, stats, verdict.inferred_type)
+    if lost is not None:
+        example = int(lost.examples[0][0]) if lost.examples else 10 ** (lost.width - 2)
+        add(
+            "lost_leading_zeros",
+            Severity.MEDIUM,
+            f"About {lost.count} code(s) in '{name}' have fewer than {lost.width} digits, as "
+            f"if read as numbers (e.g. {example} for {example:0{lost.width}d}); not changed.",
+            lost.count,
+            [r for _, r in lost.examples],
+            width=lost.width,
+            suggested_fix=f"left-pad with zeros to {lost.width} digits",
+            examples=[{"row": r, "value": int(v)} for v, r in lost.examples],
+        )
+        advice.append(
+            Recommendation(
+                "restore_leading_zeros",
+                f"Read '{name}' as text and left-pad it with zeros to {lost.width} digits.",
+                name,
+                {"width": lost.width},
+            )
+        )
+    if stats.float_noise:
+        add(
+            "float_noise",
+            Severity.LOW,
+            f"{stats.float_noise} number(s) in '{name}' carry floating-point residue (such as "
+            "3.2260000000000004); rounding to 15 significant digits restores them. Not changed.",
+            stats.float_noise,
+            stats.float_noise_rows.rows,
+        )
+    if verdict.inferred_type == "text" and stats.values is not None:
+        mixed = find_mixed_formats(stats.values, stats.non_null, options.type_fit_share)
+        if mixed is not None:
+            kinds = ", ".join(f"{f} ({mixed.examples[f]!r})" for f in mixed.cells)
+            add(
+                "mixed_quantity_formats",
+                Severity.MEDIUM,
+                f"'{name}' writes one {mixed.quantity.replace('_', ' ')} in "
+                f"{len(mixed.cells)} formats: {kinds}; not changed.",
+                mixed.minority,
+                quantity=mixed.quantity,
+                formats=mixed.cells,
+                examples=mixed.examples,
+            )
     if verdict.skew is not None and abs(verdict.skew) > options.skew_threshold:
         add(
             "skewed_distribution",
@@ -165,19 +270,23 @@ def find_column_problems(
                 {"values": [first, second], "distance": distance},
             )
         )
-    if share >= options.missing_medium_share:
+    if share >= options.missing_medium_share and not structural:
+        remedy = (
+            "impute, fill from the source or drop it"
+            if verdict.inferred_type in MEASURED_TYPES
+            else "fill it from the source where a value exists"
+        )
         advice.append(
             Recommendation(
-                "review_missing_values",
-                f"'{name}' is {share:.0%} empty; impute, fill from the source or drop it.",
-                name,
+                "review_missing_values", f"'{name}' is {share:.0%} empty; {remedy}.", name
             )
         )
-    if verdict.outliers_estimate:
+    if verdict.outliers_estimate and verdict.extremes:
+        rows = ", ".join(str(r) for _, r in verdict.extremes[:5])
         advice.append(
             Recommendation(
                 "review_outliers",
-                f"Check the outliers of '{name}' (flagged in the row-level issues).",
+                f"Check the most extreme values of '{name}' (rows {rows}).",
                 name,
             )
         )

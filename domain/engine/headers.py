@@ -1,4 +1,6 @@
-"""Header cleaning: unique snake_case names, and the findings about the raw labels."""
+"""Header cleaning: the user's labels are kept wherever they are usable (unique, not blank,
+no control characters, not formula-like), ``1960`` and ``Order Date (UTC)`` included; only
+what is broken is fixed, and the findings say what was renamed."""
 
 from __future__ import annotations
 
@@ -8,35 +10,35 @@ from collections import Counter
 
 from domain.model import Finding, Severity
 
-_NON_WORD = re.compile(r"[^\w]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-MAX_NAME_LENGTH = 64
-BASE_LENGTH = 56  # leaves room for a "_<n>" suffix below MAX_NAME_LENGTH
+_FORMULA_LEAD = re.compile(r"^[=+\-@\s]+")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
-def snake_case(label: str) -> str:
-    """``"Order Date (UTC)"`` -> ``"order_date_utc"``; may return "" for a blank label."""
-    text = unicodedata.normalize("NFKC", label).strip()
-    text = _CAMEL.sub("_", text)
-    text = _NON_WORD.sub("_", text.lower()).strip("_")
-    text = re.sub(r"_+", "_", text)
-    if text and text[0].isdigit():
-        text = f"col_{text}"
-    return text[:MAX_NAME_LENGTH].rstrip("_")
+def _printable(label: str) -> str:
+    """The label without control characters, without surrounding spaces, and without the
+    leading ``= + - @`` that would make a spreadsheet run it as a formula (a number such as
+    ``-5`` is kept)."""
+    text = "".join(c for c in label if unicodedata.category(c) != "Cc").strip()
+    if _PLAIN_NUMBER.match(text):
+        return text
+    return _FORMULA_LEAD.sub("", text)
 
 
 def clean_header(labels: tuple[str, ...]) -> tuple[str, ...]:
-    """Unique snake_case names; blank labels become ``column_<position>`` (1-based)."""
+    """Usable names: surrounding spaces, control characters and a formula's leading
+    ``= + - @`` removed, a blank label named
+    ``column_<position>`` (1-based), a repeated one (ignoring letter case) given a ``_<n>``
+    suffix; every other label is kept as written."""
     names: list[str] = []
     taken: set[str] = set()
     for position, label in enumerate(labels, start=1):
-        base = snake_case(label)[:BASE_LENGTH].rstrip("_") or f"column_{position}"
+        base = _printable(label) or f"column_{position}"
         name = base
         suffix = 2
-        while name in taken:
+        while name.casefold() in taken:
             name = f"{base}_{suffix}"
             suffix += 1
-        taken.add(name)
+        taken.add(name.casefold())
         names.append(name)
     return tuple(names)
 
@@ -51,6 +53,7 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
                 severity=Severity.HIGH,
                 message=f"{len(blank)} column(s) have no header label; named by position.",
                 count=len(blank),
+                sample_rows=(1,),  # the header row
                 details={"positions": [i + 1 for i in blank[:50]]},
             )
         )
@@ -63,6 +66,7 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
                 severity=Severity.MEDIUM,
                 message=f"{len(repeated)} header label(s) occur more than once; made unique.",
                 count=sum(repeated.values()),
+                sample_rows=(1,),
                 details={"labels": dict(list(repeated.items())[:50])},
             )
         )
@@ -72,8 +76,10 @@ def find_header_problems(labels: tuple[str, ...], names: tuple[str, ...]) -> lis
             Finding(
                 code="header_renamed",
                 severity=Severity.INFO,
-                message=f"{len(renamed)} header label(s) renamed to unique snake_case.",
+                message=f"{len(renamed)} header label(s) were blank, repeated, formula-like or "
+                "held control characters; renamed.",
                 count=len(renamed),
+                sample_rows=(1,),
                 details={"renamed": dict(renamed[:50])},
             )
         )

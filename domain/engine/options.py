@@ -39,7 +39,14 @@ class EngineOptions:
     missing_high_share: float = 0.5  # at or above: high
     id_unique_share: float = 0.99  # distinct/non-null at or above (and no missing): ID-like
     id_min_rows: int = 20  # fewer non-null cells than this: never called ID-like
-    iqr_k: float = 1.5  # outlier fences: Q1 - k*IQR, Q3 + k*IQR
+    # outliers (domain/engine/outliers.py): beyond k robust standard deviations (double MAD)
+    # from the median, on a log scale for right-skewed non-negative columns; none reported
+    # where more than outlier_max_share of the column lies beyond, or with fewer distinct
+    # values than outlier_min_distinct
+    outlier_mad_k: float = 3.5
+    outlier_max_share: float = 0.01
+    outlier_min_distinct: int = 20
+    outlier_min_values: int = 20
     skew_threshold: float = 1.0  # |sample skewness| above this: "skewed_distribution"
     quantile_sample: int = 100_000  # numeric values kept per column for quartiles
     distinct_cap: int = 10_000  # exact distinct counting up to this, then a KMV estimate

@@ -18,6 +18,11 @@ DATE_OTHER: Final = (
 DATETIME: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 LEADING_ZERO: Final = r"^0\d+$"
 FORMULA_START: Final = r"^[=+\-@]"
+# A decimal printed from a binary float with its rounding residue: 16+ characters ending in a
+# run of six or more zeros or nines and one to three last digits, the last not a zero
+# (3.2260000000000004, 0.19999999999999998).
+FLOAT_NOISE: Final = r"^[+-]?\d*\.\d*?(?:0{6,}|9{6,})\d{0,2}[1-9]$"
+FLOAT_NOISE_MIN_LENGTH: Final = 16
 
 # Type candidates counted in pass 1 (pruned per column once they cannot reach the
 # type_fit_share). "decimal" and "formatted" are counted by parsing (see cells.as_number), the

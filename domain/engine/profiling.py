@@ -41,6 +41,35 @@ class RowSample:
 
 
 @dataclass
+class Extremes:
+    """The ``limit`` largest (or smallest) numbers of a column with their row numbers; ties go
+    to the earlier row, so the result does not depend on chunk boundaries."""
+
+    limit: int
+    largest: bool
+    values: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def add(self, values: npt.NDArray[np.float64], rows: npt.NDArray[np.int64]) -> None:
+        if values.size == 0 or self.limit <= 0:
+            return
+        keyed = -values if self.largest else values
+        if keyed.size > self.limit:  # only values at or beyond the limit-th can stay
+            bound = np.partition(keyed, self.limit - 1)[self.limit - 1]
+            wanted = keyed <= bound
+            values, rows, keyed = values[wanted], rows[wanted], keyed[wanted]
+        merged_keys = np.concatenate([(-self.values if self.largest else self.values), keyed])
+        merged_rows = np.concatenate([self.rows, rows])
+        order = np.lexsort((merged_rows, merged_keys))[: self.limit]
+        self.values = np.concatenate([self.values, values])[order]
+        self.rows = merged_rows[order]
+
+    def pairs(self) -> list[tuple[float, int]]:
+        """(value, row), most extreme first."""
+        return [(float(v), int(r)) for v, r in zip(self.values, self.rows, strict=True)]
+
+
+@dataclass
 class ColumnStats:
     """What pass 1 learned about one column."""
 
@@ -67,14 +96,23 @@ class ColumnStats:
     )
     frozen_top: pl.DataFrame | None = None
     kmv: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    float_noise: int = 0  # numbers such as 3.2260000000000004 (binary floating-point residue)
+    highest: Extremes = field(init=False)  # the largest numbers with their rows
+    lowest: Extremes = field(init=False)  # the smallest numbers with their rows
     sentinel_rows: RowSample = field(init=False)
     whitespace_rows: RowSample = field(init=False)
     formula_rows: RowSample = field(init=False)
+    missing_rows: RowSample = field(init=False)
+    float_noise_rows: RowSample = field(init=False)
 
     def __post_init__(self) -> None:
+        self.highest = Extremes(self.limit, largest=True)
+        self.lowest = Extremes(self.limit, largest=False)
         self.sentinel_rows = RowSample(self.limit)
         self.whitespace_rows = RowSample(self.limit)
         self.formula_rows = RowSample(self.limit)
+        self.missing_rows = RowSample(self.limit)
+        self.float_noise_rows = RowSample(self.limit)
 
     @property
     def missing(self) -> int:
@@ -114,6 +152,9 @@ class TableStats:
     blank_sample: RowSample = field(default_factory=lambda: RowSample(10))
     duplicate_sample: RowSample = field(default_factory=lambda: RowSample(10))
     ragged_sample: RowSample = field(default_factory=lambda: RowSample(10))
+    # rows whose numeric candidate columns are all empty, by the set of those columns (positions
+    # of the columns still possibly numeric and with some missing cell when the chunk was read)
+    unmeasured: dict[tuple[int, ...], tuple[int, RowSample]] = field(default_factory=dict)
 
 
 class Profiler:
@@ -158,9 +199,10 @@ class Profiler:
                 self._add_counts(stats, counts, name)
                 stats.count += raw.height
             self._add_masks(raw, norm, rows, names)
-            self._add_numbers(norm, names)
+            self._add_numbers(norm, rows, names)
         self._add_values(norm)
         self._prune(chunk.bytes_done)
+        self._add_unmeasured(norm, rows)
 
     def finish(self) -> None:
         """Hand each exactly-counted column its distinct values (call once, after the last
@@ -195,6 +237,28 @@ class Profiler:
         keep = ~blank
         keep[~blank] = ~duplicate
         return keep
+
+    def _add_unmeasured(self, norm: pl.DataFrame, rows: npt.NDArray[np.int64]) -> None:
+        """Count the rows of the chunk whose numeric candidate columns are all empty. A column
+        without a missing cell so far cannot be empty in any row of this chunk, so it is left
+        out of the set; see :func:`count_unmeasured` for how the sets are read at the end."""
+        measured = tuple(
+            stats.position
+            for stats in self.columns
+            if stats.alive & {"decimal", "formatted"} and stats.missing
+        )
+        if len(measured) < 2 or len(measured) == len(self.columns) or norm.height == 0:
+            return
+        empty = (
+            norm.select(pl.all_horizontal(pl.col(self._names[p]).is_null() for p in measured))
+            .to_series()
+            .to_numpy()
+        )
+        count, sample = self.table.unmeasured.get(
+            measured, (0, RowSample(self._options.sample_rows))
+        )
+        sample.add(rows, empty)
+        self.table.unmeasured[measured] = (count + int(empty.sum()), sample)
 
     def _stats(self, name: str) -> ColumnStats:
         return self.columns[int(name[1:])]  # the chunk column "c<i>" is column i
@@ -234,6 +298,8 @@ class Profiler:
         exprs: list[pl.Expr] = []
         for name in names:
             value, clean = pl.col(name), pl.col(f"n_{name}")
+            # the blank cells (placeholders have their own finding and rows)
+            exprs.append((value.is_null() | (value.str.len_bytes() == 0)).alias(f"m|{name}"))
             exprs.append((clean.is_null() & (value.str.len_bytes() > 0)).alias(f"s|{name}"))
             exprs.append(
                 (clean.is_not_null() & (value.str.len_bytes() != clean.str.len_bytes())).alias(
@@ -252,6 +318,7 @@ class Profiler:
             stats.whitespace += int(sums[f"w|{name}"] or 0)
             stats.formula += int(sums[f"f|{name}"] or 0)
             for key, sample in (
+                ("m", stats.missing_rows),
                 ("s", stats.sentinel_rows),
                 ("w", stats.whitespace_rows),
                 ("f", stats.formula_rows),
@@ -259,7 +326,9 @@ class Profiler:
                 if sums[f"{key}|{name}"] and sample.wanted:
                     sample.add(rows, masks.get_column(f"{key}|{name}").to_numpy())
 
-    def _add_numbers(self, norm: pl.DataFrame, names: list[str]) -> None:
+    def _add_numbers(
+        self, norm: pl.DataFrame, rows: npt.NDArray[np.int64], names: list[str]
+    ) -> None:
         numeric = [
             (self._stats(name), name)
             for name in names
@@ -302,7 +371,26 @@ class Profiler:
                 stats.matches["formatted"] += formatted.count()
                 # in row order, so the quantile sample does not depend on chunk boundaries
                 direct = direct.clone().scatter(rest, formatted)
-            self._add_number_values(stats, direct.drop_nulls().to_numpy())
+            self._add_float_noise(stats, text, rows)
+            present = direct.is_not_null().to_numpy()
+            values = direct.drop_nulls().to_numpy()
+            self._add_number_values(stats, values)
+            stats.highest.add(values, rows[present])
+            stats.lowest.add(values, rows[present])
+
+    @staticmethod
+    def _add_float_noise(stats: ColumnStats, text: pl.Series, rows: npt.NDArray[np.int64]) -> None:
+        """Numbers written with binary floating-point residue (``3.2260000000000004``): only
+        the long cells meet the regular expression."""
+        long = (text.str.len_bytes() >= patterns.FLOAT_NOISE_MIN_LENGTH).fill_null(value=False)
+        if not long.any():
+            return
+        index = long.arg_true()
+        hits = text.gather(index).str.contains(patterns.FLOAT_NOISE).fill_null(value=False)
+        found = int(hits.sum())
+        if found:
+            stats.float_noise += found
+            stats.float_noise_rows.add(rows[index.to_numpy()], hits.to_numpy())
 
     def _add_number_values(self, stats: ColumnStats, values: npt.NDArray[np.float64]) -> None:
         if values.size == 0:
@@ -379,6 +467,25 @@ class Profiler:
                     stats.alive.discard(candidate)
             if not stats.alive & {"decimal", "formatted"}:
                 stats.alive -= {"decimal", "formatted"}
+
+
+def count_unmeasured(
+    table: TableStats, measured: frozenset[int], limit: int
+) -> tuple[int, list[int], bool]:
+    """(rows, sample rows, exact) of the rows with no value in any ``measured`` column (the
+    positions of the numeric columns that are not identifiers). A chunk whose set lacks one
+    of them had a value there in every row (the column had no missing cell yet): it adds 0.
+    A chunk whose set holds more columns adds the rows empty in all of them: a lower bound,
+    so the count is then not exact."""
+    count, rows, exact = 0, [], True
+    for positions, (found, sample) in sorted(table.unmeasured.items()):
+        if not measured.issubset(positions):
+            continue
+        if set(positions) != measured:
+            exact = False
+        count += found
+        rows.extend(sample.rows)
+    return count, sorted(rows)[:limit], exact
 
 
 def _refine_formula_masks(

@@ -1,11 +1,12 @@
 """After a complete pass 2: the profile with pass 2's exact counts (duplicates found on fully
-cleaned values, rows out, outliers flagged cell by cell)."""
+cleaned values, rows out)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from domain.engine.cleaning import CleaningTotals
+from domain.engine.summarize import percent_score
 from domain.model import Finding, Profile, Severity
 
 
@@ -21,13 +22,9 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
                 sample_rows=tuple(totals.duplicate_sample),
                 message=f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
             )
-        elif finding.code == "outliers":
-            exact = totals.issues.get(("outlier", finding.column), 0)
+        elif not finding.sample_rows and (finding.code, finding.column) in totals.samples:
             finding = replace(
-                finding,
-                count=exact,
-                message=f"{exact} value(s) in '{finding.column}' lie outside the IQR fences.",
-                details={**finding.details, "estimated": False},
+                finding, sample_rows=tuple(totals.samples[(finding.code, finding.column)])
             )
         findings.append(finding)
     if totals.duplicate_rows and not any(f.code == "duplicate_rows" for f in findings):
@@ -54,9 +51,7 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
         for r in profile.routing
     )
     rows = max(totals.rows_in, 1)
-    scores = replace(
-        profile.scores, uniqueness=round(max(0.0, 1 - totals.duplicate_rows / rows) * 100, 1)
-    )
+    scores = replace(profile.scores, uniqueness=percent_score(1 - totals.duplicate_rows / rows))
     return replace(
         profile,
         findings=tuple(findings),

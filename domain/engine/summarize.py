@@ -9,10 +9,11 @@ from typing import Any
 
 from domain.engine import patterns
 from domain.engine.findings import find_column_problems
+from domain.engine.grouping import group_findings, group_recommendations
 from domain.engine.headers import find_header_problems
 from domain.engine.options import EngineOptions
 from domain.engine.plan import CleaningPlan, ColumnPlan
-from domain.engine.profiling import Profiler
+from domain.engine.profiling import Profiler, count_unmeasured
 from domain.engine.verdicts import ColumnVerdict, judge_column
 from domain.model import (
     ColumnProfile,
@@ -101,9 +102,9 @@ def summarize(
     cells_total = non_null_total = invalid_total = noisy_total = missing_total = 0
     trimmed = formatted = merged = 0
     for stats, label, name in zip(profiler.columns, labels, names, strict=True):
-        verdict = judge_column(stats, options)
+        verdict = judge_column(stats, options, label)
         verdicts.append(verdict)
-        found, advice = find_column_problems(stats, verdict, name, options)
+        found, advice = find_column_problems(stats, verdict, name, options, label)
         findings.extend(found)
         recommendations.extend(advice)
         distinct = stats.distinct(options.kmv_size)
@@ -131,6 +132,8 @@ def summarize(
             }
             if verdict.skew is not None:
                 stat_values["skewness"] = round(verdict.skew, 4)
+            if verdict.outlier_rule is not None:
+                stat_values["outlier_check"] = verdict.outlier_rule.describe()
             stat_values["quantiles_from_sample"] = bool(stats.sample.size < stats.numeric)
         columns.append(
             ColumnProfile(
@@ -162,7 +165,6 @@ def summarize(
                 case_only=frozenset(v for c in verdict.clusters if c.case_only for v in c.variants),
                 fit_pattern=_fit_pattern(verdict.inferred_type),
                 minority_date_pattern=verdict.minority_date_pattern,
-                fences=verdict.fences,
                 has_sentinels=stats.sentinel > 0,
                 has_whitespace=stats.whitespace > 0,
                 has_formatted=verdict.formatted > 0,
@@ -170,6 +172,7 @@ def summarize(
                 has_formula_risk=stats.formula > 0,
             )
         )
+    findings.extend(_find_unmeasured_rows(profiler, verdicts, labels, options))
     plan = CleaningPlan(columns=tuple(plans), dropped=tuple(dropped))
     sentinels = sum(s.sentinel for s in profiler.columns)
     shape = Shape(
@@ -225,7 +228,7 @@ def summarize(
         RoutingDecision(
             "normalize_headers",
             renamed > 0,
-            "unique snake_case column names",
+            "blank, repeated, formula-like or unprintable labels renamed; the others kept",
             before=len(labels),
             after=len(labels),
             changed=renamed,
@@ -258,16 +261,21 @@ def summarize(
             changed=0,
         ),
     )
+    # codes that lost their zeros are invalid values; residue and mixed formats inconsistent
+    invalid_total += sum(f.count for f in findings if f.code == "lost_leading_zeros")
+    noisy_total += sum(
+        f.count for f in findings if f.code in ("float_noise", "mixed_quantity_formats")
+    )
     scores = Scores(
-        completeness=_percent(1 - missing_total / cells_total if cells_total else 1.0),
-        validity=_percent(1 - invalid_total / non_null_total if non_null_total else 1.0),
-        uniqueness=_percent(1 - table.duplicate_rows / table.rows if table.rows else 1.0),
-        consistency=_percent(1 - noisy_total / non_null_total if non_null_total else 1.0),
+        completeness=percent_score(1 - missing_total / cells_total if cells_total else 1.0),
+        validity=percent_score(1 - invalid_total / non_null_total if non_null_total else 1.0),
+        uniqueness=percent_score(1 - table.duplicate_rows / table.rows if table.rows else 1.0),
+        consistency=percent_score(1 - noisy_total / non_null_total if non_null_total else 1.0),
     )
     return Summary(
         tuple(columns),
-        tuple(findings),
-        tuple(recommendations),
+        tuple(group_findings(findings, options.sample_rows)),
+        tuple(group_recommendations(recommendations)),
         routing,
         scores,
         shape,
@@ -276,5 +284,39 @@ def summarize(
     )
 
 
-def _percent(share: float) -> float:
-    return round(max(0.0, min(1.0, share)) * 100, 1)
+def _find_unmeasured_rows(
+    profiler: Profiler,
+    verdicts: list[ColumnVerdict],
+    names: tuple[str, ...],
+    options: EngineOptions,
+) -> list[Finding]:
+    """Rows with no value in any measured column (the numeric columns that are not
+    identifiers), when there are at least two of them and other columns beside."""
+    measured = frozenset(
+        stats.position
+        for stats, verdict in zip(profiler.columns, verdicts, strict=True)
+        if verdict.inferred_type in ("integer", "decimal") and not verdict.id_like
+    )
+    if len(measured) < 2 or len(measured) == len(names):
+        return []
+    count, rows, exact = count_unmeasured(profiler.table, measured, options.sample_rows)
+    if not count:
+        return []
+    columns = [names[p] for p in sorted(measured)]
+    return [
+        Finding(
+            "rows_without_measurements",
+            Severity.MEDIUM,
+            f"{'' if exact else 'At least '}{count} row(s) have no value in any measured "
+            f"column ({', '.join(columns[:5])}{', ...' if len(columns) > 5 else ''}); kept.",
+            None,
+            count,
+            tuple(rows),
+            {"columns": columns[:50], "exact": exact},
+        )
+    ]
+
+
+def percent_score(share: float) -> float:
+    """0..100 with one decimal, rounded down: any problem keeps a score below 100."""
+    return math.floor(max(0.0, min(1.0, share)) * 1000 + 1e-9) / 10

@@ -1,5 +1,5 @@
 """Per-column verdicts at the end of pass 1: inferred type, fit counts, ID-likeness, spelling
-clusters, IQR fences and skewness."""
+clusters, outlier fences and skewness."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from domain.engine import patterns
 from domain.engine.clusters import Cluster, find_close_spellings, find_clusters
 from domain.engine.options import EngineOptions
+from domain.engine.outliers import OutlierRule, fit_outlier_rule, skip_reason
 from domain.engine.profiling import ColumnStats
 
 _DATE_KINDS = ("date_iso", "date_other", "datetime")
@@ -30,6 +31,8 @@ class ColumnVerdict:
     outliers_estimate: int
     quantiles: dict[str, float]
     skew: float | None
+    outlier_rule: OutlierRule | None = None  # None: not a numeric column
+    extremes: tuple[tuple[float, int], ...] = ()  # (value, row) beyond the fences, worst first
 
 
 def _fits(stats: ColumnStats, *kinds: str) -> int:
@@ -79,7 +82,18 @@ def _skew(stats: ColumnStats) -> float | None:
     return float(m3 / m2**1.5)
 
 
-def judge_column(stats: ColumnStats, options: EngineOptions) -> ColumnVerdict:
+def _extremes(
+    stats: ColumnStats, fences: tuple[float, float], limit: int
+) -> tuple[tuple[float, int], ...]:
+    """The values beyond the fences with their rows, farthest from the fences first."""
+    low, high = fences
+    beyond = [(v, r, v - high) for v, r in stats.highest.pairs() if v > high]
+    beyond += [(v, r, low - v) for v, r in stats.lowest.pairs() if v < low]
+    beyond.sort(key=lambda item: (-item[2], item[1]))
+    return tuple((v, r) for v, r, _ in beyond[:limit])
+
+
+def judge_column(stats: ColumnStats, options: EngineOptions, name: str = "") -> ColumnVerdict:
     kind, valid, formatted = infer_type(stats, options)
     distinct = stats.distinct(options.kmv_size)
     non_null = stats.non_null
@@ -114,16 +128,22 @@ def judge_column(stats: ColumnStats, options: EngineOptions) -> ColumnVerdict:
     outliers = 0
     quantiles: dict[str, float] = {}
     skew: float | None = None
+    rule: OutlierRule | None = None
+    extremes: tuple[tuple[float, int], ...] = ()
     if kind in ("integer", "decimal") and not id_like and stats.sample.size >= 4:
         quantiles = _quantiles(stats.sample)
-        iqr = quantiles["q3"] - quantiles["q1"]
-        low = quantiles["q1"] - options.iqr_k * iqr
-        high = quantiles["q3"] + options.iqr_k * iqr
-        if iqr > 0:
-            fences = (low, high)
-            outside = int(np.count_nonzero((stats.sample < low) | (stats.sample > high)))
-            outliers = round(outside * stats.numeric / stats.sample.size)
         skew = _skew(stats)
+        reason = skip_reason(name, stats.minimum, stats.maximum, distinct, options)
+        if reason is not None:
+            rule = OutlierRule("skipped", reason=reason)
+        else:
+            rule = fit_outlier_rule(stats.sample, options)
+        if rule.fences is not None:
+            extremes = _extremes(stats, rule.fences, options.sample_rows)
+        if extremes:
+            assert rule.fences is not None
+            fences = rule.fences
+            outliers = max(round(rule.outside_share * stats.numeric), len(extremes))
     return ColumnVerdict(
         inferred_type=kind,
         valid=valid,
@@ -137,4 +157,6 @@ def judge_column(stats: ColumnStats, options: EngineOptions) -> ColumnVerdict:
         outliers_estimate=outliers,
         quantiles=quantiles,
         skew=skew,
+        outlier_rule=rule,
+        extremes=extremes,
     )

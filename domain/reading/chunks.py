@@ -23,6 +23,7 @@ class SourceSpec:
     delimiter: str | None  # None for xlsx
     header: tuple[str, ...]  # raw header labels, as read
     sheet: str | None = None
+    encoding_confidence: float = 1.0  # 0..1, how sure the encoding detection is
 
     @property
     def column_count(self) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from domain.display import escape_name
 from domain.errors import InputError
 from domain.reading.chunks import SourceSpec
+from domain.reading.encodings import SINGLE_BYTE, detect_legacy, detect_utf16
 
 SAMPLE_BYTES = 1 << 20  # sniff on the first MiB
 SNIFF_LINES = 200  # records used to choose the delimiter
@@ -56,7 +57,7 @@ def sniff_source(path: Path, display_name: str | None = None) -> SourceSpec:
         raise InputError(
             f"{name}: legacy binary Excel (.xls) is not supported; save as .xlsx or CSV"
         )
-    encoding = _detect_encoding(sample, name)
+    encoding, confidence = _detect_encoding(sample, name)
     text = _decode_sample(sample, encoding, complete=len(sample) == size)
     if not text.strip():
         raise InputError(f"{name}: no data, the file holds only blank lines")
@@ -70,6 +71,7 @@ def sniff_source(path: Path, display_name: str | None = None) -> SourceSpec:
         encoding=encoding,
         delimiter=delimiter,
         header=header,
+        encoding_confidence=confidence,
     )
 
 
@@ -101,10 +103,15 @@ def _read_sample(path: Path, name: str) -> tuple[int, bytes]:
     return size, sample
 
 
-def _detect_encoding(sample: bytes, name: str) -> str:
+def _detect_encoding(sample: bytes, name: str) -> tuple[str, float]:
+    """(codec, confidence 0..1): a byte order mark, UTF-16 without one, UTF-8 (the fast
+    path), else the most plausible legacy encoding (domain.reading.encodings)."""
     for bom, encoding in _BOMS:
         if sample.startswith(bom):
-            return encoding
+            return encoding, 1.0
+    utf16 = detect_utf16(sample)
+    if utf16 is not None:
+        return utf16.encoding, utf16.confidence
     if b"\x00" in sample:
         raise InputError(f"{name}: looks binary (contains NUL bytes), not a CSV text file")
     control = sum(sample.count(bytes([b])) for b in _CONTROL_BYTES)
@@ -120,12 +127,35 @@ def _detect_encoding(sample: bytes, name: str) -> str:
                 continue
             break
         else:
-            return "utf-8"
+            return "utf-8", 1.0
+    legacy = detect_legacy(sample)
+    if legacy is not None:
+        return legacy.encoding, legacy.confidence
     try:
         sample.decode("cp1252")
     except UnicodeDecodeError:
-        return "latin-1"
-    return "cp1252"
+        return "latin-1", 0.0
+    return "cp1252", 0.0
+
+
+NON_ASCII_SAMPLE = 256 << 10  # bytes of non-ASCII lines judged when UTF-8 fails late
+
+
+def detect_late_encoding(path: Path) -> tuple[str, float]:
+    """(codec, confidence) for a file whose first MiB was valid UTF-8 but whose rest is not:
+    the blocks that are not UTF-8 are gathered (bounded) and judged among the single-byte
+    encodings (the file's UTF-8 part must not make a multi-byte one look likely)."""
+    gathered = bytearray()
+    with path.open("rb") as handle:
+        while len(gathered) < NON_ASCII_SAMPLE and (block := handle.read(16 << 10)):
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError:
+                gathered += block
+    legacy = detect_legacy(bytes(gathered), SINGLE_BYTE) if gathered else None
+    if legacy is None:
+        return "cp1252", 0.0
+    return legacy.encoding, legacy.confidence
 
 
 def _decode_sample(sample: bytes, encoding: str, *, complete: bool) -> str:

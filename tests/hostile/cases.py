@@ -218,7 +218,7 @@ CASES: tuple[HostileCase, ...] = (
     HostileCase("xlsx_junk_zip.xlsx", "error", "not an Excel workbook"),
     HostileCase("truncated_zip.xlsx", "error", "zip"),
     HostileCase("bom_only.csv", "error", "blank", build=_bom_only),
-    HostileCase("utf16_without_bom.csv", "error", "binary", build=_utf16_without_bom),
+    HostileCase("utf16_without_bom.csv", "report", build=_utf16_without_bom),
     HostileCase("invalid_utf8.csv", "report"),
     HostileCase("latin1.csv", "report"),
     HostileCase("mixed_newlines.csv", "report"),

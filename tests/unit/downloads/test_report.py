@@ -79,7 +79,9 @@ def test_findings_become_issues_alerts_and_summary_counts() -> None:
     summary = report["issueSummary"]
     assert summary["total_findings"] == 4
     assert summary["by_severity"] == {"critical": 1, "high": 1, "medium": 1, "low": 0, "info": 1}
-    assert summary["by_code"]["null_sentinel"] == 3
+    assert summary["by_code"]["null_sentinel"] == 1  # findings, not cells
+    assert summary["affected_cells_by_code"]["null_sentinel"] == 3
+    assert summary["affected_rows_by_code"]["duplicate_rows"] == 2
     assert summary["row_level_total"] == 10
     assert summary["row_level_by_code"] == {"whitespace": 10}
 

@@ -202,14 +202,14 @@ def test_top_values_break_ties_by_value_past_the_distinct_cap(tmp_path: Path) ->
 
 
 def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
-    """The quantile sample (and so the outlier fences and every outlier issue) takes numbers in
-    row order, plain and formatted alike, so chunk boundaries change nothing, nor does the
-    number of chunks pass 1 profiles at once."""
+    """The quantile sample (and so the outlier fences) takes numbers in row order, plain and
+    formatted alike, and the extreme values keep the earliest rows on ties, so chunk
+    boundaries change nothing, nor does the number of chunks pass 1 profiles at once."""
     lines = ["id,amount,city"]
     for i in range(20_000):
         amount = f"${(i * 37) % 9_000:,}.50" if i % 3 == 0 else str((i * 53) % 700)
         if i % 997 == 0:
-            amount = "250000"  # an outlier
+            amount = "25000000"  # an outlier
         lines.append(f'{i},"{amount}",{" Oslo" if i % 5 else "Bergen"}')
     path = tmp_path / "numbers.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -220,17 +220,19 @@ def test_result_does_not_depend_on_the_block_size(tmp_path: Path) -> None:
         )
         analysis = analyze_input(path, options=options)
         issues = pa.concat_tables(chunk.issues for chunk in analysis.iter_cleaned())
-        return analysis.plan.columns[1].fences, issues
+        outliers = [f for f in analysis.profile.findings if f.code == "outliers"]
+        return [(f.count, f.sample_rows, f.details) for f in outliers], issues
 
-    small_fences, small_issues = run(16 << 10)
-    large_fences, large_issues = run(1 << 20)
-    assert small_fences is not None
-    assert small_fences == large_fences
+    small_outliers, small_issues = run(16 << 10)
+    large_outliers, large_issues = run(1 << 20)
+    assert len(small_outliers) == 1
+    assert small_outliers[0][1][:3] == (2, 999, 1996)  # rows of 25000000, earliest first
+    assert small_outliers == large_outliers
     assert small_issues.num_rows > 0
     assert small_issues.equals(large_issues)
     for profile_cells in (3_000, 20_000):  # pass 1 profiling several chunks at once
-        fences, issues = run(16 << 10, profile_cells)
-        assert fences == small_fences
+        outliers, issues = run(16 << 10, profile_cells)
+        assert outliers == small_outliers
         assert issues.equals(small_issues)
 
 

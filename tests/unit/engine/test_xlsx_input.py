@@ -40,10 +40,10 @@ def test_workbook_is_profiled_and_cleaned(tmp_path: Path, reader: str) -> None:
     profile = analysis.profile
     assert profile.source.input_format == "xlsx"
     assert profile.source.sheet == "Orders"
-    assert profile.cleaned_header == ("order_id", "customer", "amount", "day")
+    assert profile.cleaned_header == ("Order ID", "Customer", "Amount", "Day")  # as written
     chunks = list(analysis.iter_cleaned())
     rows = [r for c in chunks for r in c.batch.to_pylist()]
-    assert rows[0] == {"order_id": "1", "customer": "Ann", "amount": "12.5", "day": "2024-01-02"}
+    assert rows[0] == {"Order ID": "1", "Customer": "Ann", "Amount": "12.5", "Day": "2024-01-02"}
     assert len(rows) == 3
     issues = pa.concat_tables([c.issues for c in chunks]).to_pylist()
     found = {(i["row"], i["code"]) for i in issues}
@@ -51,8 +51,8 @@ def test_workbook_is_profiled_and_cleaned(tmp_path: Path, reader: str) -> None:
     assert (4, "duplicate_row") in found
     assert (5, "formula_injection_risk") not in found  # data_only: the formula has no cached value
     types = {c.name: c.inferred_type for c in profile.columns}
-    assert types["amount"] == "decimal"
-    assert types["day"] == "date"
+    assert types["Amount"] == "decimal"
+    assert types["Day"] == "date"
 
 
 def _read(path: Path) -> tuple[list[int], list[dict[str, str]]]:
