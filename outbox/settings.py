@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from domain.choices import DUPLICATE_CHOICES, FORMULA_CHOICES
+
 # S3 allows presigned URLs of at most seven days (SigV4).
 MAX_PRESIGN_TTL_SECONDS = 7 * 24 * 3600
 MAX_SINGLE_PUT_BYTES = 5 * 1024**3  # S3: larger objects need a multipart upload
@@ -159,6 +161,9 @@ class Settings:
     log_level: str = "info"
     # --- fault injection (tests only; see README "Guarantees") ---
     crash_point: str | None = None
+    # --- cleaning (analyze; the CLI flags --duplicates / --formulas override them) ---
+    duplicates_policy: str = "auto"  # auto | keep | drop
+    formula_cells: str = "keep"  # keep | neutralise
     # --- database ---
     db_timeout_seconds: int = 180  # pymysql read/write timeout: a hung server fails, never blocks
 
@@ -239,6 +244,10 @@ class Settings:
             ),
             crash_point=_optional(env, "CLEAN_MY_DATA_CRASH_AT"),
             db_timeout_seconds=_int(env, "DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, minimum=1),
+            duplicates_policy=_choice(
+                env, "DUPLICATES_POLICY", cls.duplicates_policy, DUPLICATE_CHOICES
+            ),
+            formula_cells=_choice(env, "FORMULA_CELLS", cls.formula_cells, FORMULA_CHOICES),
         )
         settings.validate()
         return settings

@@ -1,4 +1,5 @@
-"""``clean-my-data analyze INPUT [--analysis-id ID] [--inline] [--output FILE]``.
+"""``clean-my-data analyze INPUT [--analysis-id ID] [--inline] [--output FILE]
+[--duplicates {auto,keep,drop}] [--formulas {keep,neutralise}]``.
 
 Default (staged): the three downloads are written to ``STAGING_DIR`` by the outbox's staging
 sink, then the final object, its ``downloads`` rows and one outbox record per artifact are
@@ -21,14 +22,15 @@ import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 
 from clean_my_data.progress import TerminalProgress
+from domain.choices import DUPLICATE_CHOICES, FORMULA_CHOICES
 from domain.downloads.bounded_sink import BoundedMemorySink, InlineLimitError
 from domain.errors import InputError, UserFacingError
-from domain.pipeline import FinalResult, ProgressFn, run_analysis
+from domain.pipeline import AnalyzeFn, FinalResult, ProgressFn, run_analysis
 from outbox import crashpoints
 from outbox.db import open_database
 from outbox.persist import persist_analysis_report
@@ -40,6 +42,14 @@ ANALYSIS_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 
 # Permissions of --output files: rw for everyone the umask allows (tempfile would give 0600).
 _OUTPUT_MODE: Final = 0o666 & ~os.umask(os.umask(0o022))
+
+if TYPE_CHECKING:
+    from domain.engine import Analysis, EngineOptions
+    from domain.engine import ProgressFn as EngineProgressFn
+
+if TYPE_CHECKING:
+    from domain.engine import Analysis, EngineOptions
+    from domain.engine import ProgressFn as EngineProgressFn
 
 log = structlog.get_logger()
 
@@ -123,8 +133,36 @@ def emit(final_object: dict[str, Any], output: Path | None) -> None:
         write_output_atomically(output, text + "\n")
 
 
+def engine_options(args: argparse.Namespace, settings: Settings) -> EngineOptions:
+    """The cleaning choices: the command-line flags, else the settings."""
+    from domain.engine import EngineOptions  # the engine loads polars: not before main()
+
+    return EngineOptions(
+        duplicates=args.duplicates or settings.duplicates_policy,
+        formula_cells=args.formulas or settings.formula_cells,
+    )
+
+
+def _analyzer(options: EngineOptions) -> AnalyzeFn:
+    def analyze(
+        path: Path,
+        *,
+        display_name: str | None = None,
+        progress: EngineProgressFn | None = None,
+    ) -> Analysis:
+        from domain.engine import analyze_input  # the engine loads polars: not before main()
+
+        return analyze_input(path, display_name=display_name, progress=progress, options=options)
+
+    return analyze
+
+
 def _run_inline(
-    path: Path, analysis_id: str, settings: Settings, progress: ProgressFn | None
+    path: Path,
+    analysis_id: str,
+    settings: Settings,
+    progress: ProgressFn | None,
+    options: EngineOptions,
 ) -> dict[str, Any]:
     size = path.stat().st_size
     if size > settings.inline_max_bytes:
@@ -139,12 +177,17 @@ def _run_inline(
         upload_to_s3=False,
         sink=BoundedMemorySink(settings.inline_max_bytes),
         progress=progress,
+        analyze=_analyzer(options),
     )
     return result.final_object
 
 
 def _run_staged(
-    path: Path, analysis_id: str, settings: Settings, progress: ProgressFn | None
+    path: Path,
+    analysis_id: str,
+    settings: Settings,
+    progress: ProgressFn | None,
+    options: EngineOptions,
 ) -> dict[str, Any]:
     engine = open_database(settings)  # before any work: a missing schema fails fast
     try:
@@ -160,6 +203,7 @@ def _run_staged(
                 sink=sink,
                 progress=progress,
                 timestamp=timestamp,
+                analyze=_analyzer(options),
             )
         except BaseException:
             sink.discard()
@@ -182,12 +226,13 @@ def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
     output = Path(args.output) if args.output else None
     if output is not None:
         check_output(output)
+    options = engine_options(args, settings)
     terminal = TerminalProgress() if sys.stderr.isatty() else None
     try:
         if args.inline:
-            final_object = _run_inline(path, analysis_id, settings, terminal)
+            final_object = _run_inline(path, analysis_id, settings, terminal, options)
         else:
-            final_object = _run_staged(path, analysis_id, settings, terminal)
+            final_object = _run_staged(path, analysis_id, settings, terminal, options)
     finally:
         if terminal is not None:
             terminal.finish()
@@ -218,4 +263,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="old behaviour: downloads as base64 in the printed object; nothing staged or stored",
     )
     parser.add_argument("--output", metavar="FILE", help="write the final object to FILE")
+    parser.add_argument(
+        "--duplicates",
+        choices=DUPLICATE_CHOICES,
+        help="exact duplicate rows: auto (default; dropped only when a key column repeats with "
+        "them), keep (reported, not dropped) or drop; default from DUPLICATES_POLICY",
+    )
+    parser.add_argument(
+        "--formulas",
+        choices=FORMULA_CHOICES,
+        help="cells starting with = + - @: keep (default; exact, reported) or neutralise (a "
+        "leading apostrophe in the cleaned data, each change in the trail); default from "
+        "FORMULA_CELLS",
+    )
     parser.set_defaults(handler=run_analyze)

@@ -1,9 +1,10 @@
 """Pass 2: apply the cleaning plan chunk by chunk and emit the row-level issues of each slice.
 
 Order of the cell steps (each step with its own row issue, so every change is traceable):
-trim -> unify null sentinels -> convert formatted numbers -> merge spelling clusters.
-Then whole rows: blank rows and exact duplicates (on the cleaned values, first kept) are
-dropped. Flags (no change): type mismatches, minority date formats, outliers, formula risk,
+trim -> unify null sentinels -> convert formatted numbers -> merge spelling clusters ->
+neutralise formula-risk cells (only when the plan says so). Then whole rows: blank rows are
+dropped, exact duplicates (on the cleaned values, first kept) are reported and dropped when the
+plan says so. Flags (no change): type mismatches, minority date formats, outliers, formula risk,
 ragged rows (repaired by padding or truncation).
 """
 
@@ -45,8 +46,11 @@ TYPE_MISMATCH = IssueKind("type_mismatch", Severity.MEDIUM, "flagged")
 OUTLIER = IssueKind("outlier", Severity.LOW, "flagged")
 MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
 FORMULA = IssueKind("formula_injection_risk", Severity.HIGH, "flagged")
+NEUTRALISED = IssueKind("formula_injection_risk", Severity.HIGH, "neutralised")
+EMPTY_COLUMN = IssueKind("empty_column", Severity.MEDIUM, "dropped")
 BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")
 DUPLICATE_ROW = IssueKind("duplicate_row", Severity.MEDIUM, "dropped")
+DUPLICATE_KEPT = IssueKind("duplicate_row", Severity.MEDIUM, "flagged")
 TRUNCATED = IssueKind("ragged_row", Severity.HIGH, "truncated")
 PADDED = IssueKind("ragged_row", Severity.HIGH, "padded")
 
@@ -122,13 +126,20 @@ class Cleaner:
         raw = raw.with_columns(pl.Series("__row", chunk.rows))
         staged = self._stage(raw)
         staged = staged.with_columns(self._convert_numbers(staged))
+        merged: list[pl.Expr] = []
         finals: list[pl.Expr] = []
         for i, spec in enumerate(plan.columns):
             value = pl.col(f"v{i}")
             if spec.merge:
                 value = value.replace(list(spec.merge), list(spec.merge.values()))
-            finals.append(value.alias(f"f{i}"))
-        staged = staged.with_columns(finals)
+            if self._neutralises(i):
+                merged.append(value.alias(f"m{i}"))
+                finals.append(cells.neutralised(f"m{i}").alias(f"f{i}"))
+            else:
+                merged.append(value.alias(f"f{i}"))
+        staged = staged.with_columns(merged)
+        if finals:
+            staged = staged.with_columns(finals)
         final_names = [f"f{i}" for i in range(len(plan.columns))]
         finals_frame = staged.select(final_names)
         blank = (
@@ -140,7 +151,7 @@ class Cleaner:
         if final_names:
             present = finals_frame.filter(~pl.Series(blank))
             duplicate[~blank] = self._duplicates.mark(hash_rows(present))
-        keep = ~(blank | duplicate)
+        keep = ~(blank | duplicate) if plan.drop_duplicate_rows else ~blank
         staged = staged.with_columns(pl.Series("__keep", keep))
         issues, counts = self._issues(staged, chunk, blank, duplicate)
         out = staged.filter(pl.col("__keep")).select(
@@ -160,6 +171,9 @@ class Cleaner:
         totals.issues.update(counts)
         return CleanedChunk(batch=batch, issues=issues)
 
+    def _neutralises(self, i: int) -> bool:
+        return self._plan.neutralise_formulas and self._plan.columns[i].has_formula_risk
+
     def _checks(self) -> list[tuple[pl.Expr, str | None, str | None, IssueKind, str]]:
         """(mask, column holding the old value, column holding the new value, kind, column)
         for every cell-level issue of the plan."""
@@ -168,6 +182,8 @@ class Cleaner:
             raw, trim, null = pl.col(spec.source), pl.col(f"t{i}"), pl.col(f"z{i}")
             norm, conv, final = pl.col(f"n{i}"), pl.col(f"v{i}"), pl.col(f"f{i}")
             final_name = f"f{i}"
+            merged_name = f"m{i}" if self._neutralises(i) else final_name
+            merged = pl.col(merged_name)
 
             def flag(
                 mask: pl.Expr, kind: IssueKind, name: str = spec.name, held: str = final_name
@@ -182,11 +198,11 @@ class Cleaner:
             if spec.convert_numbers and spec.has_formatted:
                 checks.append((conv != norm, f"n{i}", f"v{i}", CONVERTED, spec.name))
             if spec.merge:
-                changed = final != conv
+                changed = merged != conv
                 by_case = conv.is_in(list(spec.case_only))
-                checks.append((changed & ~by_case, f"v{i}", final_name, MERGED, spec.name))
+                checks.append((changed & ~by_case, f"v{i}", merged_name, MERGED, spec.name))
                 if spec.case_only:
-                    checks.append((changed & by_case, f"v{i}", final_name, MERGED_CASE, spec.name))
+                    checks.append((changed & by_case, f"v{i}", merged_name, MERGED_CASE, spec.name))
             present = final.is_not_null()
             if spec.inferred_type in ("integer", "decimal", "code"):
                 number = cells.as_number(final_name)
@@ -204,8 +220,13 @@ class Cleaner:
                         present & fits & ~final.str.contains(spec.minority_date_pattern),
                         MIXED_DATES,
                     )
-            if spec.has_formula_risk:
+            if self._neutralises(i):
+                checks.append((final != merged, merged_name, final_name, NEUTRALISED, spec.name))
+            elif spec.has_formula_risk:
                 flag(cells.is_formula_risk(final_name), FORMULA)
+        for source, name in self._plan.dropped_placeholders:
+            placeholder = cells.trimmed(source).str.len_bytes() > 0
+            checks.append((placeholder, source, None, EMPTY_COLUMN, name))
         return checks
 
     def _issues(
@@ -222,7 +243,11 @@ class Cleaner:
         counts: Counter[tuple[str, str | None]] = Counter()
         parts = [
             _row_issues(chunk.rows[blank], BLANK_ROW, None),
-            _row_issues(chunk.rows[duplicate], DUPLICATE_ROW, None),
+            _row_issues(
+                chunk.rows[duplicate],
+                DUPLICATE_ROW if self._plan.drop_duplicate_rows else DUPLICATE_KEPT,
+                None,
+            ),
         ]
         counts[(BLANK_ROW.code, None)] += int(blank.sum())
         counts[(DUPLICATE_ROW.code, None)] += int(duplicate.sum())

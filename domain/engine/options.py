@@ -51,3 +51,5 @@ class EngineOptions:
     top_values: int = 10  # top values reported per column
     sample_rows: int = 10  # row numbers kept per finding
     max_columns: int = 20_000  # wider inputs are refused
+    formula_cells: str = "keep"  # one of domain.choices.FORMULA_CHOICES
+    duplicates: str = "auto"  # one of domain.choices.DUPLICATE_CHOICES

@@ -30,8 +30,12 @@ class ColumnPlan:
 class CleaningPlan:
     columns: tuple[ColumnPlan, ...]  # kept columns, in output order
     dropped: tuple[str, ...]  # raw chunk columns dropped (empty)
+    # (raw chunk column, name) of the dropped columns holding placeholders: each such cell is
+    # in the trail ("empty_column", dropped)
+    dropped_placeholders: tuple[tuple[str, str], ...] = ()
     drop_blank_rows: bool = True
     drop_duplicate_rows: bool = True
+    neutralise_formulas: bool = False  # formula-risk cells get a leading apostrophe
 
     @property
     def header(self) -> tuple[str, ...]:

@@ -61,6 +61,7 @@ def summarize(
     verdicts: list[ColumnVerdict] = []
     plans: list[ColumnPlan] = []
     dropped: list[str] = []
+    dropped_placeholders: list[tuple[str, str]] = []
     rows_kept = table.rows - table.blank_rows - table.duplicate_rows
     if table.ragged_rows:
         findings.append(
@@ -151,6 +152,8 @@ def summarize(
         source_col = f"c{stats.position}"
         if verdict.inferred_type == "empty":
             dropped.append(source_col)
+            if stats.sentinel:
+                dropped_placeholders.append((source_col, name))
             continue
         plans.append(
             ColumnPlan(
@@ -170,7 +173,12 @@ def summarize(
                 has_formula_risk=stats.formula > 0,
             )
         )
-    plan = CleaningPlan(columns=tuple(plans), dropped=tuple(dropped))
+    plan = CleaningPlan(
+        columns=tuple(plans),
+        dropped=tuple(dropped),
+        dropped_placeholders=tuple(dropped_placeholders),
+        neutralise_formulas=options.formula_cells == "neutralise",
+    )
     sentinels = sum(s.sentinel for s in profiler.columns)
     shape = Shape(
         rows_in=table.rows, columns_in=len(labels), rows_out=rows_kept, columns_out=len(plans)
