@@ -3,8 +3,8 @@
 Integer and decimal columns give numbers, date and datetime columns give dates where the cell
 is in ISO form (other day/month orders stay text: they are ambiguous); every other cell (codes
 with leading zeros, text, booleans, cells that do not fit the column's type) stays the string
-it is. Numbers with more than 15 significant digits stay text: a spreadsheet stores numbers as
-doubles and would change them.
+it is. Numbers a double would change (integers of more than 15 digits, decimals of more than 15
+significant digits that are not a double's shortest form) stay text.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ def _integer(value: str) -> Cell:
 def _decimal(value: str) -> Cell:
     if not _DECIMAL.fullmatch(value):
         return value
-    mantissa = value.lower().split("e")[0]
-    if len(mantissa.lstrip("+-").replace(".", "").lstrip("0")) > MAX_DIGITS:
-        return value
     number = float(value)
-    return number if math.isfinite(number) else value
+    if not math.isfinite(number):
+        return value
+    mantissa = value.lower().split("e")[0]
+    digits = len(mantissa.lstrip("+-").replace(".", "").lstrip("0"))
+    # beyond 15 digits only the shortest form of a double is kept as it is
+    return number if digits <= MAX_DIGITS or repr(number) == value else value
 
 
 def _date(value: str) -> Cell:
