@@ -36,6 +36,7 @@ class CleaningPlan:
     drop_blank_rows: bool = True
     drop_duplicate_rows: bool = True
     neutralise_formulas: bool = False  # formula-risk cells get a leading apostrophe
+    duplicate_key: str | None = None  # the key column that repeats with duplicate rows
 
     @property
     def header(self) -> tuple[str, ...]:

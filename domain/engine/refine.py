@@ -6,11 +6,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.engine.cleaning import CleaningTotals
+from domain.engine.duplicate_policy import describe_duplicates
+from domain.engine.plan import CleaningPlan
 from domain.model import Finding, Profile, Severity
 
 
-def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
+def refine_profile(
+    profile: Profile, totals: CleaningTotals, plan: CleaningPlan, duplicates_choice: str
+) -> Profile:
     """The profile with the exact counts of a completed pass 2."""
+    dropped = plan.drop_duplicate_rows
+    message = describe_duplicates(
+        totals.duplicate_rows, dropped=dropped, key=plan.duplicate_key, choice=duplicates_choice
+    )
     findings = []
     for original in profile.findings:
         finding = original
@@ -19,7 +27,7 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
                 finding,
                 count=totals.duplicate_rows,
                 sample_rows=tuple(totals.duplicate_sample),
-                message=f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
+                message=message,
             )
         elif finding.code == "outliers":
             exact = totals.issues.get(("outlier", finding.column), 0)
@@ -35,10 +43,11 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
             Finding(
                 "duplicate_rows",
                 Severity.MEDIUM,
-                f"{totals.duplicate_rows} exact duplicate row(s); dropped.",
+                message,
                 None,
                 totals.duplicate_rows,
                 tuple(totals.duplicate_sample),
+                {"dropped": dropped, "key_column": plan.duplicate_key},
             )
         )
     routing = tuple(
@@ -46,8 +55,8 @@ def refine_profile(profile: Profile, totals: CleaningTotals) -> Profile:
             r,
             before=totals.rows_in - totals.blank_rows,
             after=totals.rows_out,
-            changed=totals.duplicate_rows,
-            applied=totals.duplicate_rows > 0,
+            changed=totals.duplicate_rows if dropped else 0,
+            applied=dropped and totals.duplicate_rows > 0,
         )
         if r.action == "drop_duplicate_rows"
         else r

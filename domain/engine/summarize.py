@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.engine import patterns
+from domain.engine.duplicate_policy import (
+    HOW_TO_DROP,
+    describe_duplicates,
+    drops_duplicates,
+    duplicate_routing_reason,
+    find_key_column,
+)
 from domain.engine.findings import find_column_problems
 from domain.engine.headers import find_header_problems
 from domain.engine.options import EngineOptions
@@ -88,17 +95,7 @@ def summarize(
                 tuple(table.blank_sample.rows),
             )
         )
-    if table.duplicate_rows:
-        findings.append(
-            Finding(
-                "duplicate_rows",
-                Severity.MEDIUM,
-                f"{table.duplicate_rows} exact duplicate row(s); dropped.",
-                None,
-                table.duplicate_rows,
-                tuple(table.duplicate_sample.rows),
-            )
-        )
+    duplicates_at = len(findings)  # the duplicate finding goes here once the key is known
     cells_total = non_null_total = invalid_total = noisy_total = missing_total = 0
     trimmed = formatted = merged = 0
     for stats, label, name in zip(profiler.columns, labels, names, strict=True):
@@ -173,11 +170,43 @@ def summarize(
                 has_formula_risk=stats.formula > 0,
             )
         )
+    key = find_key_column(list(zip(names, profiler.columns, verdicts, strict=True)), options)
+    drop_duplicates = drops_duplicates(options, key)
+    if not drop_duplicates:
+        rows_kept += table.duplicate_rows
+    if table.duplicate_rows:
+        findings.insert(
+            duplicates_at,
+            Finding(
+                "duplicate_rows",
+                Severity.MEDIUM,
+                describe_duplicates(
+                    table.duplicate_rows,
+                    dropped=drop_duplicates,
+                    key=key,
+                    choice=options.duplicates,
+                ),
+                None,
+                table.duplicate_rows,
+                tuple(table.duplicate_sample.rows),
+                {"dropped": drop_duplicates, "key_column": key},
+            ),
+        )
+        if not drop_duplicates:
+            recommendations.append(
+                Recommendation(
+                    "drop_duplicate_rows",
+                    f"{table.duplicate_rows} row(s) repeat an earlier row exactly and were "
+                    f"kept; if they are not real repeats, drop them with {HOW_TO_DROP}.",
+                )
+            )
     plan = CleaningPlan(
         columns=tuple(plans),
         dropped=tuple(dropped),
         dropped_placeholders=tuple(dropped_placeholders),
+        drop_duplicate_rows=drop_duplicates,
         neutralise_formulas=options.formula_cells == "neutralise",
+        duplicate_key=key,
     )
     sentinels = sum(s.sentinel for s in profiler.columns)
     shape = Shape(
@@ -211,11 +240,11 @@ def summarize(
         ),
         RoutingDecision(
             "drop_duplicate_rows",
-            table.duplicate_rows > 0,
-            "exact duplicates after trimming and null unification; first kept",
+            drop_duplicates and table.duplicate_rows > 0,
+            duplicate_routing_reason(drop_duplicates, key, options.duplicates),
             before=table.rows - table.blank_rows,
             after=rows_kept,
-            changed=table.duplicate_rows,
+            changed=table.duplicate_rows if drop_duplicates else 0,
         ),
         RoutingDecision(
             "drop_empty_columns",
