@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from domain.engine import cells, patterns
 from domain.engine.duplicates import DuplicateTracker
-from domain.engine.plan import CleaningPlan
+from domain.engine.plan import CleaningPlan, ColumnPlan
 from domain.engine.profiling import hash_rows
 from domain.model import ROW_ISSUE_SCHEMA, CleanedChunk, Severity
 from domain.reading import RawChunk
@@ -84,12 +84,20 @@ class Cleaner:
             cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)
         )
         staged = staged.with_columns(
-            pl.col(f"t{i}").is_in(spellings).alias(f"z{i}") for i in range(len(columns))
+            pl.col(f"t{i}").is_in(self._null_spellings(spellings, spec)).alias(f"z{i}")
+            for i, spec in enumerate(columns)
         )
         return staged.with_columns(
             pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
             for i in range(len(columns))
         )
+
+    @staticmethod
+    def _null_spellings(spellings: tuple[str, ...], spec: ColumnPlan) -> tuple[str, ...]:
+        """The spellings read as missing in this column (those kept as values left out)."""
+        if not spec.kept_tokens:
+            return spellings
+        return tuple(s for s in spellings if s not in spec.kept_tokens)
 
     def _convert_numbers(self, staged: pl.DataFrame) -> list[pl.Series]:
         """The v<i> columns: normalised values with formatted numbers made plain in numeric

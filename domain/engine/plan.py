@@ -17,6 +17,7 @@ class ColumnPlan:
     fit_pattern: str | None = None  # cells not matching are flagged "type_mismatch"
     minority_date_pattern: str | None = None  # flagged "mixed_date_formats"
     fences: tuple[float, float] | None = None  # outside: flagged "outlier"
+    kept_tokens: frozenset[str] = frozenset()  # placeholder spellings that are values here
     # What pass 1 saw in the kept rows; pass 2 skips the checks that cannot hit (its kept rows
     # are a subset of pass 1's, and its changes never create these problems).
     has_sentinels: bool = True

@@ -4,7 +4,7 @@ its routing decisions, and the scores."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.engine import patterns
@@ -18,9 +18,14 @@ from domain.engine.duplicate_policy import (
 from domain.engine.findings import find_column_problems
 from domain.engine.headers import find_header_problems
 from domain.engine.options import EngineOptions
+from domain.engine.placeholders import (
+    count_kept_as_values,
+    describe_kept_placeholders,
+    judge_placeholders,
+)
 from domain.engine.plan import CleaningPlan, ColumnPlan
 from domain.engine.profiling import Profiler
-from domain.engine.verdicts import ColumnVerdict, judge_column
+from domain.engine.verdicts import ColumnVerdict, infer_type, judge_column
 from domain.model import (
     ColumnProfile,
     Finding,
@@ -98,11 +103,21 @@ def summarize(
     duplicates_at = len(findings)  # the duplicate finding goes here once the key is known
     cells_total = non_null_total = invalid_total = noisy_total = missing_total = 0
     trimmed = formatted = merged = 0
+    kept_tokens: list[frozenset[str]] = []
     for stats, label, name in zip(profiler.columns, labels, names, strict=True):
+        placeholders = judge_placeholders(
+            stats.tokens,
+            infer_type(stats, options)[0],
+            stats.top(options.edit_distance_values),
+        )
+        count_kept_as_values(stats, placeholders.kept)
+        kept_tokens.append(frozenset(placeholders.kept))
         verdict = judge_column(stats, options)
         verdicts.append(verdict)
         found, advice = find_column_problems(stats, verdict, name, options)
         findings.extend(found)
+        if placeholders.kept:
+            findings.append(describe_kept_placeholders(name, placeholders.kept))
         recommendations.extend(advice)
         distinct = stats.distinct(options.kmv_size)
         non_null = stats.non_null
@@ -168,8 +183,11 @@ def summarize(
                 has_formatted=verdict.formatted > 0,
                 has_invalid=invalid > 0,
                 has_formula_risk=stats.formula > 0,
+                kept_tokens=kept_tokens[-1],
             )
         )
+    if any(kept_tokens):  # a row blank in pass 1 may hold kept values in pass 2: check all
+        plans = [replace(p, has_sentinels=True, has_whitespace=True) for p in plans]
     key = find_key_column(list(zip(names, profiler.columns, verdicts, strict=True)), options)
     drop_duplicates = drops_duplicates(options, key)
     if not drop_duplicates:
@@ -225,7 +243,8 @@ def summarize(
         RoutingDecision(
             "unify_null_sentinels",
             sentinels > 0,
-            "placeholders such as NA, null, - become empty",
+            "placeholders such as n/a, null, - become empty where the column's other values "
+            "show they mean missing",
             before=sentinels,
             after=0,
             changed=sentinels,
