@@ -1,5 +1,6 @@
 """After a complete pass 2: the profile with pass 2's exact counts (duplicates found on fully
-cleaned values, rows out, outliers flagged cell by cell)."""
+cleaned values, rows out, outliers flagged cell by cell, and every routing decision's changed
+cells or rows counted from the row-level trail, so the report states each change made)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,45 @@ from dataclasses import replace
 from domain.engine.cleaning import CleaningTotals
 from domain.engine.duplicate_policy import describe_duplicates
 from domain.engine.plan import CleaningPlan
-from domain.model import Finding, Profile, Severity
+from domain.model import Finding, Profile, RoutingDecision, Severity
+
+# routing action -> the row-issue codes of its changes
+CHANGE_CODES: dict[str, tuple[str, ...]] = {
+    "trim_whitespace": ("leading_trailing_whitespace",),
+    "unify_null_sentinels": ("null_sentinel",),
+    "convert_numbers": ("numeric_formatting",),
+    "merge_spelling_clusters": ("inconsistent_spelling", "case_noise"),
+    "neutralise_formulas": ("formula_injection_risk",),
+    "drop_blank_rows": ("blank_row",),
+    "repair_ragged_rows": ("ragged_row",),
+}
+
+
+def _exact(
+    decision: RoutingDecision, totals: CleaningTotals, plan: CleaningPlan
+) -> RoutingDecision:
+    if decision.action == "drop_duplicate_rows":
+        dropped = plan.drop_duplicate_rows
+        return replace(
+            decision,
+            before=totals.rows_in - totals.blank_rows,
+            after=totals.rows_out,
+            changed=totals.duplicate_rows if dropped else 0,
+            applied=dropped and totals.duplicate_rows > 0,
+        )
+    codes = CHANGE_CODES.get(decision.action)
+    if codes is None or (decision.action == "neutralise_formulas" and not plan.neutralise_formulas):
+        return decision
+    changed = sum(n for (code, _), n in totals.issues.items() if code in codes)
+    if decision.action == "drop_blank_rows":
+        return replace(
+            decision,
+            before=totals.rows_in,
+            after=totals.rows_in - changed,
+            changed=changed,
+            applied=changed > 0,
+        )
+    return replace(decision, before=changed, after=0, changed=changed, applied=changed > 0)
 
 
 def refine_profile(
@@ -50,18 +89,7 @@ def refine_profile(
                 {"dropped": dropped, "key_column": plan.duplicate_key},
             )
         )
-    routing = tuple(
-        replace(
-            r,
-            before=totals.rows_in - totals.blank_rows,
-            after=totals.rows_out,
-            changed=totals.duplicate_rows if dropped else 0,
-            applied=dropped and totals.duplicate_rows > 0,
-        )
-        if r.action == "drop_duplicate_rows"
-        else r
-        for r in profile.routing
-    )
+    routing = tuple(_exact(r, totals, plan) for r in profile.routing)
     rows = max(totals.rows_in, 1)
     scores = replace(
         profile.scores, uniqueness=round(max(0.0, 1 - totals.duplicate_rows / rows) * 100, 1)

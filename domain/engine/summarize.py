@@ -231,6 +231,7 @@ def summarize(
         rows_in=table.rows, columns_in=len(labels), rows_out=rows_kept, columns_out=len(plans)
     )
     renamed = sum(1 for a, b in zip(labels, names, strict=True) if a != b)
+    formula_cells = sum(s.formula for s in profiler.columns)
     routing = (
         RoutingDecision(
             "trim_whitespace",
@@ -304,6 +305,25 @@ def summarize(
             before=merged,
             after=0,
             changed=merged,
+        ),
+        RoutingDecision(
+            "neutralise_formulas",
+            plan.neutralise_formulas and formula_cells > 0,
+            "cells starting with = + - @ get a leading apostrophe"
+            if plan.neutralise_formulas
+            else "formula-like cells kept exact and reported (formula cells option: keep)",
+            columns=tuple(p.name for p in plans if p.has_formula_risk),
+            before=formula_cells,
+            after=0 if plan.neutralise_formulas else formula_cells,
+            changed=formula_cells if plan.neutralise_formulas else 0,
+        ),
+        RoutingDecision(
+            "repair_ragged_rows",
+            table.ragged_rows > 0,
+            "rows with too few cells padded with empty cells, extra cells cut",
+            before=table.ragged_rows,
+            after=0,
+            changed=table.ragged_rows,
         ),
         RoutingDecision(
             "impute_missing_values",
