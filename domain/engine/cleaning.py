@@ -48,7 +48,7 @@ MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
 FORMULA = IssueKind("formula_injection_risk", Severity.HIGH, "flagged")
 NEUTRALISED = IssueKind("formula_injection_risk", Severity.HIGH, "neutralised")
 EMPTY_COLUMN = IssueKind("empty_column", Severity.MEDIUM, "dropped")
-BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")
+BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")  # old value: placeholders held
 DUPLICATE_ROW = IssueKind("duplicate_row", Severity.MEDIUM, "dropped")
 DUPLICATE_KEPT = IssueKind("duplicate_row", Severity.MEDIUM, "flagged")
 TRUNCATED = IssueKind("ragged_row", Severity.HIGH, "truncated")
@@ -179,6 +179,22 @@ class Cleaner:
         totals.issues.update(counts)
         return CleanedChunk(batch=batch, issues=issues)
 
+    def _blank_texts(self, staged: pl.DataFrame, blank: npt.NDArray[np.bool_]) -> pl.Series | None:
+        """The old value of each dropped blank row: its cells joined with commas where one of
+        them holds a placeholder (a row of ``NA,null``), else null."""
+        sources = sorted(
+            [spec.source for spec in self._plan.columns] + list(self._plan.dropped),
+            key=lambda name: int(name[1:]),
+        )
+        if not blank.any() or not sources:
+            return None
+        cells_of = [pl.col(name).fill_null("") for name in sources]
+        filled = pl.any_horizontal(c.str.strip_chars().str.len_bytes() > 0 for c in cells_of)
+        texts = staged.filter(pl.Series(blank)).select(
+            pl.when(filled).then(pl.concat_str(cells_of, separator=",")).alias("old_value")
+        )
+        return texts.to_series()
+
     def _neutralises(self, i: int) -> bool:
         return self._plan.neutralise_formulas and self._plan.columns[i].has_formula_risk
 
@@ -250,7 +266,7 @@ class Cleaner:
         parallel; no Python work per issue and no small eager frame per check."""
         counts: Counter[tuple[str, str | None]] = Counter()
         parts = [
-            _row_issues(chunk.rows[blank], BLANK_ROW, None),
+            _row_issues(chunk.rows[blank], BLANK_ROW, self._blank_texts(staged, blank)),
             _row_issues(
                 chunk.rows[duplicate],
                 DUPLICATE_ROW if self._plan.drop_duplicate_rows else DUPLICATE_KEPT,

@@ -99,11 +99,13 @@ def check_run(run: CleanedRun) -> list[Unexplained]:
     dropped_names = dict(plan.dropped_placeholders)
     changes: dict[tuple[int, str], list[dict[str, object]]] = defaultdict(list)
     dropped_rows: dict[int, str] = {}
+    dropped_texts: dict[int, object] = {}
     for issue in run.issues:
         row = int(str(issue["row"]))
         if issue["column"] is None:
             if issue["code"] in ROW_DROPS and issue["action"] == "dropped":
                 dropped_rows[row] = str(issue["code"])
+                dropped_texts[row] = issue["old_value"]
         elif issue["action"] not in FLAG_ACTIONS:
             changes[(row, str(issue["column"]))].append(issue)
     kept = [row for row in sorted(run.input_rows) if row not in dropped_rows]
@@ -129,11 +131,12 @@ def check_run(run: CleanedRun) -> list[Unexplained]:
                     _check_cell(row, name, cells[index], "", changes.get((row, name), []))
                 )
         if reason == "blank_row":
-            for index in sources:
-                if not _blank(cells[index]):
-                    problems.append(
-                        Unexplained(row, f"c{index}", cells[index], None, "dropped row not blank")
-                    )
+            held = ",".join(cell or "" for cell in cells)
+            expected = None if all(_blank(cell) for cell in cells) else held
+            if dropped_texts[row] != expected:
+                problems.append(
+                    Unexplained(row, None, held, None, "dropped row's values not in the trail")
+                )
             continue
         if reason == "duplicate_row":
             if _loose([cells[i] for i in sources]) not in seen_output:

@@ -53,3 +53,10 @@ def test_the_comparison_sees_a_change_missing_from_the_trail() -> None:
     assert "trail old value" in problems[0].reason
     fewer = run.output_rows[:-1]
     assert any("rows kept" in p.reason for p in check_run(replace(run, output_rows=fewer)))
+
+
+def test_a_dropped_row_of_placeholders_keeps_its_values_in_the_trail() -> None:
+    run = run_cleaning(FILES / "all_null_sentinels.csv")
+    dropped = [(i["row"], i["old_value"]) for i in run.issues if i["code"] == "blank_row"]
+    assert dropped == [(2, "NA,null"), (3, "-,?"), (4, "N/A,\\N")]
+    assert run.output_rows == []
