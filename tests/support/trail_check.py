@@ -28,7 +28,7 @@ from domain.downloads.entries import cleaned_csv_spec
 from domain.engine import Analysis, EngineOptions, analyze_input
 from domain.reading import read_chunks, sniff_source
 
-FLAG_ACTIONS = frozenset({"flagged", "reported"})
+FLAG_ACTIONS = frozenset({"flagged"})
 ROW_DROPS = frozenset({"blank_row", "duplicate_row"})
 
 
