@@ -3,8 +3,10 @@
 Every cell the cleaned CSV holds differently from the input, and every input row missing from
 it, must be explained by the row-level issues: a chain of changes on that cell whose first old
 value is the input cell and whose last new value is the output cell, or a row-level "dropped"
-issue. :func:`find_unexplained_changes` returns whatever is not explained (empty when the
-cleaning kept its word).
+issue: a dropped blank row must hold nothing but placeholders (then listed as its old value),
+a dropped duplicate must repeat an earlier kept row as read or as written (compared without
+surrounding spaces and letter case). :func:`find_unexplained_changes` returns whatever is not
+explained (empty when the cleaning kept its word).
 
 The input cells are the ones the engine's reader produced (encoding, delimiter and quoting as
 sniffed); the output is the cleaned CSV as written by the download writer and parsed back with
@@ -119,7 +121,7 @@ def check_run(run: CleanedRun) -> list[Unexplained]:
                 "rows kept per the trail differ from rows written",
             )
         )
-    seen_output: set[tuple[str, ...]] = set()
+    seen: set[tuple[str, ...]] = set()  # earlier kept rows, as read and as written
     outputs = iter(run.output_rows)
     for row in sorted(run.input_rows):
         cells = run.input_rows[row]
@@ -138,14 +140,15 @@ def check_run(run: CleanedRun) -> list[Unexplained]:
                     Unexplained(row, None, held, None, "dropped row's values not in the trail")
                 )
             continue
+        key = _loose([cells[i] for i in sources])
         if reason == "duplicate_row":
-            if _loose([cells[i] for i in sources]) not in seen_output:
+            if key not in seen:
                 problems.append(Unexplained(row, None, None, None, "dropped row repeats no row"))
             continue
         output = next(outputs, None)
         if output is None:
             break
-        seen_output.add(_loose(output))
+        seen.update((key, _loose(output)))
         for position, column in enumerate(plan.columns):
             problems.extend(
                 _check_cell(

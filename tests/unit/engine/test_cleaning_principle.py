@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.dirty_data import write_dirty_csv
 from domain.engine import EngineOptions
 from tests.hostile.cases import CASES, FILES
 from tests.support.trail_check import check_run, find_unexplained_changes, run_cleaning
@@ -60,3 +61,15 @@ def test_a_dropped_row_of_placeholders_keeps_its_values_in_the_trail() -> None:
     dropped = [(i["row"], i["old_value"]) for i in run.issues if i["code"] == "blank_row"]
     assert dropped == [(2, "NA,null"), (3, "-,?"), (4, "N/A,\\N")]
     assert run.output_rows == []
+
+
+@pytest.mark.parametrize("options", CHOICES, ids=["default", "neutralise-drop", "keep"])
+def test_every_change_is_in_the_trail_on_generated_dirty_data(
+    tmp_path: Path, options: EngineOptions
+) -> None:
+    """The benchmark's dirty data (formatted numbers, placeholders, spelling variants,
+    duplicates, blank rows, formulas), read in many small chunks."""
+    path = tmp_path / "dirty.csv"
+    write_dirty_csv(path, 400_000, seed=3)
+    chunked = replace(options, block_size=64 << 10)
+    assert find_unexplained_changes(path, chunked) == []
