@@ -190,6 +190,9 @@ def summarize(
         plans = [replace(p, has_sentinels=True, has_whitespace=True) for p in plans]
     key = find_key_column(list(zip(names, profiler.columns, verdicts, strict=True)), options)
     drop_duplicates = drops_duplicates(options, key)
+    if table.duplicate_rows and not drop_duplicates:
+        # kept repeats were not profiled: their spaces and placeholders may be the only ones
+        plans = [replace(p, has_sentinels=True, has_whitespace=True) for p in plans]
     if not drop_duplicates:
         rows_kept += table.duplicate_rows
     if table.duplicate_rows:

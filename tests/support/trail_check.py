@@ -5,8 +5,8 @@ it, must be explained by the row-level issues: a chain of changes on that cell w
 value is the input cell and whose last new value is the output cell, or a row-level "dropped"
 issue: a dropped blank row must hold nothing but placeholders (then listed as its old value),
 a dropped duplicate must repeat an earlier kept row as read or as written (compared without
-surrounding spaces and letter case). :func:`find_unexplained_changes` returns whatever is not
-explained (empty when the cleaning kept its word).
+surrounding spaces and letter case, placeholders as empty). :func:`find_unexplained_changes`
+returns whatever is not explained (empty when the cleaning kept its word).
 
 The input cells are the ones the engine's reader produced (encoding, delimiter and quoting as
 sniffed); the output is the cleaned CSV as written by the download writer and parsed back with
@@ -28,6 +28,7 @@ from domain.artifacts import MemorySink
 from domain.downloads.csv_downloads import write_cleaned_csv
 from domain.downloads.entries import cleaned_csv_spec
 from domain.engine import Analysis, EngineOptions, analyze_input
+from domain.engine.options import DEFAULT_NULL_SENTINELS
 from domain.reading import read_chunks, sniff_source
 
 FLAG_ACTIONS = frozenset({"flagged"})
@@ -81,8 +82,13 @@ def _blank(value: str | None) -> bool:
     return value is None or value.strip() == ""
 
 
+PLACEHOLDERS = frozenset(DEFAULT_NULL_SENTINELS)
+
+
 def _loose(values: Sequence[str | None]) -> tuple[str, ...]:
-    return tuple((v or "").strip().casefold() for v in values)
+    """The row without surrounding spaces and letter case, placeholders as empty."""
+    folded = ((v or "").strip().casefold() for v in values)
+    return tuple("" if v in PLACEHOLDERS else v for v in folded)
 
 
 def find_unexplained_changes(path: Path, options: EngineOptions | None = None) -> list[Unexplained]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from domain.engine import EngineOptions, analyze_input
-from tests.support.trail_check import run_cleaning
+from tests.support.trail_check import find_unexplained_changes, run_cleaning
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cleaning"
 
@@ -47,3 +47,12 @@ def test_kept_duplicates_are_flagged_in_the_trail_not_dropped() -> None:
     flagged = [(i["row"], i["action"]) for i in run.issues if i["code"] == "duplicate_row"]
     assert flagged == [(3, "flagged"), (7, "flagged")]
     assert len(run.output_rows) == 7
+
+
+@pytest.mark.parametrize("choice", ["auto", "keep", "drop"])
+def test_a_kept_duplicate_differing_only_in_spaces_has_its_trim_in_the_trail(
+    tmp_path: Path, choice: str
+) -> None:
+    path = tmp_path / "spaced.csv"
+    path.write_text("code,city,note\nA,Oslo,\nA, Oslo ,n/a\nB,Bergen,y\n", encoding="utf-8")
+    assert find_unexplained_changes(path, EngineOptions(duplicates=choice)) == []
