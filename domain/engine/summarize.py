@@ -164,7 +164,7 @@ def summarize(
         source_col = f"c{stats.position}"
         if verdict.inferred_type == "empty":
             dropped.append(source_col)
-            if stats.sentinel:
+            if stats.sentinel or table.duplicate_rows:  # repeats were not profiled
                 dropped_placeholders.append((source_col, name))
             continue
         plans.append(

@@ -5,7 +5,7 @@ it, must be explained by the row-level issues: a chain of changes on that cell w
 value is the input cell and whose last new value is the output cell, or a row-level "dropped"
 issue: a dropped blank row must hold nothing but placeholders (then listed as its old value),
 a dropped duplicate must repeat an earlier kept row as read or as written (compared without
-surrounding spaces and letter case, placeholders as empty). :func:`find_unexplained_changes`
+letter case, accents and extra spaces, placeholders as empty). :func:`find_unexplained_changes`
 returns whatever is not explained (empty when the cleaning kept its word).
 
 The input cells are the ones the engine's reader produced (encoding, delimiter and quoting as
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -85,10 +86,15 @@ def _blank(value: str | None) -> bool:
 PLACEHOLDERS = frozenset(DEFAULT_NULL_SENTINELS)
 
 
+def _fold(value: str | None) -> str:
+    decomposed = unicodedata.normalize("NFKD", (value or "").strip().casefold())
+    folded = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    return "" if folded in PLACEHOLDERS else folded
+
+
 def _loose(values: Sequence[str | None]) -> tuple[str, ...]:
-    """The row without surrounding spaces and letter case, placeholders as empty."""
-    folded = ((v or "").strip().casefold() for v in values)
-    return tuple("" if v in PLACEHOLDERS else v for v in folded)
+    """The row without letter case, accents and extra spaces, placeholders as empty."""
+    return tuple(_fold(v) for v in values)
 
 
 def find_unexplained_changes(path: Path, options: EngineOptions | None = None) -> list[Unexplained]:
