@@ -6,9 +6,11 @@ A spelling from the null list (``NA``, ``none``, ``missing``, ``-`` ...) is read
   numbers or dates is a placeholder);
 * when it is not a word (``n/a``, ``#N/A``, ``-``, ``?``, ``\\N``) or is a programming null
   (``null``, ``nan``);
-* when its shape (letter case and character classes, runs collapsed: ``NA`` -> ``A``,
-  ``Na`` -> ``Aa``, ``n/a`` -> ``a/a``) stands apart from the column's values: fewer than
-  ``VOCABULARY_SHARE`` of them share it.
+* when its shape (character classes with runs collapsed, and short or long: ``NA`` ->
+  ``a:short``, ``Missing`` -> ``a:long``, ``The Matrix`` -> ``a a:long``) stands apart from
+  the column's values: fewer than ``VOCABULARY_SHARE`` of them share it. Letter case, accents
+  and repeated spaces do not count, as merging such variants must not change the verdict
+  (cleaning cleaned data again changes nothing).
 
 Otherwise it fits the column (``Na`` among element symbols, ``NA`` among country codes, a film
 titled ``Missing``): it is kept as a value and reported, never changed.
@@ -38,20 +40,25 @@ class PlaceholderVerdict:
     kept: Mapping[str, int]  # spellings kept as values, with their cells
 
 
+SHORT: Final = 3  # values of at most this many characters are "short" (codes, symbols)
+
+
 def shape(value: str) -> str:
-    """Upper-case letters as A, other letters as a, digits as 9, other characters as they
-    are; runs of one class collapsed."""
+    """Letters as a, digits as 9, other characters as they are, runs of one class collapsed,
+    then ``:short`` or ``:long``."""
     out: list[str] = []
-    for char in value:
+    folded = " ".join(value.split())
+    for char in folded:
         if char.isalpha():
-            kind = "A" if char.isupper() else "a"
+            kind = "a"
         elif char.isdigit():
             kind = "9"
         else:
             kind = char
         if not out or out[-1] != kind:
             out.append(kind)
-    return "".join(out)
+    size = "short" if len(folded) <= SHORT else "long"
+    return "".join(out) + ":" + size
 
 
 def _fits(token: str, vocabulary: Sequence[tuple[str, int]]) -> bool:

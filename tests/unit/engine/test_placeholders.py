@@ -19,13 +19,15 @@ SENTENCES = [("Delivered on time", 3), ("Left at the door", 2), ("Called twice",
 
 
 def test_shapes() -> None:
-    assert [shape(v) for v in ("NA", "Na", "n/a", "Missing", "The Matrix", "X-12")] == [
-        "A",
-        "Aa",
-        "a/a",
-        "Aa",
-        "Aa Aa",
-        "A-9",
+    values = ("NA", "Na", "n/a", "Missing", "The  Matrix", "X-12", "Ösló")
+    assert [shape(v) for v in values] == [
+        "a:short",
+        "a:short",
+        "a/a:short",
+        "a:long",
+        "a a:long",
+        "a-9:long",
+        "a:long",
     ]
 
 
