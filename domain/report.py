@@ -196,7 +196,7 @@ def write_executive_summary(profile: Profile, digest: RowIssueDigest) -> str:
         parts.append("No data-quality problems were found.")
     applied = [d for d in profile.routing if d.applied]
     if applied:
-        actions = ", ".join(d.action.replace("_", " ") for d in applied)
+        actions = ", ".join(f"{d.action.replace('_', ' ')} ({d.changed:,})" for d in applied)
         parts.append(
             f"Cleaning applied {len(applied)} actions ({actions}); {digest.total:,} row-level "
             "changes and flags are listed in the JSON and Excel downloads."

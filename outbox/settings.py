@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain.choices import DUPLICATE_CHOICES, FORMULA_CHOICES
 from domain.display import escape_name, mask_credentials
 
 # S3 allows presigned URLs of at most seven days (SigV4).
@@ -315,6 +316,9 @@ class Settings:
     log_level: str = "info"
     # --- fault injection (tests only; see docs/design/guarantees.md) ---
     crash_point: str | None = None
+    # --- cleaning (analyze; the CLI flags --duplicates / --formulas override them) ---
+    duplicates_policy: str = "auto"  # auto | keep | drop
+    formula_cells: str = "keep"  # keep | neutralise
     # --- database ---
     db_timeout_seconds: int = 180  # pymysql read/write timeout: a hung server fails, never blocks
 
@@ -449,6 +453,10 @@ class Settings:
             db_timeout_seconds=_int(
                 env, "DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, minimum=1, maximum=MAX_SECONDS
             ),
+            duplicates_policy=_choice(
+                env, "DUPLICATES_POLICY", cls.duplicates_policy, DUPLICATE_CHOICES
+            ),
+            formula_cells=_choice(env, "FORMULA_CELLS", cls.formula_cells, FORMULA_CHOICES),
         )
         settings.validate()
         return settings

@@ -15,6 +15,7 @@ from clean_my_data._api._translate import translated
 from clean_my_data._api._types import FinalObject, InTransaction
 from clean_my_data._errors import InputError, UsageError
 from domain import analysis_id as domain_analysis_id
+from domain.choices import DUPLICATE_CHOICES, FORMULA_CHOICES
 from domain.downloads.bounded_sink import BoundedMemorySink
 from outbox import crashpoints
 from outbox.db import open_database
@@ -23,7 +24,9 @@ from outbox.settings import Settings
 from outbox.staging import StagingSink
 
 if TYPE_CHECKING:
-    from domain.pipeline import ProgressFn
+    from domain.engine import EngineOptions
+    from domain.engine import ProgressFn as EngineProgressFn
+    from domain.pipeline import AnalysisLike, AnalyzeFn, ProgressFn
 
 
 def validate_analysis_id(value: str, *, name: str = "the analysis id") -> str:
@@ -49,6 +52,35 @@ def check_input(path: Path) -> None:
         raise InputError(f"{path}: permission denied")
 
 
+def engine_options(
+    settings: Settings, duplicates: str | None = None, formulas: str | None = None
+) -> EngineOptions:
+    """The engine's cleaning choices: the arguments, else the settings."""
+    for value, choices, name in (
+        (duplicates, DUPLICATE_CHOICES, "duplicates"),
+        (formulas, FORMULA_CHOICES, "formulas"),
+    ):
+        if value is not None and value not in choices:
+            raise UsageError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    from domain.engine import EngineOptions  # polars: loaded on first use, not on import
+
+    return EngineOptions(
+        duplicates=duplicates or settings.duplicates_policy,
+        formula_cells=formulas or settings.formula_cells,
+    )
+
+
+def _analyzer(options: EngineOptions) -> AnalyzeFn:
+    def analyze(
+        path: Path, *, display_name: str | None = None, progress: EngineProgressFn | None = None
+    ) -> AnalysisLike:
+        from domain.engine import analyze_input
+
+        return analyze_input(path, display_name=display_name, progress=progress, options=options)
+
+    return analyze
+
+
 def _final(final_object: dict[str, Any]) -> FinalObject:
     return cast(FinalObject, final_object)
 
@@ -61,6 +93,8 @@ def analyze_and_commit(
     engine: sa.Engine | None = None,
     in_transaction: InTransaction | None = None,
     progress: ProgressFn | None = None,
+    duplicates: str | None = None,
+    formulas: str | None = None,
 ) -> FinalObject:
     """Analyse and clean ``path`` (CSV or XLSX), stage its three downloads in ``STAGING_DIR``,
     then commit the final object, one ``downloads`` row and one outbox record per download in
@@ -74,10 +108,12 @@ def analyze_and_commit(
     analysis, called after the analysis' rows are written and before COMMIT; it may run more
     than once (a deadlock retries the whole transaction), and when it raises, nothing is
     committed, the staged files are removed and its exception propagates unchanged.
-    ``progress(phase, done, total)``: optional progress reports.
+    ``progress(phase, done, total)``: optional progress reports. ``duplicates`` (``auto`` |
+    ``keep`` | ``drop``) and ``formulas`` (``keep`` | ``neutralise``): the cleaning choices,
+    default ``DUPLICATES_POLICY`` and ``FORMULA_CELLS``.
 
     Raises :class:`InputError` (the file cannot be analysed), :class:`UsageError` (malformed
-    ``analysis_id``), :class:`ConfigurationError`, :class:`DatabaseError`,
+    ``analysis_id`` or choice), :class:`ConfigurationError`, :class:`DatabaseError`,
     :class:`StorageError`. Nothing stays staged or committed when it raises.
     """
     from domain.pipeline import run_analysis  # polars: loaded on first use, not on import
@@ -85,6 +121,7 @@ def analyze_and_commit(
     with translated():
         resolved = resolve_settings(settings)
         chosen_id = _analysis_id(analysis_id)
+        analyze_fn = _analyzer(engine_options(resolved, duplicates, formulas))
         source = Path(path)
         check_input(source)
         own_engine = engine is None
@@ -101,6 +138,7 @@ def analyze_and_commit(
                     sink=sink,
                     progress=progress,
                     timestamp=timestamp,
+                    analyze=analyze_fn,
                 )
             except BaseException:
                 sink.discard()
@@ -125,10 +163,13 @@ def analyze_inline(
     analysis_id: str | None = None,
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
+    duplicates: str | None = None,
+    formulas: str | None = None,
 ) -> FinalObject:
     """Analyse and clean ``path`` and return the final object with each download's bytes as
     ``content_base64``; nothing is staged or committed, no database is needed. Bounded by
-    ``INLINE_MAX_BYTES`` (the input's size and the downloads held in memory).
+    ``INLINE_MAX_BYTES`` (the input's size and the downloads held in memory). ``duplicates``
+    and ``formulas``: as for :func:`analyze_and_commit`.
 
     Raises :class:`InputError` (the file cannot be analysed, or it or its downloads exceed
     ``INLINE_MAX_BYTES``), :class:`UsageError` (malformed ``analysis_id``),
@@ -139,6 +180,7 @@ def analyze_inline(
     with translated():
         resolved = resolve_settings(settings)
         chosen_id = _analysis_id(analysis_id)
+        analyze_fn = _analyzer(engine_options(resolved, duplicates, formulas))
         source = Path(path)
         check_input(source)
         size = source.stat().st_size
@@ -154,6 +196,7 @@ def analyze_inline(
             inline=True,
             sink=BoundedMemorySink(resolved.inline_max_bytes),
             progress=progress,
+            analyze=analyze_fn,
         )
         return _final(result.final_object)
 

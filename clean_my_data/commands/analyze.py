@@ -1,4 +1,5 @@
-"""``clean-my-data analyze INPUT [--analysis-id ID] [--inline] [--output FILE]``.
+"""``clean-my-data analyze INPUT [--analysis-id ID] [--inline] [--output FILE]
+[--duplicates {auto,keep,drop}] [--formulas {keep,neutralise}]``.
 
 Default: :func:`clean_my_data.analyze_and_commit` (the three downloads staged, then the final
 object, its ``downloads`` rows and one outbox record per artifact committed in ONE transaction);
@@ -26,6 +27,7 @@ from clean_my_data._api._analyze import analyze_and_commit, analyze_inline, vali
 from clean_my_data._api._types import FinalObject
 from clean_my_data._errors import UsageError
 from clean_my_data.progress import TerminalProgress
+from domain.choices import DUPLICATE_CHOICES, FORMULA_CHOICES
 from outbox.settings import Settings
 
 # Permissions of --output files: rw for everyone the umask allows (tempfile would give 0600).
@@ -89,7 +91,12 @@ def run_analyze(args: argparse.Namespace, settings: Settings) -> int:
     analyse = analyze_inline if args.inline else analyze_and_commit
     try:
         final_object = analyse(
-            args.input, analysis_id=args.analysis_id, settings=settings, progress=terminal
+            args.input,
+            analysis_id=args.analysis_id,
+            settings=settings,
+            progress=terminal,
+            duplicates=args.duplicates,
+            formulas=args.formulas,
         )
     finally:
         if terminal is not None:
@@ -121,4 +128,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="downloads as base64 in the printed object; nothing staged or stored",
     )
     parser.add_argument("--output", metavar="FILE", help="write the final object to FILE")
+    parser.add_argument(
+        "--duplicates",
+        choices=DUPLICATE_CHOICES,
+        help="exact duplicate rows: auto (default; dropped only when a key column repeats with "
+        "them), keep (reported, not dropped) or drop; default from DUPLICATES_POLICY",
+    )
+    parser.add_argument(
+        "--formulas",
+        choices=FORMULA_CHOICES,
+        help="cells starting with = + - @: keep (default; exact, reported) or neutralise (a "
+        "leading apostrophe in the cleaned data, each change in the trail); default from "
+        "FORMULA_CELLS",
+    )
     parser.set_defaults(handler=run_analyze)

@@ -1,8 +1,8 @@
 """The cleaned-data CSV download, streamed batch by batch with Arrow's C++ CSV writer.
 
 UTF-8, comma separated, a header row of the cleaned column names, fields quoted only when
-needed, nulls as empty fields. Cells a spreadsheet would run as formulas get a leading
-apostrophe (:mod:`domain.downloads.cells`).
+needed, nulls as empty fields. The cells are written exactly as cleaned: formula-like cells are
+reported by the engine and neutralised only when its ``formula_cells`` option says so.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pyarrow as pa
 from pyarrow import csv as pa_csv
 
 from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
-from domain.downloads.cells import neutralise_batch
 from domain.downloads.entries import choose_sink, cleaned_csv_spec, describe_download
 
 # Rows rendered to text at a time: bounds the text buffer to a few MB whatever the batch size.
@@ -51,9 +50,9 @@ def write_cleaned_csv(
                 )
             if batch.num_rows == 0 and header_written:
                 continue
-            safe = neutralise_batch(batch.cast(schema) if batch.schema != schema else batch)
-            for start in range(0, max(1, safe.num_rows), RENDER_ROWS):
-                part = safe.slice(start, RENDER_ROWS)
+            typed = batch.cast(schema) if batch.schema != schema else batch
+            for start in range(0, max(1, typed.num_rows), RENDER_ROWS):
+                part = typed.slice(start, RENDER_ROWS)
                 stream.write(memoryview(_render(part, include_header=not header_written)))
                 header_written = True
         if not header_written:

@@ -15,6 +15,11 @@ an ``analyze`` run to about one second whatever the input size, and far below Ex
 * Cleaned data: a preview of at most :data:`CLEANED_SHEET_MAX_CELLS` cells and
   :data:`CLEANED_SHEET_MAX_ROWS` rows (see :func:`cleaned_preview_rows`).
 
+Values are written as they are: a string that starts with ``=`` goes into a text cell (never a
+formula, no apostrophe added), and the Cleaned data sheet stores the cells of integer, decimal,
+date and datetime columns as numbers and dates (:mod:`domain.downloads.typed_cells`), so
+spreadsheet functions such as SUM work on them.
+
 A sheet that was cut ends with a note row saying how much is shown and where the rest is (the
 JSON download has every row-level issue, the CSV download the full cleaned data).
 """
@@ -41,6 +46,7 @@ from domain.downloads.cells import prepare_for_xlsx, prepare_text_for_xlsx
 from domain.downloads.content import ReportContent
 from domain.downloads.detachable import DetachableStream
 from domain.downloads.entries import choose_sink, describe_download, report_xlsx_spec
+from domain.downloads.typed_cells import typed_values
 
 EXCEL_MAX_ROWS: Final = 1_048_576
 EXCEL_MAX_COLUMNS: Final = 16_384  # column XFD; wider tables are cut (the CSV has them all)
@@ -76,6 +82,19 @@ def cleaned_preview_rows(column_count: int) -> int:
     return max(1, min(CLEANED_SHEET_MAX_ROWS, CLEANED_SHEET_MAX_CELLS // max(1, column_count)))
 
 
+def text_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """``value``, or a text cell holding it where openpyxl would store it as a formula."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # the string as it is, shown as text
+        return cell
+    return value
+
+
+def _append(sheet: WriteOnlyWorksheet, values: Sequence[Any]) -> None:
+    sheet.append([text_cell(sheet, value) for value in values])
+
+
 def _start_sheet(
     workbook: Workbook, title: str, header: Sequence[str], widths: Sequence[float]
 ) -> WriteOnlyWorksheet:
@@ -87,6 +106,8 @@ def _start_sheet(
     cells = []
     for label in header:
         cell = WriteOnlyCell(sheet, value=label)
+        if isinstance(label, str) and label.startswith("="):
+            cell.data_type = "s"
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cells.append(cell)
@@ -96,6 +117,7 @@ def _start_sheet(
 
 def _append_note(sheet: WriteOnlyWorksheet, text: str) -> None:
     cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
     cell.font = _NOTE_FONT
     sheet.append([cell])
 
@@ -140,8 +162,9 @@ def _write_summary(workbook: Workbook, final_object: Mapping[str, Any], notes: l
         ("Row-level issues", report["rowLevelIssuesTotal"]),
     ]
     for label, value in rows:
-        sheet.append([label, _text(value)])
+        _append(sheet, [label, _text(value)])
     summary_cell = WriteOnlyCell(sheet, value=_text(report["executiveSummary"]))
+    summary_cell.data_type = "s"
     summary_cell.alignment = _WRAP
     sheet.append(["Executive summary", summary_cell])
     for severity, count in report["issueSummary"]["by_severity"].items():
@@ -155,7 +178,8 @@ def _write_issues(workbook: Workbook, issues: Sequence[Mapping[str, Any]]) -> No
     sheet = _start_sheet(workbook, SHEET_ISSUES, header, (11, 28, 24, 10, 90, 30))
     for issue in issues[:TABLE_SHEET_MAX_ROWS]:
         sample = ", ".join(str(row) for row in issue.get("sample_rows", []))
-        sheet.append(
+        _append(
+            sheet,
             [
                 _severity_cell(sheet, str(issue["severity"])),
                 _text(issue["code"]),
@@ -163,7 +187,7 @@ def _write_issues(workbook: Workbook, issues: Sequence[Mapping[str, Any]]) -> No
                 issue.get("count"),
                 _text(issue["message"]),
                 sample,
-            ]
+            ],
         )
     if len(issues) > TABLE_SHEET_MAX_ROWS:
         _append_note(
@@ -202,7 +226,7 @@ def _write_row_issues(workbook: Workbook, content: ReportContent) -> None:
     _colour_severity_column(sheet, ROW_ISSUE_HEADER.index("Severity") + 1, shown + 1)
     written = 0
     for row in islice(_row_issue_rows(content.row_issues()), shown):
-        sheet.append(row)
+        _append(sheet, row)
         written += 1
     if content.row_issue_total > written:
         _append_note(
@@ -234,7 +258,8 @@ def _write_columns(workbook: Workbook, columns: Sequence[Mapping[str, Any]]) -> 
         distinct = (
             f"~{column['distinct']}" if column["distinct_is_estimate"] else column["distinct"]
         )
-        sheet.append(
+        _append(
+            sheet,
             [
                 _text(column["name"]),
                 _text(column["original_name"]),
@@ -247,7 +272,7 @@ def _write_columns(workbook: Workbook, columns: Sequence[Mapping[str, Any]]) -> 
                 _text(stats.get("min")),
                 _text(stats.get("max")),
                 _text(top),
-            ]
+            ],
         )
     if len(columns) > TABLE_SHEET_MAX_ROWS:
         _append_note(
@@ -270,9 +295,16 @@ def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
     sheet = _start_sheet(workbook, SHEET_CLEANED, header, [18.0] * len(header))
     limit = cleaned_preview_rows(len(header))
     head = preview.slice(0, limit)
-    columns = [prepare_for_xlsx(column).to_pylist() for column in head.columns]
+    kinds = {
+        column["name"]: column["inferred_type"]
+        for column in content.final_object["report"]["analysisSummary"]["columns"]
+    }
+    columns = [
+        typed_values(prepare_for_xlsx(column).to_pylist(), kinds.get(name, "text"))
+        for name, column in zip(preview.column_names, head.columns, strict=True)
+    ]
     for row in zip(*columns, strict=True):
-        sheet.append(list(row))
+        _append(sheet, row)
     if content.cleaned_row_total > head.num_rows:
         _append_note(
             sheet,

@@ -78,7 +78,9 @@ class Analysis:
                 report(done, total)
         if report is not None and done < total:
             report(total, total)
-        self._refined = refine_profile(self._profile, cleaner.totals)
+        self._refined = refine_profile(
+            self._profile, cleaner.totals, self._plan, self._options.duplicates
+        )
 
 
 def _profile_pass(

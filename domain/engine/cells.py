@@ -41,20 +41,30 @@ def plain_number(column: str) -> pl.Expr:
     return pl.col(column).str.replace_all(patterns.FORMATTING_CHARS, "")
 
 
-def as_number(column: str) -> pl.Expr:
+def _expr(column: str | pl.Expr) -> pl.Expr:
+    return pl.col(column) if isinstance(column, str) else column
+
+
+def as_number(column: str | pl.Expr) -> pl.Expr:
     """The cell as a finite float, null when it is not a plain number. Polars' parser accepts
     what patterns.DECIMAL describes (sign, decimals, exponent); inf and NaN are excluded."""
-    number = pl.col(column).cast(pl.Float64, strict=False)
+    number = _expr(column).cast(pl.Float64, strict=False)
     return pl.when(number.is_finite()).then(number)
 
 
-def is_formula_risk(column: str) -> pl.Expr:
+def is_formula_risk(column: str | pl.Expr) -> pl.Expr:
     """Starts with = + - @ and is not a number (spreadsheets would evaluate it)."""
-    value = pl.col(column)
+    value = _expr(column)
     starts = (
         value.str.starts_with("=")
         | value.str.starts_with("+")
         | value.str.starts_with("-")
         | value.str.starts_with("@")
     )
-    return (starts & as_number(column).is_null()).fill_null(value=False)
+    return (starts & as_number(value).is_null()).fill_null(value=False)
+
+
+def neutralised(column: str | pl.Expr) -> pl.Expr:
+    """The cell with a leading apostrophe where it is a formula risk, else the cell."""
+    value = _expr(column)
+    return pl.when(is_formula_risk(value)).then(pl.lit("'") + value).otherwise(value)

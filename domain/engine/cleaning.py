@@ -1,11 +1,12 @@
 """Pass 2: apply the cleaning plan chunk by chunk and emit the row-level issues of each slice.
 
 Order of the cell steps (each step with its own row issue, so every change is traceable):
-trim -> unify null sentinels -> convert formatted numbers -> merge spelling clusters.
-Then whole rows: blank rows and exact duplicates (on the cleaned values, first kept) are
-dropped. Flags (no change): type mismatches, minority date formats, formula risk, ragged rows
-(repaired by padding or truncation). Outliers are reported in their finding (the most extreme
-values with their rows), not flagged cell by cell.
+trim -> unify null sentinels -> convert formatted numbers -> merge spelling clusters ->
+neutralise formula-risk cells (only when the plan says so). Then whole rows: blank rows are
+dropped, exact duplicates (on the cleaned values, first kept) are reported and dropped when the
+plan says so. Flags (no change): type mismatches, minority date formats, formula risk, ragged
+rows (repaired by padding or truncation). Outliers are reported in their finding (the most
+extreme values with their rows), not flagged cell by cell.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from domain.engine import cells, patterns
 from domain.engine.duplicates import DuplicateTracker
-from domain.engine.plan import CleaningPlan
+from domain.engine.plan import CleaningPlan, ColumnPlan
 from domain.engine.profiling import hash_rows
 from domain.model import ROW_ISSUE_SCHEMA, CleanedChunk, Severity
 from domain.reading import RawChunk
@@ -45,8 +46,11 @@ MERGED_CASE = IssueKind("case_noise", Severity.LOW, "merged")
 TYPE_MISMATCH = IssueKind("type_mismatch", Severity.MEDIUM, "flagged")
 MIXED_DATES = IssueKind("mixed_date_formats", Severity.MEDIUM, "flagged")
 FORMULA = IssueKind("formula_injection_risk", Severity.HIGH, "flagged")
-BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")
+NEUTRALISED = IssueKind("formula_injection_risk", Severity.HIGH, "neutralised")
+EMPTY_COLUMN = IssueKind("empty_column", Severity.MEDIUM, "dropped")
+BLANK_ROW = IssueKind("blank_row", Severity.LOW, "dropped")  # old value: placeholders held
 DUPLICATE_ROW = IssueKind("duplicate_row", Severity.MEDIUM, "dropped")
+DUPLICATE_KEPT = IssueKind("duplicate_row", Severity.MEDIUM, "flagged")
 TRUNCATED = IssueKind("ragged_row", Severity.HIGH, "truncated")
 PADDED = IssueKind("ragged_row", Severity.HIGH, "padded")
 
@@ -82,12 +86,20 @@ class Cleaner:
             cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)
         )
         staged = staged.with_columns(
-            pl.col(f"t{i}").is_in(spellings).alias(f"z{i}") for i in range(len(columns))
+            pl.col(f"t{i}").is_in(self._null_spellings(spellings, spec)).alias(f"z{i}")
+            for i, spec in enumerate(columns)
         )
         return staged.with_columns(
             pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
             for i in range(len(columns))
         )
+
+    @staticmethod
+    def _null_spellings(spellings: tuple[str, ...], spec: ColumnPlan) -> tuple[str, ...]:
+        """The spellings read as missing in this column (those kept as values left out)."""
+        if not spec.kept_tokens:
+            return spellings
+        return tuple(s for s in spellings if s not in spec.kept_tokens)
 
     def _convert_numbers(self, staged: pl.DataFrame) -> list[pl.Series]:
         """The v<i> columns: normalised values with formatted numbers made plain in numeric
@@ -124,13 +136,20 @@ class Cleaner:
         raw = raw.with_columns(pl.Series("__row", chunk.rows))
         staged = self._stage(raw)
         staged = staged.with_columns(self._convert_numbers(staged))
+        merged: list[pl.Expr] = []
         finals: list[pl.Expr] = []
         for i, spec in enumerate(plan.columns):
             value = pl.col(f"v{i}")
             if spec.merge:
                 value = value.replace(list(spec.merge), list(spec.merge.values()))
-            finals.append(value.alias(f"f{i}"))
-        staged = staged.with_columns(finals)
+            if self._neutralises(i):
+                merged.append(value.alias(f"m{i}"))
+                finals.append(cells.neutralised(f"m{i}").alias(f"f{i}"))
+            else:
+                merged.append(value.alias(f"f{i}"))
+        staged = staged.with_columns(merged)
+        if finals:
+            staged = staged.with_columns(finals)
         final_names = [f"f{i}" for i in range(len(plan.columns))]
         finals_frame = staged.select(final_names)
         blank = (
@@ -142,7 +161,7 @@ class Cleaner:
         if final_names:
             present = finals_frame.filter(~pl.Series(blank))
             duplicate[~blank] = self._duplicates.mark(hash_rows(present))
-        keep = ~(blank | duplicate)
+        keep = ~(blank | duplicate) if plan.drop_duplicate_rows else ~blank
         staged = staged.with_columns(pl.Series("__keep", keep))
         issues, counts = self._issues(staged, chunk, blank, duplicate)
         out = staged.filter(pl.col("__keep")).select(
@@ -163,6 +182,25 @@ class Cleaner:
         _sample_issue_rows(totals.samples, issues, counts, self._sample_limit)
         return CleanedChunk(batch=batch, issues=issues)
 
+    def _blank_texts(self, staged: pl.DataFrame, blank: npt.NDArray[np.bool_]) -> pl.Series | None:
+        """The old value of each dropped blank row: its cells joined with commas where one of
+        them holds a placeholder (a row of ``NA,null``), else null."""
+        sources = sorted(
+            [spec.source for spec in self._plan.columns] + list(self._plan.dropped),
+            key=lambda name: int(name[1:]),
+        )
+        if not blank.any() or not sources:
+            return None
+        cells_of = [pl.col(name).fill_null("") for name in sources]
+        filled = pl.any_horizontal(c.str.strip_chars().str.len_bytes() > 0 for c in cells_of)
+        texts = staged.filter(pl.Series(blank)).select(
+            pl.when(filled).then(pl.concat_str(cells_of, separator=",")).alias("old_value")
+        )
+        return texts.to_series()
+
+    def _neutralises(self, i: int) -> bool:
+        return self._plan.neutralise_formulas and self._plan.columns[i].has_formula_risk
+
     def _checks(self) -> list[tuple[pl.Expr, str | None, str | None, IssueKind, str]]:
         """(mask, column holding the old value, column holding the new value, kind, column)
         for every cell-level issue of the plan."""
@@ -171,6 +209,8 @@ class Cleaner:
             raw, trim, null = pl.col(spec.source), pl.col(f"t{i}"), pl.col(f"z{i}")
             norm, conv, final = pl.col(f"n{i}"), pl.col(f"v{i}"), pl.col(f"f{i}")
             final_name = f"f{i}"
+            merged_name = f"m{i}" if self._neutralises(i) else final_name
+            merged = pl.col(merged_name)
 
             def flag(
                 mask: pl.Expr, kind: IssueKind, name: str = spec.name, held: str = final_name
@@ -185,11 +225,11 @@ class Cleaner:
             if spec.convert_numbers and spec.has_formatted:
                 checks.append((conv != norm, f"n{i}", f"v{i}", CONVERTED, spec.name))
             if spec.merge:
-                changed = final != conv
+                changed = merged != conv
                 by_case = conv.is_in(list(spec.case_only))
-                checks.append((changed & ~by_case, f"v{i}", final_name, MERGED, spec.name))
+                checks.append((changed & ~by_case, f"v{i}", merged_name, MERGED, spec.name))
                 if spec.case_only:
-                    checks.append((changed & by_case, f"v{i}", final_name, MERGED_CASE, spec.name))
+                    checks.append((changed & by_case, f"v{i}", merged_name, MERGED_CASE, spec.name))
             present = final.is_not_null()
             if spec.inferred_type in ("integer", "decimal", "code"):
                 number = cells.as_number(final_name)
@@ -204,8 +244,13 @@ class Cleaner:
                         present & fits & ~final.str.contains(spec.minority_date_pattern),
                         MIXED_DATES,
                     )
-            if spec.has_formula_risk:
+            if self._neutralises(i):
+                checks.append((final != merged, merged_name, final_name, NEUTRALISED, spec.name))
+            elif spec.has_formula_risk:
                 flag(cells.is_formula_risk(final_name), FORMULA)
+        for source, name in self._plan.dropped_placeholders:
+            placeholder = cells.trimmed(source).str.len_bytes() > 0
+            checks.append((placeholder, source, None, EMPTY_COLUMN, name))
         return checks
 
     def _issues(
@@ -221,8 +266,12 @@ class Cleaner:
         parallel; no Python work per issue and no small eager frame per check."""
         counts: Counter[tuple[str, str | None]] = Counter()
         parts = [
-            _row_issues(chunk.rows[blank], BLANK_ROW, None),
-            _row_issues(chunk.rows[duplicate], DUPLICATE_ROW, None),
+            _row_issues(chunk.rows[blank], BLANK_ROW, self._blank_texts(staged, blank)),
+            _row_issues(
+                chunk.rows[duplicate],
+                DUPLICATE_ROW if self._plan.drop_duplicate_rows else DUPLICATE_KEPT,
+                None,
+            ),
         ]
         counts[(BLANK_ROW.code, None)] += int(blank.sum())
         counts[(DUPLICATE_ROW.code, None)] += int(duplicate.sum())

@@ -1,14 +1,21 @@
 """Inconsistent spellings of one category.
 
-Fingerprint clustering (as OpenRefine's key collision): lower-case, drop punctuation, split on
-whitespace, de-duplicate and sort the tokens. Values sharing a fingerprint are merged into the
-most frequent spelling (ties: the smallest string). Close spellings with different fingerprints
-(edit distance <= edit_distance_max among the most frequent values) are only recommended.
-Works on the distinct values of a column with their counts, never on cells.
+Only variants that cannot mean different things are merged: values whose fingerprint (letter
+case folded, accents removed, runs of spaces made one, surrounding spaces dropped) is the same
+go into the most frequent spelling (ties: the smallest string). Values differing in a sign, a
+digit, punctuation or a word never share a fingerprint (``B+``/``B-``, ``fr,en``/``fr,es``,
+``1h 40m``/``1h 30m``).
+
+Close spellings with different fingerprints are only suggested, never applied, and only where
+a rare value sits beside a much more frequent one that differs from it by a typo in one word
+(:func:`suggest_close_spellings`); never in code-like, list-like, numeric-like or duration-like
+columns. Works on the distinct values of a column with their counts, never on cells.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,16 +33,14 @@ class Cluster:
 
 
 def fingerprint_expr(column: str) -> pl.Expr:
+    """Case folded, accents removed, whitespace runs made one space, trimmed."""
     return (
         pl.col(column)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{Mn}", "")
         .str.to_lowercase()
-        .str.replace_all(r"[^\w\s]", "")
         .str.replace_all(r"\s+", " ")
-        .str.split(" ")
-        .list.eval(pl.element().filter(pl.element() != ""))
-        .list.unique()
-        .list.sort()
-        .list.join(" ")
+        .str.strip_chars()
     )
 
 
@@ -86,3 +91,62 @@ def find_close_spellings(values: list[str], limit: int) -> list[tuple[str, str, 
         if 0 < distance < min(len(a), len(b)) // 2:
             pairs.append((a, b, distance))
     return pairs
+
+
+_DIGIT = re.compile(r"\d")
+_LIST_SEPARATOR = re.compile(r"[,;|/]")
+_NOT_WORD = re.compile(r"[^\w\s]")
+SHAPE_SHARE = 0.3  # share of a column's values that makes it numeric-, list- or code-like
+
+
+def is_free_text_category(values: Sequence[str]) -> bool:
+    """False for columns where a one-character difference is a different value: numeric-like
+    or duration-like (digits), list-like (separators) and code-like (no lower-case letter, or
+    at most 3 characters) values."""
+    if not values:
+        return False
+    limit = SHAPE_SHARE * len(values)
+    digits = sum(1 for v in values if _DIGIT.search(v))
+    lists = sum(1 for v in values if _LIST_SEPARATOR.search(v))
+    codes = sum(1 for v in values if len(v) <= 3 or v == v.upper())
+    return digits < limit and lists < limit and codes < limit
+
+
+def _one_word_typo(rare: str, frequent: str, distance: int) -> bool:
+    """The two differ in one word only, by a typo: same first letter, no digit, the same
+    punctuation, at most one edit in a word under 9 letters (two in longer words)."""
+    if _DIGIT.search(rare) or _DIGIT.search(frequent):
+        return False
+    if sorted(_NOT_WORD.findall(rare)) != sorted(_NOT_WORD.findall(frequent)):
+        return False
+    words_a, words_b = rare.casefold().split(), frequent.casefold().split()
+    if len(words_a) != len(words_b):
+        return False
+    differing = [(a, b) for a, b in zip(words_a, words_b, strict=True) if a != b]
+    if len(differing) != 1:
+        return False
+    a, b = differing[0]
+    if a[:1] != b[:1]:
+        return False
+    return distance <= (1 if min(len(a), len(b)) < 9 else 2)
+
+
+def suggest_close_spellings(
+    counted: Sequence[tuple[str, int]], limit: int, ratio: float
+) -> list[tuple[str, str, int]]:
+    """(rare value, frequent value, distance) for values at most ``limit`` edits from a value
+    at least ``ratio`` times as frequent, differing from it by a typo in one word; nothing in
+    columns that are not free-text categories (``counted``: the column's most frequent values
+    with their counts)."""
+    values = [v for v, _ in counted]
+    if not is_free_text_category(values):
+        return []
+    counts = dict(counted)
+    suggestions: list[tuple[str, str, int]] = []
+    for first, second, distance in find_close_spellings(values, limit):
+        rare, frequent = (first, second) if counts[first] < counts[second] else (second, first)
+        if counts[rare] * ratio > counts[frequent]:
+            continue
+        if _one_word_typo(rare, frequent, distance):
+            suggestions.append((rare, frequent, distance))
+    return suggestions

@@ -256,8 +256,9 @@ def find_column_problems(
         advice.append(
             Recommendation(
                 "neutralise_formulas",
-                f"Prefix cells in '{name}' starting with = + - @ with a quote before "
-                "opening them in a spreadsheet.",
+                f"Cells in '{name}' starting with = + - @ are kept as they are; to give them "
+                "a leading apostrophe in the cleaned CSV, run with --formulas neutralise "
+                "(FORMULA_CELLS=neutralise).",
                 name,
             )
         )

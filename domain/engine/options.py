@@ -55,6 +55,10 @@ class EngineOptions:
     category_max_share: float = 0.5  # ... and distinct/non-null at most this
     edit_distance_max: int = 2  # close spellings (recommendations only)
     edit_distance_values: int = 200  # most frequent values compared pairwise per column
+    # a close spelling is suggested only beside a value at least this many times as frequent
+    edit_distance_ratio: float = 10.0
     top_values: int = 10  # top values reported per column
     sample_rows: int = 10  # row numbers kept per finding
     max_columns: int = 20_000  # wider inputs are refused
+    formula_cells: str = "keep"  # one of domain.choices.FORMULA_CHOICES
+    duplicates: str = "auto"  # one of domain.choices.DUPLICATE_CHOICES

@@ -16,6 +16,7 @@ class ColumnPlan:
     case_only: frozenset[str] = frozenset()  # variants differing from canonical only by case
     fit_pattern: str | None = None  # cells not matching are flagged "type_mismatch"
     minority_date_pattern: str | None = None  # flagged "mixed_date_formats"
+    kept_tokens: frozenset[str] = frozenset()  # placeholder spellings that are values here
     # What pass 1 saw in the kept rows; pass 2 skips the checks that cannot hit (its kept rows
     # are a subset of pass 1's, and its changes never create these problems).
     has_sentinels: bool = True
@@ -29,6 +30,13 @@ class ColumnPlan:
 class CleaningPlan:
     columns: tuple[ColumnPlan, ...]  # kept columns, in output order
     dropped: tuple[str, ...]  # raw chunk columns dropped (empty)
+    # (raw chunk column, name) of the dropped columns holding placeholders: each such cell is
+    # in the trail ("empty_column", dropped)
+    dropped_placeholders: tuple[tuple[str, str], ...] = ()
+    drop_blank_rows: bool = True
+    drop_duplicate_rows: bool = True
+    neutralise_formulas: bool = False  # formula-risk cells get a leading apostrophe
+    duplicate_key: str | None = None  # the key column that repeats with duplicate rows
 
     @property
     def header(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ a fixed-size quantile sample, a KMV sketch) plus 8 bytes per distinct row for du
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,9 @@ class ColumnStats:
     formula_rows: RowSample = field(init=False)
     missing_rows: RowSample = field(init=False)
     float_noise_rows: RowSample = field(init=False)
+    # placeholder spellings seen (trimmed, non-blank) with their cells: placeholders.py
+    # decides from the column's other values which of them mean missing
+    tokens: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.highest = Extremes(self.limit, largest=True)
@@ -315,6 +319,10 @@ class Profiler:
         masks, sums = _refine_formula_masks(masks, sums, norm, names)
         for name in names:
             stats = self._stats(name)
+            if sums[f"s|{name}"]:
+                picked = raw.get_column(name).filter(masks.get_column(f"s|{name}"))
+                counted = picked.str.strip_chars().value_counts()
+                stats.tokens.update(dict(counted.iter_rows()))
             stats.whitespace += int(sums[f"w|{name}"] or 0)
             stats.formula += int(sums[f"f|{name}"] or 0)
             for key, sample in (

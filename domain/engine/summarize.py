@@ -4,17 +4,29 @@ its routing decisions, and the scores."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.engine import patterns
+from domain.engine.duplicate_policy import (
+    HOW_TO_DROP,
+    describe_duplicates,
+    drops_duplicates,
+    duplicate_routing_reason,
+    find_key_column,
+)
 from domain.engine.findings import find_column_problems
 from domain.engine.grouping import group_findings, group_recommendations
 from domain.engine.headers import find_header_problems
 from domain.engine.options import EngineOptions
+from domain.engine.placeholders import (
+    count_kept_as_values,
+    describe_kept_placeholders,
+    judge_placeholders,
+)
 from domain.engine.plan import CleaningPlan, ColumnPlan
 from domain.engine.profiling import Profiler, count_unmeasured
-from domain.engine.verdicts import ColumnVerdict, judge_column
+from domain.engine.verdicts import ColumnVerdict, infer_type, judge_column
 from domain.model import (
     ColumnProfile,
     Finding,
@@ -62,6 +74,7 @@ def summarize(
     verdicts: list[ColumnVerdict] = []
     plans: list[ColumnPlan] = []
     dropped: list[str] = []
+    dropped_placeholders: list[tuple[str, str]] = []
     rows_kept = table.rows - table.blank_rows - table.duplicate_rows
     if table.ragged_rows:
         findings.append(
@@ -88,24 +101,24 @@ def summarize(
                 tuple(table.blank_sample.rows),
             )
         )
-    if table.duplicate_rows:
-        findings.append(
-            Finding(
-                "duplicate_rows",
-                Severity.MEDIUM,
-                f"{table.duplicate_rows} exact duplicate row(s); dropped.",
-                None,
-                table.duplicate_rows,
-                tuple(table.duplicate_sample.rows),
-            )
-        )
+    duplicates_at = len(findings)  # the duplicate finding goes here once the key is known
     cells_total = non_null_total = invalid_total = noisy_total = missing_total = 0
     trimmed = formatted = merged = 0
+    kept_tokens: list[frozenset[str]] = []
     for stats, label, name in zip(profiler.columns, labels, names, strict=True):
+        placeholders = judge_placeholders(
+            stats.tokens,
+            infer_type(stats, options)[0],
+            stats.top(options.edit_distance_values),
+        )
+        count_kept_as_values(stats, placeholders.kept)
+        kept_tokens.append(frozenset(placeholders.kept))
         verdict = judge_column(stats, options, label)
         verdicts.append(verdict)
         found, advice = find_column_problems(stats, verdict, name, options, label)
         findings.extend(found)
+        if placeholders.kept:
+            findings.append(describe_kept_placeholders(name, placeholders.kept))
         recommendations.extend(advice)
         distinct = stats.distinct(options.kmv_size)
         non_null = stats.non_null
@@ -154,6 +167,8 @@ def summarize(
         source_col = f"c{stats.position}"
         if verdict.inferred_type == "empty":
             dropped.append(source_col)
+            if stats.sentinel or table.duplicate_rows:  # repeats were not profiled
+                dropped_placeholders.append((source_col, name))
             continue
         plans.append(
             ColumnPlan(
@@ -170,15 +185,59 @@ def summarize(
                 has_formatted=verdict.formatted > 0,
                 has_invalid=invalid > 0,
                 has_formula_risk=stats.formula > 0,
+                kept_tokens=kept_tokens[-1],
             )
         )
     findings.extend(_find_unmeasured_rows(profiler, verdicts, labels, options))
-    plan = CleaningPlan(columns=tuple(plans), dropped=tuple(dropped))
+    if any(kept_tokens):  # a row blank in pass 1 may hold kept values in pass 2: check all
+        plans = [replace(p, has_sentinels=True, has_whitespace=True) for p in plans]
+    key = find_key_column(list(zip(names, profiler.columns, verdicts, strict=True)), options)
+    drop_duplicates = drops_duplicates(options, key)
+    if table.duplicate_rows and not drop_duplicates:
+        # kept repeats were not profiled: their spaces and placeholders may be the only ones
+        plans = [replace(p, has_sentinels=True, has_whitespace=True) for p in plans]
+    if not drop_duplicates:
+        rows_kept += table.duplicate_rows
+    if table.duplicate_rows:
+        findings.insert(
+            duplicates_at,
+            Finding(
+                "duplicate_rows",
+                Severity.MEDIUM,
+                describe_duplicates(
+                    table.duplicate_rows,
+                    dropped=drop_duplicates,
+                    key=key,
+                    choice=options.duplicates,
+                ),
+                None,
+                table.duplicate_rows,
+                tuple(table.duplicate_sample.rows),
+                {"dropped": drop_duplicates, "key_column": key},
+            ),
+        )
+        if not drop_duplicates:
+            recommendations.append(
+                Recommendation(
+                    "drop_duplicate_rows",
+                    f"{table.duplicate_rows} row(s) repeat an earlier row exactly and were "
+                    f"kept; if they are not real repeats, drop them with {HOW_TO_DROP}.",
+                )
+            )
+    plan = CleaningPlan(
+        columns=tuple(plans),
+        dropped=tuple(dropped),
+        dropped_placeholders=tuple(dropped_placeholders),
+        drop_duplicate_rows=drop_duplicates,
+        neutralise_formulas=options.formula_cells == "neutralise",
+        duplicate_key=key,
+    )
     sentinels = sum(s.sentinel for s in profiler.columns)
     shape = Shape(
         rows_in=table.rows, columns_in=len(labels), rows_out=rows_kept, columns_out=len(plans)
     )
     renamed = sum(1 for a, b in zip(labels, names, strict=True) if a != b)
+    formula_cells = sum(s.formula for s in profiler.columns)
     routing = (
         RoutingDecision(
             "trim_whitespace",
@@ -191,7 +250,8 @@ def summarize(
         RoutingDecision(
             "unify_null_sentinels",
             sentinels > 0,
-            "placeholders such as NA, null, - become empty",
+            "placeholders such as n/a, null, - become empty where the column's other values "
+            "show they mean missing",
             before=sentinels,
             after=0,
             changed=sentinels,
@@ -206,11 +266,11 @@ def summarize(
         ),
         RoutingDecision(
             "drop_duplicate_rows",
-            table.duplicate_rows > 0,
-            "exact duplicates after trimming and null unification; first kept",
+            drop_duplicates and table.duplicate_rows > 0,
+            duplicate_routing_reason(drop_duplicates, key, options.duplicates),
             before=table.rows - table.blank_rows,
             after=rows_kept,
-            changed=table.duplicate_rows,
+            changed=table.duplicate_rows if drop_duplicates else 0,
         ),
         RoutingDecision(
             "drop_empty_columns",
@@ -251,6 +311,25 @@ def summarize(
             before=merged,
             after=0,
             changed=merged,
+        ),
+        RoutingDecision(
+            "neutralise_formulas",
+            plan.neutralise_formulas and formula_cells > 0,
+            "cells starting with = + - @ get a leading apostrophe"
+            if plan.neutralise_formulas
+            else "formula-like cells kept exact and reported (formula cells option: keep)",
+            columns=tuple(p.name for p in plans if p.has_formula_risk),
+            before=formula_cells,
+            after=0 if plan.neutralise_formulas else formula_cells,
+            changed=formula_cells if plan.neutralise_formulas else 0,
+        ),
+        RoutingDecision(
+            "repair_ragged_rows",
+            table.ragged_rows > 0,
+            "rows with too few cells padded with empty cells, extra cells cut",
+            before=table.ragged_rows,
+            after=0,
+            changed=table.ragged_rows,
         ),
         RoutingDecision(
             "impute_missing_values",

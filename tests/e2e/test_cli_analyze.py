@@ -98,7 +98,9 @@ def test_inline_run_on_the_example_prints_the_final_object(tmp_path: Path) -> No
     rows = list(csv.reader(io.StringIO(contents["csv"].decode("utf-8"), newline="")))
     assert len(rows) - 1 == shape["rows_out"]
     assert rows[0] == report["analysisSummary"]["cleaned_header"]
-    assert not any(cell.startswith("=") for row in rows for cell in row)
+    # the cleaned CSV holds the data exactly, the formula-like note included (reported)
+    assert '=HYPERLINK("http://example.com","click")' in [cell for row in rows for cell in row]
+    assert any(i["code"] == "formula_injection_risk" for i in report["issues"])
     workbook = load_workbook(io.BytesIO(contents["xlsx"]))
     assert workbook.sheetnames == [
         "Summary",

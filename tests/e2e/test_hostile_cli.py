@@ -7,8 +7,9 @@
 - Hostile file names (``../``, unicode, control characters, 2,000-character paths) and analysis
   ids (slashes, ``..``, too long): refused in one line, or stored under a sanitised key inside
   the configured prefix.
-- Cells (and header names) starting with ``= + - @`` are neutralised in the CSV and xlsx
-  downloads as stored in S3.
+- Cells starting with ``= + - @``, as stored in S3: the xlsx holds them as text cells (never a
+  formula, value unchanged); the CSV holds them exactly by default and neutralised (leading
+  apostrophe) with ``FORMULA_CELLS=neutralise``; header names are cleaned either way.
 """
 
 from __future__ import annotations
@@ -239,7 +240,7 @@ def is_dangerous(value: Any) -> bool:
     )
 
 
-def test_formula_cells_and_headers_are_neutralised_in_the_stored_csv_and_xlsx(
+def test_formula_cells_are_text_in_the_xlsx_and_neutralised_in_the_csv_on_request(
     harness: Harness, tmp_path: Path
 ) -> None:
     crafted = tmp_path / "formulas.csv"
@@ -250,21 +251,27 @@ def test_formula_cells_and_headers_are_neutralised_in_the_stored_csv_and_xlsx(
         "\t=tabbed,\r=cr,ok,fine,7\n",
         encoding="utf-8",
     )
-    sources = {"corpus": FILES / "formula_injection.csv", "crafted": crafted}
-    for analysis_id, source in sources.items():
-        result = harness.analyze(source, analysis_id)
+    runs = {
+        "corpus": (FILES / "formula_injection.csv", {}),
+        "crafted": (crafted, {}),
+        "crafted-neutralised": (crafted, {"FORMULA_CELLS": "neutralise"}),
+    }
+    for analysis_id, (source, env) in runs.items():
+        result = harness.analyze(source, analysis_id, **env)
         assert result.returncode == 0, result.stderr
     done = harness.relay_once()
     assert done.returncode == 0, done.stderr
 
-    neutralised: list[str] = []
+    csv_cells: dict[str, list[str]] = {}
+    xlsx_texts: list[str] = []
     for row in harness.downloads():
         key = row["s3_path"].removeprefix(f"s3://{harness.bucket}/")
         data = harness.object_bytes(key)
         if row["format"] == "csv":
-            cells = [c for r in csv.reader(io.StringIO(data.decode("utf-8"))) for c in r]
-            assert not [c for c in cells if is_dangerous(c)], (row["analysis_id"], cells)
-            neutralised += [c for c in cells if c.startswith("'")]
+            reader = csv.reader(io.StringIO(data.decode("utf-8")))
+            header, *body = list(reader)
+            assert not [c for c in header if is_dangerous(c)], header
+            csv_cells[row["analysis_id"]] = [c for r in body for c in r]
         elif row["format"] == "xlsx":
             workbook = load_workbook(io.BytesIO(data))
             for sheet in workbook.worksheets:
@@ -272,8 +279,16 @@ def test_formula_cells_and_headers_are_neutralised_in_the_stored_csv_and_xlsx(
                     for cell in line:
                         where = (row["analysis_id"], sheet.title, cell.coordinate, cell.value)
                         assert cell.data_type != "f", where  # never a formula
-                        assert not is_dangerous(cell.value), where
-    # the dangerous values survive as text, with their leading apostrophe
-    assert "'=cmd|' /C calc'!A0" in neutralised
+                        if is_dangerous(cell.value):
+                            assert cell.data_type in ("s", "inlineStr"), where
+                            xlsx_texts.append(str(cell.value))
+    # by default the cleaned CSV holds the data exactly; the workbook shows it as text
+    assert "+cmd|' /C calc'!A0" in csv_cells["crafted"]
+    assert "=cmd|' /C calc'!A0" in csv_cells["corpus"]
+    assert "=cmd|' /C calc'!A0" in xlsx_texts
+    # neutralised on request: nothing a spreadsheet would run, plain numbers untouched
+    neutralised = csv_cells["crafted-neutralised"]
+    assert not [c for c in neutralised if is_dangerous(c)], neutralised
+    assert "'+cmd|' /C calc'!A0" in neutralised
     assert "'-2+3" in neutralised
-    assert "-5" not in neutralised  # a plain negative number stays a number
+    assert "-5" in neutralised

@@ -69,7 +69,7 @@ def test_issues_sheet_is_sorted_by_severity_and_coloured(tmp_path: Path) -> None
         assert sheet.cell(row, 1).fill.fgColor.rgb.endswith(SEVERITY_FILLS[severity])
 
 
-def test_row_issues_sheet_lists_issues_with_formula_values_neutralised(tmp_path: Path) -> None:
+def test_row_issues_sheet_lists_issues_with_their_exact_values(tmp_path: Path) -> None:
     workbook = _load(generate_excel_download("an-1", "s.csv", make_content(tmp_path, 30)))
     rows = _values(workbook, "Row issues")
     assert rows[0] == ROW_ISSUE_HEADER
@@ -86,21 +86,22 @@ def test_row_issues_sheet_lists_issues_with_formula_values_neutralised(tmp_path:
     assert rows[2][4] == " Customer 1 "
 
 
-def test_cleaned_data_sheet_neutralises_formulas(tmp_path: Path) -> None:
+def test_cleaned_data_sheet_keeps_formula_like_values_as_text(tmp_path: Path) -> None:
     workbook = _load(generate_excel_download("an-1", "s.csv", make_content(tmp_path, 14)))
     rows = _values(workbook, "Cleaned data")
     assert rows[0] == HEADER
     notes = [r[3] for r in rows[1:]]
     assert notes[:7] == [
         "ok",
-        '\'=HYPERLINK("http://x")',
+        '=HYPERLINK("http://x")',
         "-12.5",
-        "'@SUM(A1)",
+        "@SUM(A1)",
         None,
         'a,b "quoted"',
-        "'+1 555",
+        "+1 555",
     ]
     sheet = workbook["Cleaned data"]
+    assert sheet.cell(3, 4).data_type == "s"
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 

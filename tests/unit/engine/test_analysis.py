@@ -177,7 +177,7 @@ def test_profile_takes_pass_two_counts_after_a_full_clean(tmp_path: Path) -> Non
     path = tmp_path / "merge_dups.csv"
     rows = [f"{i},Boston" for i in range(1, 30)] + ["99,New York", "99,new york", "99,NEW YORK"]
     path.write_text("id,city\n" + "\n".join(rows) + "\n")
-    analysis = analyze_input(path)
+    analysis = analyze_input(path, options=EngineOptions(duplicates="drop"))
     assert analysis.profile.shape.rows_out == 32  # pass 1: no exact duplicate yet
     kept = sum(c.batch.num_rows for c in analysis.iter_cleaned())
     profile = analysis.profile
