@@ -131,7 +131,8 @@ def test_verify_store_failure_is_one_line(
     assert code == 69  # EX_UNAVAILABLE: nothing concluded, unlike 1 (problems found)
     assert out == ""
     assert err == (
-        "clean-my-data: error: cannot use the object store (access_denied): Access Denied\n"
+        "clean-my-data: error: cannot use the object store (access_denied): Access Denied "
+        "request id 1\n"
     )
 
 
