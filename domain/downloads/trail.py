@@ -1,0 +1,223 @@
+"""The compact row-level trail of the JSON report: one entry per cleaning decision.
+
+A decision is one (column, code, severity, action); whole-row issues (blank rows, duplicates)
+have ``column`` null. Each entry says how many cells (or rows) it touched, which rows as
+inclusive ranges, and which distinct changes (old -> new) with how many cells each::
+
+    {"column": "amount", "code": "decimal_comma", "severity": "low",
+     "action": "normalise_decimal_mark", "cells": 3,
+     "rows": [[2, 3], [7, 7]], "rowsTruncated": false,
+     "changes": [{"old": "1,5", "new": "1.5", "count": 2}, {"old": "2,0", "new": "2.0",
+                  "count": 1}],
+     "changesUnlisted": 0}
+
+Entries come in order of first appearance, ranges in row order as they arrived (adjacent
+ranges across chunks are joined), changes in order of first appearance. A run of identical
+row issues (10 million blank lines) is one range.
+
+Bounded, whatever the input: ``changes`` lists at most :data:`MAX_CHANGES_PER_DECISION`
+distinct pairs per decision and no value longer than :data:`MAX_CHANGE_VALUE_CHARS`
+characters; cells whose change is not listed are counted in ``changesUnlisted`` (so the listed
+counts plus ``changesUnlisted`` equal ``cells``). All entries together spend at most the
+budget given (:func:`trail_budget`, from the input's size) on ranges and changes; once it is
+spent, an entry lists no more ranges (``rowsTruncated: true``) or changes. The cell-level
+Parquet trail always holds every row issue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+MAX_CHANGES_PER_DECISION: Final = 1_000
+MAX_CHANGE_VALUE_CHARS: Final = 200
+TRAIL_BUDGET_MIN_BYTES: Final = 1 << 20
+TRAIL_BUDGET_MAX_BYTES: Final = 32 << 20
+TRAIL_BUDGET_SHARE: Final = 0.25  # of the input's bytes
+
+_KEYS: Final = ("column", "code", "severity", "action")
+_CHANGE_OVERHEAD: Final = len('{"old":,"new":,"count":},') + 10
+
+DecisionKey = tuple[str | None, str, str, str]
+Change = tuple[str | None, str | None]
+
+
+def trail_budget(input_bytes: int) -> int:
+    """Bytes the compact trail may spend on ranges and changes: a quarter of the input, at
+    least 1 MiB, at most 32 MiB."""
+    share = int(input_bytes * TRAIL_BUDGET_SHARE)
+    return max(TRAIL_BUDGET_MIN_BYTES, min(TRAIL_BUDGET_MAX_BYTES, share))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+@dataclass
+class _Decision:
+    key: DecisionKey
+    cells: int = 0
+    starts: list[np.ndarray] = field(default_factory=list)
+    ends: list[np.ndarray] = field(default_factory=list)
+    last_end: int | None = None
+    rows_truncated: bool = False
+    changes: dict[Change, int] = field(default_factory=dict)
+    changes_unlisted: int = 0
+    changes_full: bool = False
+    listed: pl.DataFrame | None = None  # the listed changes, once full (for a join)
+
+    def add_ranges(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Append ranges (joining the first to the last one when adjacent); returns the ones
+        that start a new range (for the budget)."""
+        if self.last_end is not None and len(starts) and starts[0] == self.last_end + 1:
+            self.ends[-1][-1] = ends[0]
+            self.last_end = int(ends[0])
+            starts, ends = starts[1:], ends[1:]
+        if len(starts):
+            self.starts.append(starts)
+            self.ends.append(ends)
+            self.last_end = int(ends[-1])
+        return starts
+
+    def render(self) -> str:
+        column, code, severity, action = self.key
+        starts = np.concatenate(self.starts) if self.starts else np.empty(0, np.int64)
+        ends = np.concatenate(self.ends) if self.ends else np.empty(0, np.int64)
+        rows = ",".join(f"[{s},{e}]" for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
+        changes = ",".join(
+            f'{{"old":{_dumps(old)},"new":{_dumps(new)},"count":{count}}}'
+            for (old, new), count in self.changes.items()
+        )
+        return (
+            f'{{"column":{_dumps(column)},"code":{_dumps(code)},"severity":{_dumps(severity)},'
+            f'"action":{_dumps(action)},"cells":{self.cells},"rows":[{rows}],'
+            f'"rowsTruncated":{_dumps(self.rows_truncated)},"changes":[{changes}],'
+            f'"changesUnlisted":{self.changes_unlisted}}}'
+        )
+
+
+def _key(record: dict[str, Any]) -> DecisionKey:
+    return (record["column"], record["code"], record["severity"], record["action"])
+
+
+def _listable(value: str | None) -> bool:
+    return value is None or len(value) <= MAX_CHANGE_VALUE_CHARS
+
+
+class CompactTrail:
+    """Folds row issues (schema ``ROW_ISSUE_SCHEMA``), chunk by chunk, into the compact trail."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self._budget = budget_bytes
+        self._decisions: dict[DecisionKey, _Decision] = {}
+        self.total = 0
+
+    @property
+    def budget_left(self) -> int:
+        return self._budget
+
+    def add(self, issues: pa.Table | pa.RecordBatch) -> None:
+        if issues.num_rows == 0:
+            return
+        frame = pl.from_arrow(issues)
+        assert isinstance(frame, pl.DataFrame)
+        self.total += frame.height
+        self._add_ranges(frame)
+        self._add_changes(frame)
+
+    def _decision(self, key: DecisionKey) -> _Decision:
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = _Decision(key)
+        return decision
+
+    def _add_ranges(self, frame: pl.DataFrame) -> None:
+        keys = list(_KEYS)
+        cells = frame.group_by(keys, maintain_order=True).len()
+        for record in cells.iter_rows(named=True):
+            self._decision(_key(record)).cells += int(record["len"])
+        ranges = (
+            frame.select([*keys, "row"])
+            .unique()
+            .sort([*keys, "row"], nulls_last=True)
+            .with_columns(fresh=(pl.col("row").diff().over(keys) != 1).fill_null(True))
+            .with_columns(run=pl.col("fresh").cum_sum())
+            .group_by([*keys, "run"], maintain_order=True)
+            .agg(start=pl.col("row").min(), end=pl.col("row").max())
+            .group_by(keys, maintain_order=True)
+            .agg(pl.col("start"), pl.col("end"))
+        )
+        digits = len(str(frame.select(pl.col("row").max()).item() or 0))
+        range_cost = 2 * digits + 4
+        for record in ranges.iter_rows(named=True):
+            decision = self._decision(_key(record))
+            if decision.rows_truncated:
+                continue
+            starts = np.asarray(record["start"], dtype=np.int64)
+            ends = np.asarray(record["end"], dtype=np.int64)
+            if decision.last_end is not None and starts[0] == decision.last_end + 1:
+                affordable = 1 + self._budget // range_cost
+            else:
+                affordable = self._budget // range_cost
+            if affordable < len(starts):
+                decision.rows_truncated = True
+                starts, ends = starts[:affordable], ends[:affordable]
+            added = decision.add_ranges(starts, ends)
+            self._budget -= len(added) * range_cost
+
+    def _add_changes(self, frame: pl.DataFrame) -> None:
+        keys = list(_KEYS)
+        pairs = frame.group_by([*keys, "old_value", "new_value"], maintain_order=True).len()
+        for group in pairs.partition_by(keys, maintain_order=True):
+            first = group.row(0, named=True)
+            decision = self._decision(_key(first))
+            changes = group.select("old_value", "new_value", "len")
+            if decision.changes_full:
+                self._count_listed(decision, changes)
+                continue
+            for old, new, count in changes.iter_rows():
+                self._count_change(decision, (old, new), int(count))
+
+    def _count_change(self, decision: _Decision, change: Change, count: int) -> None:
+        if change in decision.changes:
+            decision.changes[change] += count
+            return
+        cost = _CHANGE_OVERHEAD + sum(len(v) for v in change if v is not None)
+        listable = _listable(change[0]) and _listable(change[1])
+        if (
+            listable
+            and not decision.changes_full
+            and len(decision.changes) < MAX_CHANGES_PER_DECISION
+            and cost <= self._budget
+        ):
+            decision.changes[change] = count
+            self._budget -= cost
+            return
+        decision.changes_unlisted += count
+        if listable:  # no room left: later chunks only count the listed changes
+            decision.changes_full = True
+            decision.listed = pl.DataFrame(
+                list(decision.changes),
+                schema={"old_value": pl.String, "new_value": pl.String},
+                orient="row",
+            )
+
+    def _count_listed(self, decision: _Decision, changes: pl.DataFrame) -> None:
+        assert decision.listed is not None
+        matched = changes.join(
+            decision.listed, on=["old_value", "new_value"], how="inner", nulls_equal=True
+        )
+        for old, new, count in matched.iter_rows():
+            decision.changes[(old, new)] += int(count)
+        decision.changes_unlisted += int(changes["len"].sum()) - int(matched["len"].sum())
+
+    def render_entries(self) -> Iterator[bytes]:
+        """The entries as UTF-8 JSON texts, one per decision, in order of first appearance."""
+        for decision in self._decisions.values():
+            yield decision.render().encode("utf-8")
