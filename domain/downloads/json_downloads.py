@@ -6,7 +6,7 @@ The document is the final object as printed (``rowLevelIssues`` holds the first
 
     {"analysis_id": ..., ..., "report": {..., "downloads": [...], "rowLevelTrail": [
         {"column": ..., "code": ..., "severity": ..., "action": ..., "cells": ...,
-         "rows": [[first, last], ...], "rowsTruncated": false,
+         "rows": [row, [first, last], ...], "rowsTruncated": false,
          "changes": [{"old": ..., "new": ..., "count": ...}, ...], "changesUnlisted": 0},
         ...]}}
 

@@ -2,13 +2,14 @@
 
 A decision is one (column, code, severity, action); whole-row issues (blank rows, duplicates)
 have ``column`` null. Each entry says how many cells (or rows) it touched, which rows as
-inclusive ranges, and which distinct changes (old -> new) with how many cells each::
+inclusive ranges (a number is one row, ``[first, last]`` a run of rows), and which distinct
+changes (old -> new) with how many cells each::
 
-    {"column": "amount", "code": "decimal_comma", "severity": "low",
-     "action": "normalise_decimal_mark", "cells": 3,
-     "rows": [[2, 3], [7, 7]], "rowsTruncated": false,
-     "changes": [{"old": "1,5", "new": "1.5", "count": 2}, {"old": "2,0", "new": "2.0",
-                  "count": 1}],
+    {"column": "stadt", "code": "leading_trailing_whitespace", "severity": "low",
+     "action": "trimmed", "cells": 3,
+     "rows": [[2, 3], 7], "rowsTruncated": false,
+     "changes": [{"old": " Köln", "new": "Köln", "count": 2}, {"old": "Essen ",
+                  "new": "Essen", "count": 1}],
      "changesUnlisted": 0}
 
 Entries come in order of first appearance, ranges in row order as they arrived (adjacent
@@ -89,7 +90,10 @@ class _Decision:
         column, code, severity, action = self.key
         starts = np.concatenate(self.starts) if self.starts else np.empty(0, np.int64)
         ends = np.concatenate(self.ends) if self.ends else np.empty(0, np.int64)
-        rows = ",".join(f"[{s},{e}]" for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
+        rows = ",".join(
+            str(s) if s == e else f"[{s},{e}]"
+            for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+        )
         changes = ",".join(
             f'{{"old":{_dumps(old)},"new":{_dumps(new)},"count":{count}}}'
             for (old, new), count in self.changes.items()
