@@ -132,8 +132,12 @@ class CompactTrail:
         frame = pl.from_arrow(issues)
         assert isinstance(frame, pl.DataFrame)
         self.total += frame.height
-        self._add_ranges(frame)
-        self._add_changes(frame)
+        range_cost = 2 * len(str(frame.select(pl.col("row").max()).item() or 0)) + 4
+        for part in frame.partition_by(list(_KEYS), maintain_order=True):
+            decision = self._decision(_key(part.row(0, named=True)))
+            decision.cells += part.height
+            self._add_ranges(decision, part["row"].to_numpy(), range_cost)
+            self._add_changes(decision, part)
 
     def _decision(self, key: DecisionKey) -> _Decision:
         decision = self._decisions.get(key)
@@ -141,52 +145,30 @@ class CompactTrail:
             decision = self._decisions[key] = _Decision(key)
         return decision
 
-    def _add_ranges(self, frame: pl.DataFrame) -> None:
-        keys = list(_KEYS)
-        cells = frame.group_by(keys, maintain_order=True).len()
-        for record in cells.iter_rows(named=True):
-            self._decision(_key(record)).cells += int(record["len"])
-        ranges = (
-            frame.select([*keys, "row"])
-            .unique()
-            .sort([*keys, "row"], nulls_last=True)
-            .with_columns(fresh=(pl.col("row").diff().over(keys) != 1).fill_null(True))
-            .with_columns(run=pl.col("fresh").cum_sum())
-            .group_by([*keys, "run"], maintain_order=True)
-            .agg(start=pl.col("row").min(), end=pl.col("row").max())
-            .group_by(keys, maintain_order=True)
-            .agg(pl.col("start"), pl.col("end"))
-        )
-        digits = len(str(frame.select(pl.col("row").max()).item() or 0))
-        range_cost = 2 * digits + 4
-        for record in ranges.iter_rows(named=True):
-            decision = self._decision(_key(record))
-            if decision.rows_truncated:
-                continue
-            starts = np.asarray(record["start"], dtype=np.int64)
-            ends = np.asarray(record["end"], dtype=np.int64)
-            if decision.last_end is not None and starts[0] == decision.last_end + 1:
-                affordable = 1 + self._budget // range_cost
-            else:
-                affordable = self._budget // range_cost
-            if affordable < len(starts):
-                decision.rows_truncated = True
-                starts, ends = starts[:affordable], ends[:affordable]
-            added = decision.add_ranges(starts, ends)
-            self._budget -= len(added) * range_cost
+    def _add_ranges(self, decision: _Decision, rows: np.ndarray, range_cost: int) -> None:
+        if decision.rows_truncated:
+            return
+        rows = np.unique(rows)  # sorted, each row once
+        breaks = np.flatnonzero(np.diff(rows) != 1)
+        starts = np.concatenate((rows[:1], rows[breaks + 1]))
+        ends = np.concatenate((rows[breaks], rows[-1:]))
+        if decision.last_end is not None and starts[0] == decision.last_end + 1:
+            affordable = 1 + self._budget // range_cost
+        else:
+            affordable = self._budget // range_cost
+        if affordable < len(starts):
+            decision.rows_truncated = True
+            starts, ends = starts[:affordable], ends[:affordable]
+        added = decision.add_ranges(starts, ends)
+        self._budget -= len(added) * range_cost
 
-    def _add_changes(self, frame: pl.DataFrame) -> None:
-        keys = list(_KEYS)
-        pairs = frame.group_by([*keys, "old_value", "new_value"], maintain_order=True).len()
-        for group in pairs.partition_by(keys, maintain_order=True):
-            first = group.row(0, named=True)
-            decision = self._decision(_key(first))
-            changes = group.select("old_value", "new_value", "len")
-            if decision.changes_full:
-                self._count_listed(decision, changes)
-                continue
-            for old, new, count in changes.iter_rows():
-                self._count_change(decision, (old, new), int(count))
+    def _add_changes(self, decision: _Decision, part: pl.DataFrame) -> None:
+        changes = part.group_by(["old_value", "new_value"], maintain_order=True).len()
+        if decision.changes_full:
+            self._count_listed(decision, changes)
+            return
+        for old, new, count in changes.iter_rows():
+            self._count_change(decision, (old, new), int(count))
 
     def _count_change(self, decision: _Decision, change: Change, count: int) -> None:
         if change in decision.changes:
@@ -204,7 +186,7 @@ class CompactTrail:
             self._budget -= cost
             return
         decision.changes_unlisted += count
-        if listable:  # no room left: later chunks only count the listed changes
+        if listable and not decision.changes_full:  # no room: from now on count listed ones
             decision.changes_full = True
             decision.listed = pl.DataFrame(
                 list(decision.changes),
