@@ -43,7 +43,7 @@ TRAIL_BUDGET_MAX_BYTES: Final = 32 << 20
 TRAIL_BUDGET_SHARE: Final = 0.25  # of the input's bytes
 
 _KEYS: Final = ("column", "code", "severity", "action")
-_CHANGE_OVERHEAD: Final = len('{"old":,"new":,"count":},') + 10
+_CHANGE_OVERHEAD: Final = len('{"old":,"new":,"count":},') + 20  # the count's digits
 
 DecisionKey = tuple[str | None, str, str, str]
 Change = tuple[str | None, str | None]
@@ -174,8 +174,8 @@ class CompactTrail:
         if change in decision.changes:
             decision.changes[change] += count
             return
-        cost = _CHANGE_OVERHEAD + sum(len(v) for v in change if v is not None)
         listable = _listable(change[0]) and _listable(change[1])
+        cost = _CHANGE_OVERHEAD + sum(len(_dumps(v).encode()) for v in change) if listable else 0
         if (
             listable
             and not decision.changes_full

@@ -183,3 +183,14 @@ def test_entries_give_back_every_row_and_every_change(chunks: list[list[Any]]) -
         got = Counter({(c["old"], c["new"]): c["count"] for c in entry["changes"]})
         assert got == expected_changes[key]
         assert entry["cells"] == sum(expected_changes[key].values())
+
+
+def test_the_budget_counts_changes_as_written_escapes_included() -> None:
+    budget = 50_000
+    trail = CompactTrail(budget)
+    olds = [f"\x01{i:04d}" * 40 for i in range(500)]  # 200 characters, ~1 KB once escaped
+    trail.add(_issues(list(range(2, 502)), old=olds, new=[None] * 500))
+    (entry,) = _entries(trail)
+    assert 0 < len(entry["changes"]) < 500
+    assert entry["changesUnlisted"] == 500 - len(entry["changes"])
+    assert sum(len(e) for e in trail.render_entries()) <= budget + 300
