@@ -106,6 +106,21 @@ class _Decision:
         )
 
 
+_POWERS_OF_TEN: Final = np.array([10**k for k in range(1, 19)], dtype=np.int64)
+
+
+def _digits(values: np.ndarray) -> np.ndarray:
+    """Decimal digits of each non-negative value."""
+    return np.searchsorted(_POWERS_OF_TEN, values, side="right") + 1
+
+
+def _range_costs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Bytes each range takes as written: ``row,`` or ``[first,last],``."""
+    single = _digits(starts) + 1
+    run = _digits(starts) + _digits(ends) + 4
+    return np.where(starts == ends, single, run).astype(np.int64)
+
+
 def _key(record: dict[str, Any]) -> DecisionKey:
     return (record["column"], record["code"], record["severity"], record["action"])
 
@@ -132,11 +147,10 @@ class CompactTrail:
         frame = pl.from_arrow(issues)
         assert isinstance(frame, pl.DataFrame)
         self.total += frame.height
-        range_cost = 2 * len(str(frame.select(pl.col("row").max()).item() or 0)) + 4
         for part in frame.partition_by(list(_KEYS), maintain_order=True):
             decision = self._decision(_key(part.row(0, named=True)))
             decision.cells += part.height
-            self._add_ranges(decision, part["row"].to_numpy(), range_cost)
+            self._add_ranges(decision, part["row"].to_numpy())
             self._add_changes(decision, part)
 
     def _decision(self, key: DecisionKey) -> _Decision:
@@ -145,22 +159,23 @@ class CompactTrail:
             decision = self._decisions[key] = _Decision(key)
         return decision
 
-    def _add_ranges(self, decision: _Decision, rows: np.ndarray, range_cost: int) -> None:
+    def _add_ranges(self, decision: _Decision, rows: np.ndarray) -> None:
         if decision.rows_truncated:
             return
         rows = np.unique(rows)  # sorted, each row once
         breaks = np.flatnonzero(np.diff(rows) != 1)
         starts = np.concatenate((rows[:1], rows[breaks + 1]))
         ends = np.concatenate((rows[breaks], rows[-1:]))
+        costs = _range_costs(starts, ends)
         if decision.last_end is not None and starts[0] == decision.last_end + 1:
-            affordable = 1 + self._budget // range_cost
-        else:
-            affordable = self._budget // range_cost
+            costs[0] = int(_digits(ends[:1])[0]) + 3  # the last range grows to ``[s,e]``
+        spent = np.cumsum(costs)
+        affordable = int(np.searchsorted(spent, self._budget, side="right"))
         if affordable < len(starts):
             decision.rows_truncated = True
             starts, ends = starts[:affordable], ends[:affordable]
-        added = decision.add_ranges(starts, ends)
-        self._budget -= len(added) * range_cost
+        decision.add_ranges(starts, ends)
+        self._budget -= int(spent[affordable - 1]) if affordable else 0
 
     def _add_changes(self, decision: _Decision, part: pl.DataFrame) -> None:
         changes = part.group_by(["old_value", "new_value"], maintain_order=True).len()
