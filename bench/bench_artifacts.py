@@ -10,8 +10,9 @@ engine changes) and ``generator`` (``bench.dirty_data.write_dirty_csv``, the pro
 
 For each size: the parse limit (a bare polars read of the file, every column as text, in this
 process), then ``clean-my-data analyze`` staged in a child process (its own SQLite database
-and staging directory; peak RSS is the child's own), the ratio of the two rates, each phase's
-share of the run (between the ``artifact_staged`` / ``analysis_completed`` log events: start
+and staging directory; peak RSS is the child's own), the ratio of the two rates (and of their
+CPU seconds, steadier on a loaded machine), each phase's share of the run (between the
+``artifact_staged`` / ``analysis_completed`` log events: start
 to the cleaned CSV staged holds both engine passes; the Parquet trail completes on its own
 thread right after), and the bytes of each download against the input. Time figures vary with
 the machine's load (printed beside them); byte figures are exact and the same on every run.
@@ -53,13 +54,14 @@ def ensure_profile_input(directory: Path, profile: str, size_mb: int) -> Path:
     return path
 
 
-def parse_limit_seconds(path: Path, separator: str) -> float:
-    """A bare polars read of the whole file, every column as text."""
-    started = time.monotonic()
+def parse_limit_seconds(path: Path, separator: str) -> tuple[float, float]:
+    """A bare polars read of the whole file, every column as text: wall and CPU seconds (all
+    threads of this process)."""
+    started, cpu_started = time.monotonic(), time.process_time()
     frame = pl.read_csv(path, separator=separator, infer_schema=False)
-    seconds = time.monotonic() - started
+    seconds, cpu = time.monotonic() - started, time.process_time() - cpu_started
     del frame
-    return seconds
+    return seconds, cpu
 
 
 def phases(run: Run, downloads: list[dict[str, Any]]) -> list[tuple[str, float]]:
@@ -83,7 +85,8 @@ def phases(run: Run, downloads: list[dict[str, Any]]) -> list[tuple[str, float]]
     return out
 
 
-def report(profile: str, size_mb: int, source: Path, parse_s: float, run: Run) -> None:
+def report(profile: str, source: Path, parse: tuple[float, float], run: Run) -> None:
+    parse_s, parse_cpu = parse
     input_bytes = source.stat().st_size
     load = os.getloadavg()[0]
     print(f"\n## {profile}, {input_bytes / MB:.0f} MiB ({input_bytes:,} bytes), load {load:.1f}")
@@ -97,10 +100,14 @@ def report(profile: str, size_mb: int, source: Path, parse_s: float, run: Run) -
     print("\n| step | time | rate | ratio to the parse limit |\n|---|---|---|---|")
     parse_rate = input_bytes / MB / parse_s
     rate = input_bytes / MB / run.seconds
-    print(f"| parse limit (polars, all text) | {parse_s:.2f} s | {parse_rate:.1f} MB/s | 1x |")
+    print(
+        f"| parse limit (polars, all text) | {parse_s:.2f} s ({parse_cpu:.1f} CPU-s) | "
+        f"{parse_rate:.1f} MB/s | 1x |"
+    )
     print(
         f"| analyze, staged, all downloads | {run.seconds:.2f} s ({run.cpu_seconds:.1f} CPU-s)"
-        f" | {rate:.1f} MB/s | {rate / parse_rate:.3f}x |"
+        f" | {rate:.1f} MB/s | {rate / parse_rate:.3f}x (CPU: "
+        f"{parse_cpu / run.cpu_seconds:.3f}x) |"
     )
     print(f"\npeak RSS of analyze: {run.peak_rss_bytes / MB:.0f} MB")
     print("\n| phase | seconds | share |\n|---|---|---|")
@@ -123,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     for size_mb in args.sizes:
         source = ensure_profile_input(args.workdir / "inputs", args.profile, size_mb)
-        parse_s = parse_limit_seconds(source, PROFILES[args.profile][1])
+        parse = parse_limit_seconds(source, PROFILES[args.profile][1])
         workdir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir))
         try:
             run = run_cli(
@@ -133,7 +140,7 @@ def main() -> None:
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        report(args.profile, size_mb, source, parse_s, run)
+        report(args.profile, source, parse, run)
 
 
 if __name__ == "__main__":
