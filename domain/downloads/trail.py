@@ -64,36 +64,40 @@ def _dumps(value: Any) -> str:
 class _Decision:
     key: DecisionKey
     cells: int = 0
-    starts: list[np.ndarray] = field(default_factory=list)
-    ends: list[np.ndarray] = field(default_factory=list)
-    last_end: int | None = None
+    rows_text: list[bytes] = field(default_factory=list)  # written ranges, comma-separated
+    last: tuple[int, int] | None = None  # the last range, not yet written (it may grow)
     rows_truncated: bool = False
     changes: dict[Change, int] = field(default_factory=dict)
     changes_unlisted: int = 0
     changes_full: bool = False
     listed: pl.DataFrame | None = None  # the listed changes, once full (for a join)
 
-    def add_ranges(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Append ranges (joining the first to the last one when adjacent); returns the ones
-        that start a new range (for the budget)."""
-        if self.last_end is not None and len(starts) and starts[0] == self.last_end + 1:
-            self.ends[-1][-1] = ends[0]
-            self.last_end = int(ends[0])
+    @property
+    def last_end(self) -> int | None:
+        return None if self.last is None else self.last[1]
+
+    def add_ranges(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Append ranges (joining the first to the last one when adjacent). All but the last
+        range are kept as text (as few bytes as they will take in the document)."""
+        if not len(starts):
+            return
+        if self.last is not None and starts[0] == self.last[1] + 1:
+            self.last = (self.last[0], int(ends[0]))
             starts, ends = starts[1:], ends[1:]
-        if len(starts):
-            self.starts.append(starts)
-            self.ends.append(ends)
-            self.last_end = int(ends[-1])
-        return starts
+            if not len(starts):
+                return
+        firsts = [*([] if self.last is None else [self.last[0]]), *starts[:-1].tolist()]
+        lasts = [*([] if self.last is None else [self.last[1]]), *ends[:-1].tolist()]
+        if firsts:
+            self.rows_text.append(_render_ranges(firsts, lasts).encode())
+        self.last = (int(starts[-1]), int(ends[-1]))
 
     def render(self) -> str:
         column, code, severity, action = self.key
-        starts = np.concatenate(self.starts) if self.starts else np.empty(0, np.int64)
-        ends = np.concatenate(self.ends) if self.ends else np.empty(0, np.int64)
-        rows = ",".join(
-            str(s) if s == e else f"[{s},{e}]"
-            for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
-        )
+        pieces = [piece.decode() for piece in self.rows_text]
+        if self.last is not None:
+            pieces.append(_render_ranges([self.last[0]], [self.last[1]]))
+        rows = ",".join(pieces)
         changes = ",".join(
             f'{{"old":{_dumps(old)},"new":{_dumps(new)},"count":{count}}}'
             for (old, new), count in self.changes.items()
@@ -104,6 +108,13 @@ class _Decision:
             f'"rowsTruncated":{_dumps(self.rows_truncated)},"changes":[{changes}],'
             f'"changesUnlisted":{self.changes_unlisted}}}'
         )
+
+
+def _render_ranges(firsts: list[int], lasts: list[int]) -> str:
+    return ",".join(
+        str(first) if first == last else f"[{first},{last}]"
+        for first, last in zip(firsts, lasts, strict=True)
+    )
 
 
 _POWERS_OF_TEN: Final = np.array([10**k for k in range(1, 19)], dtype=np.int64)
