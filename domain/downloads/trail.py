@@ -86,9 +86,11 @@ class _Decision:
             starts, ends = starts[1:], ends[1:]
             if not len(starts):
                 return
-        firsts = [*([] if self.last is None else [self.last[0]]), *starts[:-1].tolist()]
-        lasts = [*([] if self.last is None else [self.last[1]]), *ends[:-1].tolist()]
-        if firsts:
+        held = np.array([] if self.last is None else [self.last[0]], dtype=np.int64)
+        firsts = np.concatenate((held, starts[:-1]))
+        held = np.array([] if self.last is None else [self.last[1]], dtype=np.int64)
+        lasts = np.concatenate((held, ends[:-1]))
+        if len(firsts):
             self.rows_text.append(_render_ranges(firsts, lasts).encode())
         self.last = (int(starts[-1]), int(ends[-1]))
 
@@ -110,11 +112,18 @@ class _Decision:
         )
 
 
-def _render_ranges(firsts: list[int], lasts: list[int]) -> str:
-    return ",".join(
-        str(first) if first == last else f"[{first},{last}]"
-        for first, last in zip(firsts, lasts, strict=True)
+def _render_ranges(firsts: list[int] | np.ndarray, lasts: list[int] | np.ndarray) -> str:
+    """``first`` for a single row, ``[first,last]`` for a run; comma-separated."""
+    frame = pl.DataFrame(
+        {"first": firsts, "last": lasts}, schema={"first": pl.Int64, "last": pl.Int64}
     )
+    single = pl.col("first") == pl.col("last")
+    text = (
+        pl.when(single)
+        .then(pl.col("first").cast(pl.String))
+        .otherwise(pl.format("[{},{}]", "first", "last"))
+    )
+    return str(frame.select(text.str.join(",")).item())
 
 
 _POWERS_OF_TEN: Final = np.array([10**k for k in range(1, 19)], dtype=np.int64)
@@ -173,7 +182,8 @@ class CompactTrail:
     def _add_ranges(self, decision: _Decision, rows: np.ndarray) -> None:
         if decision.rows_truncated:
             return
-        rows = np.unique(rows)  # sorted, each row once
+        if len(rows) > 1 and not bool(np.all(rows[1:] > rows[:-1])):
+            rows = np.unique(rows)  # sorted, each row once
         breaks = np.flatnonzero(np.diff(rows) != 1)
         starts = np.concatenate((rows[:1], rows[breaks + 1]))
         ends = np.concatenate((rows[breaks], rows[-1:]))
