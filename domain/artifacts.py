@@ -25,6 +25,7 @@ CONTENT_TYPES: Final = {
     ArtifactFormat.CSV: "text/csv; charset=utf-8",
     ArtifactFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ArtifactFormat.JSON: "application/json",
+    ArtifactFormat.PARQUET: "application/vnd.apache.parquet",
 }
 
 
@@ -36,7 +37,7 @@ def derive_download_id(analysis_id: str, artifact_kind: str) -> str:
 @dataclass(frozen=True)
 class ArtifactSpec:
     analysis_id: str
-    kind: str  # "cleaned_csv" | "report_xlsx" | "report_json"
+    kind: str  # "cleaned_csv" | "report_xlsx" | "report_json" | "row_trail"
     file_name: str  # user-facing name, e.g. "cleaned_sales.csv"
     format: ArtifactFormat
 

@@ -29,6 +29,7 @@ class ArtifactFormat(StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
     JSON = "json"
+    PARQUET = "parquet"
 
 
 # Arrow schema of row-level issues (one row per changed or flagged cell/row).

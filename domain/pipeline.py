@@ -1,14 +1,15 @@
-"""One analysis run: the engine, then the three downloads, then the final object. Pure: the
+"""One analysis run: the engine, then the four downloads, then the final object. Pure: the
 caller chooses the sink (memory for ``--inline``, the outbox's staging sink otherwise); no
 database, no object store.
 
 Nothing grows with the input except files: one pass over the cleaned data feeds the CSV writer,
-hands each chunk's row-level issues to the JSON report's writer thread (which serialises,
-hashes and writes them while the engine cleans the next chunks), spills the first
-``ROW_ISSUES_SHEET_MAX_ROWS`` of them to an Arrow IPC file in a private scratch directory for
-the workbook, and keeps a bounded preview. Then the workbook is written, and the JSON report is
-completed with the rest of the final object (which lists the CSV and the workbook). The scratch
-directory is removed and the writer thread stopped whatever happens.
+hands each chunk's row-level issues to the row trail's writer thread (which writes them to the
+Parquet trail and folds them into the compact trail while the engine cleans the next chunks),
+spills the first ``ROW_ISSUES_SHEET_MAX_ROWS`` of them to an Arrow IPC file in a private
+scratch directory for the workbook, and keeps a bounded preview. Then the workbook is written,
+and the JSON report (the final object, which lists the CSV, the workbook and the trail, with
+the compact trail). The scratch directory is removed and the writer thread stopped whatever
+happens.
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ from domain.downloads.entries import (
     describe_download,
     report_json_spec,
     report_xlsx_spec,
+    row_trail_spec,
 )
 from domain.downloads.excel_downloads import (
     ROW_ISSUES_SHEET_MAX_ROWS,
     cleaned_preview_rows,
     write_excel_report,
 )
-from domain.downloads.json_downloads import StreamedJsonReport
+from domain.downloads.json_downloads import write_json_report
 from domain.downloads.spill import RowIssueSpill
+from domain.downloads.trail import CompactTrail, trail_budget
+from domain.downloads.trail_parquet import StreamedTrail
 from domain.model import CleanedChunk, Profile
 from domain.report import assemble_final_object, build_report_body
 
@@ -74,7 +78,7 @@ class AnalyzeFn(Protocol):
 @dataclass(frozen=True)
 class FinalResult:
     """The final object (plain JSON types) and the artifacts written for it, in the order
-    cleaned CSV, xlsx report, JSON report."""
+    cleaned CSV, xlsx report, JSON report, Parquet row trail."""
 
     final_object: dict[str, Any]
     artifacts: tuple[WrittenArtifact, ...]
@@ -113,19 +117,17 @@ class _Preview:
 
 class _CleanedPass:
     """Feeds the cleaned batches on to the CSV writer while passing the row issues to the spill
-    and the JSON report's writer, keeping the preview and counting rows."""
+    and the row trail's writer, keeping the preview and counting rows."""
 
-    def __init__(
-        self, spill: RowIssueSpill, json_report: StreamedJsonReport, preview: _Preview
-    ) -> None:
+    def __init__(self, spill: RowIssueSpill, trail: StreamedTrail, preview: _Preview) -> None:
         self._spill = spill
-        self._json_report = json_report
+        self._trail = trail
         self._preview = preview
         self.rows = 0
 
     def stream(self, chunks: Iterable[CleanedChunk]) -> Iterator[pa.RecordBatch]:
         for chunk in chunks:
-            self._json_report.add(self._spill.append(chunk.issues))
+            self._trail.add(self._spill.append(chunk.issues))
             self._preview.add(chunk.batch)
             self.rows += chunk.batch.num_rows
             yield chunk.batch
@@ -165,18 +167,21 @@ def _write_reports(
     csv_written: WrittenArtifact,
     content: ReportContent,
     *,
-    json_report: StreamedJsonReport,
+    trail: tuple[WrittenArtifact, CompactTrail],
     progress: ProgressFn,
 ) -> tuple[WrittenArtifact, WrittenArtifact]:
-    """The workbook, then the end of the JSON report (which lists the CSV and the workbook)."""
+    """The workbook, then the JSON report (which lists the CSV, the workbook and the trail)."""
     progress(PHASE_REPORTING, 0, 2)
     xlsx_written = write_excel_report(
         report_xlsx_spec(run.analysis_id, run.source_name), content, run.sink
     )
     progress(PHASE_REPORTING, 1, 2)
-    json_written = json_report.finish(
-        run.final_object(body, [csv_written, xlsx_written], content=False),
-        row_issue_total=content.row_issue_total,
+    trail_written, compact = trail
+    json_written = write_json_report(
+        report_json_spec(run.analysis_id, run.source_name),
+        run.final_object(body, [csv_written, xlsx_written, trail_written], content=False),
+        compact.render_entries(),
+        run.sink,
     )
     progress(PHASE_REPORTING, 2, 2)
     return xlsx_written, json_written
@@ -194,8 +199,8 @@ def run_analysis(
     timestamp: datetime | None = None,
     analyze: AnalyzeFn | None = None,
 ) -> FinalResult:
-    """Analyse ``input_path``, write the cleaned CSV, the xlsx and the JSON report into the
-    sink, and return the final object.
+    """Analyse ``input_path``, write the cleaned CSV, the xlsx, the JSON report and the
+    Parquet row trail into the sink, and return the final object.
 
     ``inline=True`` keeps the artifacts in memory (the given sink, or an unbounded one) and
     yields entries with ``content_base64``; ``inline=False`` needs the caller's sink (the
@@ -229,29 +234,34 @@ def run_analysis(
         RowIssueSpill(
             Path(scratch) / "row_issues.arrow", keep_rows=ROW_ISSUES_SHEET_MAX_ROWS
         ) as spill,
-        StreamedJsonReport(report_json_spec(analysis_id, run.source_name), target) as json_report,
+        StreamedTrail(
+            row_trail_spec(analysis_id, run.source_name),
+            target,
+            budget_bytes=trail_budget(analysis.profile.source.size_bytes),
+        ) as trail,
     ):
         preview = _Preview(cleaned_schema(header), cleaned_preview_rows(len(header)))
-        cleaned_pass = _CleanedPass(spill, json_report, preview)
+        cleaned_pass = _CleanedPass(spill, trail, preview)
         batches = cleaned_pass.stream(analysis.iter_cleaned(progress=cleaning_progress))
         csv_written = write_cleaned_csv(
             cleaned_csv_spec(analysis_id, run.source_name), header, batches, target
         )
         digest = spill.finish()
+        trail_result = trail.finish(row_issue_total=digest.total)
         # read the profile again: the second pass refined its counts
         body = build_report_body(analysis.profile, digest)
         content = ReportContent(
-            final_object=run.final_object(body, [csv_written], content=False),
+            final_object=run.final_object(body, [csv_written, trail_result[0]], content=False),
             row_issues=spill.iter_batches,
             row_issue_total=digest.total,
             cleaned_preview=preview.table(),
             cleaned_row_total=cleaned_pass.rows,
         )
         xlsx_written, json_written = _write_reports(
-            run, body, csv_written, content, json_report=json_report, progress=report_progress
+            run, body, csv_written, content, trail=trail_result, progress=report_progress
         )
 
-    artifacts = (csv_written, xlsx_written, json_written)
+    artifacts = (csv_written, xlsx_written, json_written, trail_result[0])
     return FinalResult(
         final_object=run.final_object(body, artifacts, content=True), artifacts=artifacts
     )

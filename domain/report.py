@@ -2,7 +2,7 @@
 
 The object is plain JSON types only. Row-level issues are bounded in the object (the first
 :data:`ROW_LEVEL_ISSUES_IN_OBJECT`, with the total and a truncation flag beside them); the full
-list goes into the JSON and xlsx downloads.
+list goes into the Parquet row trail, summarised per decision in the JSON report.
 """
 
 from __future__ import annotations
@@ -199,7 +199,8 @@ def write_executive_summary(profile: Profile, digest: RowIssueDigest) -> str:
         actions = ", ".join(f"{d.action.replace('_', ' ')} ({d.changed:,})" for d in applied)
         parts.append(
             f"Cleaning applied {len(applied)} actions ({actions}); {digest.total:,} row-level "
-            "changes and flags are listed in the JSON and Excel downloads."
+            "changes and flags are listed cell by cell in the row trail (Parquet) and "
+            "summarised in the JSON and Excel downloads."
         )
     else:
         parts.append("No cleaning action was needed.")

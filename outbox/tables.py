@@ -112,7 +112,7 @@ downloads = Table(
     CheckConstraint(
         "status IN ('pending', 'uploaded', 'upload_failed')", name="ck_downloads_status"
     ),
-    CheckConstraint("format IN ('csv', 'xlsx', 'json')", name="ck_downloads_format"),
+    CheckConstraint("format IN ('csv', 'xlsx', 'json', 'parquet')", name="ck_downloads_format"),
     Index("ix_downloads_analysis_id", "analysis_id"),
     Index("ix_downloads_status_updated", "status", "updated_at"),
 )

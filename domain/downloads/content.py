@@ -13,8 +13,8 @@ import pyarrow as pa
 class ReportContent:
     """``final_object`` has the bounded ``rowLevelIssues``; ``row_issues`` re-reads the spilled
     list (schema ``ROW_ISSUE_SCHEMA``) each time it is called: in the pipeline only its head
-    (the rows the workbook shows; the JSON report is streamed while the data is cleaned), in
-    :func:`~domain.downloads.json_downloads.write_json_report` all ``row_issue_total`` rows.
+    (the rows the workbook shows; the row trail is written while the data is cleaned), in
+    :func:`~domain.downloads.json_downloads.fold_trail` all ``row_issue_total`` rows.
     ``cleaned_preview`` is the head of the cleaned table (string columns),
     ``cleaned_row_total`` the number of cleaned rows."""
 

@@ -19,6 +19,7 @@ from domain.model import ArtifactFormat
 CLEANED_CSV: Final = "cleaned_csv"
 REPORT_XLSX: Final = "report_xlsx"
 REPORT_JSON: Final = "report_json"
+ROW_TRAIL: Final = "row_trail"
 
 PENDING: Final = "pending"
 
@@ -46,6 +47,11 @@ def report_xlsx_spec(analysis_id: str, source_name: str) -> ArtifactSpec:
 def report_json_spec(analysis_id: str, source_name: str) -> ArtifactSpec:
     name = f"{source_stem(source_name)}_report.json"
     return ArtifactSpec(analysis_id, REPORT_JSON, name, ArtifactFormat.JSON)
+
+
+def row_trail_spec(analysis_id: str, source_name: str) -> ArtifactSpec:
+    name = f"{source_stem(source_name)}_row_trail.parquet"
+    return ArtifactSpec(analysis_id, ROW_TRAIL, name, ArtifactFormat.PARQUET)
 
 
 def choose_sink(inline: bool, sink: ArtifactSink | None) -> ArtifactSink:

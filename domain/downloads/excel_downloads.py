@@ -21,7 +21,7 @@ date and datetime columns as numbers and dates (:mod:`domain.downloads.typed_cel
 spreadsheet functions such as SUM work on them.
 
 A sheet that was cut ends with a note row saying how much is shown and where the rest is (the
-JSON download has every row-level issue, the CSV download the full cleaned data).
+row trail download (Parquet) has every row-level issue, the CSV the full cleaned data).
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def _write_row_issues(workbook: Workbook, content: ReportContent) -> None:
         _append_note(
             sheet,
             f"Showing the first {written:,} of {content.row_issue_total:,} row-level issues; "
-            "the full list is in the JSON download.",
+            "the full list is in the row trail download (Parquet).",
         )
 
 
@@ -346,7 +346,7 @@ def write_excel_report(
     if content.row_issue_total > rows_shown:
         notes.append(
             f"Sheet '{SHEET_ROW_ISSUES}' shows {rows_shown:,} of "
-            f"{content.row_issue_total:,} rows; the JSON download has every row."
+            f"{content.row_issue_total:,} rows; the row trail download (Parquet) has every row."
         )
     if content.cleaned_row_total > preview_shown:
         notes.append(

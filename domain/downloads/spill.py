@@ -5,7 +5,7 @@ input. :class:`RowIssueSpill` appends them to an IPC file in the caller's scratc
 keeps only a bounded preview and the counts per code, and reads the file back batch by batch
 (plain reads, not a memory map, so the pages do not count towards resident memory).
 
-``keep_rows`` bounds the file: the pipeline streams the JSON report while the data is cleaned
+``keep_rows`` bounds the file: the pipeline writes the row trail while the data is cleaned
 and reads the spill back only for the workbook's Row issues sheet, which shows the first
 ``ROW_ISSUES_SHEET_MAX_ROWS``, so it keeps only those. The counts and the preview always cover
 every row issue appended.

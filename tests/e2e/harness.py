@@ -257,7 +257,7 @@ class Harness:
 
     # --- the end state every recovery must reach ----------------------------------------------
 
-    def assert_recovered(self, analysis_ids: set[str], *, downloads_each: int = 3) -> None:
+    def assert_recovered(self, analysis_ids: set[str], *, downloads_each: int = 4) -> None:
         """Every download uploaded with the right bytes, nothing left staged, every attempt in
         the history, and ``verify --deep`` agreeing (exit 0)."""
         rows = self.downloads()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -91,7 +92,7 @@ def test_inline_run_on_the_example_prints_the_final_object(tmp_path: Path) -> No
     assert shape["rows_out"] < shape["rows_in"]  # duplicates / blank rows dropped
 
     downloads = {d["format"]: d for d in report["downloads"]}
-    assert set(downloads) == {"csv", "xlsx", "json"}
+    assert set(downloads) == {"csv", "xlsx", "json", "parquet"}
     contents = {fmt: base64.b64decode(d["content_base64"]) for fmt, d in downloads.items()}
     for fmt, data in contents.items():
         assert downloads[fmt]["size_bytes"] == len(data)
@@ -110,7 +111,10 @@ def test_inline_run_on_the_example_prints_the_final_object(tmp_path: Path) -> No
         "Cleaned data",
     ]
     document = json.loads(contents["json"])
-    assert len(document["report"]["rowLevelIssues"]) == report["rowLevelIssuesTotal"]
+    trail = document["report"]["rowLevelTrail"]
+    assert sum(entry["cells"] for entry in trail) == report["rowLevelIssuesTotal"]
+    cells = pq.read_table(io.BytesIO(contents["parquet"]))
+    assert cells.num_rows == report["rowLevelIssuesTotal"]
     assert not (tmp_path / "db.sqlite3").exists()  # nothing committed
     assert list((tmp_path / "staging").iterdir()) == []  # nothing staged
 
@@ -121,7 +125,7 @@ def test_inline_output_file_is_written_and_stdout_stays_empty(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     final = json.loads(out.read_text(encoding="utf-8"))
-    assert len(final["report"]["downloads"]) == 3
+    assert len(final["report"]["downloads"]) == 4
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".final.json")] == []
 
 
@@ -129,10 +133,10 @@ def test_staged_run_commits_and_stages_and_a_rerun_is_idempotent(tmp_path: Path)
     first = _analyze(tmp_path, str(EXAMPLE), "--analysis-id", "staged-1")
     assert first.returncode == 0, first.stderr
     entries = json.loads(first.stdout)["report"]["downloads"]
-    assert [e["status"] for e in entries] == ["pending"] * 3
+    assert [e["status"] for e in entries] == ["pending"] * 4
     assert all("content_base64" not in e for e in entries)
     staged = sorted((tmp_path / "staging").iterdir())
-    assert len(staged) == 3
+    assert len(staged) == 4
     digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in staged}
     assert digests == {e["sha256"] for e in entries}
     assert all(e["s3_path"].startswith("file://") for e in entries)
@@ -196,14 +200,14 @@ def test_crash_after_staging_leaves_only_staged_files_and_no_rows(tmp_path: Path
     )
     assert crashed.returncode == 86  # outbox.crashpoints.CRASH_EXIT_CODE
     assert crashed.stdout == ""
-    assert len(list((tmp_path / "staging").iterdir())) == 3
+    assert len(list((tmp_path / "staging").iterdir())) == 4
     assert _report_rows(tmp_path) == 0
 
     recovered = _analyze(tmp_path, str(EXAMPLE), "--analysis-id", "crash-1")
     assert recovered.returncode == 0, recovered.stderr
     assert _report_rows(tmp_path) == 1
     entries = json.loads(recovered.stdout)["report"]["downloads"]
-    assert [e["status"] for e in entries] == ["pending"] * 3
+    assert [e["status"] for e in entries] == ["pending"] * 4
 
 
 def test_unwritable_output_is_refused_before_any_work(tmp_path: Path) -> None:

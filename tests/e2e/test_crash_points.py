@@ -60,12 +60,12 @@ def test_transformer_crash_then_rerun_and_relay_reach_a_consistent_end(
     _crash(crashed.returncode, crashed.stderr, point)
     assert crashed.stdout == ""  # nothing reported to the caller
     staged = harness.staged_files()
-    assert len(staged) == 3  # every artifact was staged before the crash
+    assert len(staged) == 4  # every artifact was staged before the crash
     if point == crashpoints.AFTER_COMMIT:
         rows = harness.downloads()
         assert {r["status"] for r in rows} == {"pending"}
         assert sorted(r["staged_path"] for r in rows) == staged
-        assert len(harness.outbox()) == 3
+        assert len(harness.outbox()) == 4
     else:  # nothing committed: the staged files are orphans
         assert harness.report_rows() == []
         assert harness.downloads() == []
@@ -93,7 +93,7 @@ def test_relay_crash_after_claim_is_reclaimed_and_the_lost_attempt_recorded(
     harness.assert_recovered({ANALYSIS})
     assert {r["attempts"] for r in harness.outbox()} == {2}
     abandoned = [h for h in harness.history() if h["outcome"] == "abandoned"]
-    assert sorted(h["attempt"] for h in abandoned) == [1, 1, 1]
+    assert sorted(h["attempt"] for h in abandoned) == [1, 1, 1, 1]
 
 
 def test_relay_crash_mid_multipart_upload_leaves_no_object_and_is_retried(
@@ -135,9 +135,9 @@ def test_relay_crash_after_upload_before_flip_finds_the_object_already_present(
     _recover_relay(harness)
     harness.assert_recovered({ANALYSIS})
     outcomes = sorted(h["outcome"] for h in harness.history() if h["event"] == "upload")
-    # the crashed batch's three attempts are abandoned; the object written before the crash is
+    # the crashed batch's four attempts are abandoned; the object written before the crash is
     # found by the create-only write (same bytes), the two others are uploaded now
-    assert outcomes == ["abandoned"] * 3 + ["already_present"] + ["uploaded"] * 2
+    assert outcomes == ["abandoned"] * 4 + ["already_present"] + ["uploaded"] * 3
 
 
 def test_relay_crash_after_flip_keeps_the_flip_and_removes_the_staged_file_later(
@@ -151,7 +151,7 @@ def test_relay_crash_after_flip_keeps_the_flip_and_removes_the_staged_file_later
     # The first flip commit (one upload, or several that finished together: group commit)
     # is kept, and the staged files of what it flipped are still there.
     flipped = [r for r in harness.downloads() if r["status"] == "uploaded"]
-    assert 1 <= len(flipped) <= 3
+    assert 1 <= len(flipped) <= 4
     assert {r["staged_path"] for r in flipped} <= set(harness.staged_files())
     assert len(harness.history()) == len(flipped)
 
@@ -161,7 +161,7 @@ def test_relay_crash_after_flip_keeps_the_flip_and_removes_the_staged_file_later
     # nothing flipped was uploaded again; what was claimed with it and not flipped before the
     # crash was recorded as abandoned when reclaimed (the pool may already have written the next
     # object: then the create-only write finds it, already_present)
-    assert outcomes["abandoned"] == 3 - len(flipped)
-    assert outcomes["uploaded"] + outcomes["already_present"] == 3
+    assert outcomes["abandoned"] == 4 - len(flipped)
+    assert outcomes["uploaded"] + outcomes["already_present"] == 4
     attempts = sorted(r["attempts"] for r in harness.outbox())
-    assert attempts == [1] * len(flipped) + [2] * (3 - len(flipped))
+    assert attempts == [1] * len(flipped) + [2] * (4 - len(flipped))

@@ -103,10 +103,10 @@ def test_s3_server_crashes_and_comes_back_and_the_retries_succeed(
         env={"RELAY_MAX_ATTEMPTS": "100", "RELAY_BACKOFF_MAX_SECONDS": "1"},
     )
     try:
-        assert wait_until(lambda: outcomes(harness)["retry_scheduled"] >= 3, timeout=60)
-        assert statuses(harness) == {"pending": 3}
+        assert wait_until(lambda: outcomes(harness)["retry_scheduled"] >= 4, timeout=60)
+        assert statuses(harness) == {"pending": 4}
         private_s3[0] = server = seaweed.resume_seaweed(server)
-        assert wait_until(lambda: statuses(harness) == {"uploaded": 3}, timeout=90)
+        assert wait_until(lambda: statuses(harness) == {"uploaded": 4}, timeout=90)
         stop_cleanly(relay, harness, "relay.log")
     finally:
         if relay.poll() is None:
@@ -129,24 +129,24 @@ def test_s3_gone_for_good_ends_upload_failed_then_requeue_finishes_once_back(
     for _ in range(3):  # --once also takes retries that fall due while it drains
         run = harness.relay_once(**gone)
         assert run.returncode == 0, run.stderr
-        if statuses(harness) == {"upload_failed": 3}:
+        if statuses(harness) == {"upload_failed": 4}:
             break
         time.sleep(0.6)  # past RELAY_BACKOFF_MAX_SECONDS
     rows = harness.downloads()
-    assert statuses(harness) == {"upload_failed": 3}
+    assert statuses(harness) == {"upload_failed": 4}
     assert all("gave up after 2 attempts" in row["last_error"] for row in rows)
     (report,) = harness.report_rows()
     assert '"upload_failed"' in str(report["report"])
     assert harness.object_keys() == set()
-    assert len(harness.staged_files()) == 3  # kept for a requeue
+    assert len(harness.staged_files()) == 4  # kept for a requeue
 
     requeued = harness.cli("requeue", "--failed", "--reason", "S3 endpoint restored")
     assert requeued.returncode == 0, requeued.stdout + requeued.stderr
-    assert statuses(harness) == {"pending": 3}
+    assert statuses(harness) == {"pending": 4}
     back = harness.relay_once(RELAY_ORPHAN_GRACE_SECONDS="0")
     assert back.returncode == 0, back.stderr
     assert outcomes(harness) == Counter(
-        {"retry_scheduled": 3, "failed": 3, "requeued": 3, "uploaded": 3}
+        {"retry_scheduled": 4, "failed": 4, "requeued": 4, "uploaded": 4}
     )
     requeue_rows = [h for h in harness.history() if h["event"] == "requeue"]
     assert {h["reason"] for h in requeue_rows} == {"S3 endpoint restored"}
@@ -203,7 +203,7 @@ def test_relay_reconnects_after_its_database_connections_are_killed_mid_batch(
             time.sleep(0.05)
         assert kills >= 1  # the relay held connections to the database, and lost them
         assert relay.poll() is None  # it did not die of it
-        assert wait_until(lambda: statuses(harness) == {"uploaded": 9}, timeout=120)
+        assert wait_until(lambda: statuses(harness) == {"uploaded": 12}, timeout=120)
         stop_cleanly(relay, harness, "relay.log")
     finally:
         if relay.poll() is None:
@@ -332,7 +332,7 @@ def test_slow_server_with_two_relays_renews_or_takes_over_leases_and_flips_once(
         for n in range(2)
     ]
     try:
-        assert wait_until(lambda: statuses(harness) == {"uploaded": 6}, timeout=120)
+        assert wait_until(lambda: statuses(harness) == {"uploaded": 8}, timeout=120)
         for n, relay in enumerate(relays):
             stop_cleanly(relay, harness, f"relay-{n}.log")
     finally:
@@ -346,7 +346,7 @@ def test_slow_server_with_two_relays_renews_or_takes_over_leases_and_flips_once(
     applied = Counter(
         h["outbox_id"] for h in history if h["outcome"] in ("uploaded", "already_present")
     )
-    assert sorted(applied.values()) == [1] * 6  # one applied flip per record, never two
+    assert sorted(applied.values()) == [1] * 8  # one applied flip per record, never two
     # A lease taken over shows as the loser's lease_lost row, never as a second flip.
     for record in harness.outbox():
         assert record["state"] == "done"

@@ -178,7 +178,7 @@ def test_relays_killed_at_random_moments_still_deliver_everything(
     ids = {analysis_id for _, analysis_id, _ in jobs}
     rows = harness.downloads()
     assert {r["analysis_id"] for r in rows} == ids, f"seed={seed}"
-    assert len(rows) == 3 * len(ids), f"seed={seed}"
+    assert len(rows) == 4 * len(ids), f"seed={seed}"
     for row in rows:
         assert row["status"] in ("uploaded", "upload_failed"), f"seed={seed}: {row}"
         if row["status"] == "upload_failed":

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
 from domain.artifacts import ArtifactSink, derive_download_id
-from domain.downloads import json_downloads
+from domain.downloads import trail_parquet
 from domain.downloads.bounded_sink import BoundedMemorySink, InlineLimitError
 from domain.downloads.excel_downloads import ROW_ISSUES_SHEET_MAX_ROWS
 from domain.errors import InputError
@@ -54,7 +55,7 @@ def _run(
     )
 
 
-def test_inline_run_returns_the_final_object_with_three_base64_downloads(tmp_path: Path) -> None:
+def test_inline_run_returns_the_final_object_with_four_base64_downloads(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     result = _run(
@@ -70,9 +71,10 @@ def test_inline_run_returns_the_final_object_with_three_base64_downloads(tmp_pat
     assert final["timestamp"] == "2026-11-29T12:34:56Z"
     assert final["execution_time_ms"] >= 0
     downloads = final["report"]["downloads"]
-    assert [d["format"] for d in downloads] == ["csv", "xlsx", "json"]
+    assert [d["format"] for d in downloads] == ["csv", "xlsx", "json", "parquet"]
+    kinds = ("cleaned_csv", "report_xlsx", "report_json", "row_trail")
     assert [d["download_id"] for d in downloads] == [
-        derive_download_id("an-1", kind) for kind in ("cleaned_csv", "report_xlsx", "report_json")
+        derive_download_id("an-1", kind) for kind in kinds
     ]
     assert all("content_base64" in d and "s3_path" not in d for d in downloads)
     assert len(final["report"]["rowLevelIssues"]) == 100
@@ -85,8 +87,11 @@ def test_inline_run_returns_the_final_object_with_three_base64_downloads(tmp_pat
     )
     assert len(csv_rows) == 2_501
     document = json.loads(base64.b64decode(downloads[2]["content_base64"]))
-    assert len(document["report"]["rowLevelIssues"]) == 2_500
-    assert [d["format"] for d in document["report"]["downloads"]] == ["csv", "xlsx"]
+    assert document["report"]["rowLevelIssues"] == final["report"]["rowLevelIssues"]
+    assert sum(entry["cells"] for entry in document["report"]["rowLevelTrail"]) == 2_500
+    assert [d["format"] for d in document["report"]["downloads"]] == ["csv", "xlsx", "parquet"]
+    trail = pq.read_table(io.BytesIO(base64.b64decode(downloads[3]["content_base64"])))
+    assert trail.column("row").to_pylist() == list(range(2, 2_502))
     assert "content_base64" not in document["report"]["downloads"][0]
     workbook = load_workbook(io.BytesIO(base64.b64decode(downloads[1]["content_base64"])))
     assert workbook["Cleaned data"].max_row == 2_501
@@ -102,10 +107,20 @@ def test_staged_run_uses_the_sink_and_returns_pending_entries(tmp_path: Path) ->
         timestamp=MOMENT,
         analyze=fake_engine(300),
     )
-    assert sorted(sink.files) == ["cleaned_in.csv", "in_report.json", "in_report.xlsx"]
+    assert sorted(sink.files) == [
+        "cleaned_in.csv",
+        "in_report.json",
+        "in_report.xlsx",
+        "in_row_trail.parquet",
+    ]
     entries = result.final_object["report"]["downloads"]
-    assert [e["status"] for e in entries] == ["pending"] * 3
-    assert [a.spec.kind for a in result.artifacts] == ["cleaned_csv", "report_xlsx", "report_json"]
+    assert [e["status"] for e in entries] == ["pending"] * 4
+    assert [a.spec.kind for a in result.artifacts] == [
+        "cleaned_csv",
+        "report_xlsx",
+        "report_json",
+        "row_trail",
+    ]
     for entry, artifact in zip(entries, result.artifacts, strict=True):
         assert entry["sha256"] == artifact.sha256
         assert entry["size_bytes"] == len(sink.files[entry["file_name"]])
@@ -191,7 +206,7 @@ def _staging_sink(directory: Path) -> StagingSink:
     return StagingSink(settings, "an-7", MOMENT)
 
 
-def test_staged_run_streams_the_json_report_with_every_row_issue(tmp_path: Path) -> None:
+def test_staged_run_stages_the_trail_with_every_row_issue(tmp_path: Path) -> None:
     rows = ROW_ISSUES_SHEET_MAX_ROWS + 1_200  # the workbook shows the first 5,000
     sink = _staging_sink(tmp_path / "staging")
     scratch = tmp_path / "scratch"
@@ -209,14 +224,19 @@ def test_staged_run_streams_the_json_report_with_every_row_issue(tmp_path: Path)
     assert sorted(p.name for p in (tmp_path / "staging").iterdir()) == sorted(
         p.name for p in staged.values()
     )
+    trail = pq.read_table(staged["row_trail"])
+    assert trail.column("row").to_pylist() == list(range(2, rows + 2))
     document = json.loads(staged["report_json"].read_bytes())
-    issues = document["report"]["rowLevelIssues"]
-    assert [i["row"] for i in issues] == list(range(2, rows + 2))
     assert document["report"]["rowLevelIssuesTotal"] == rows
-    assert document["report"]["rowLevelIssuesTruncated"] is False
-    # the JSON lists the CSV and the workbook as staged; otherwise it is the final object
+    assert document["report"]["rowLevelIssuesTruncated"] is True
+    # the fake engine alternates two decisions on one column: each is every other row
+    entries = {entry["code"]: entry for entry in document["report"]["rowLevelTrail"]}
+    assert entries["null_sentinel"]["rows"][:2] == [2, 4]
+    assert sum(entry["cells"] for entry in entries.values()) == rows
+    # the JSON lists the CSV, the workbook and the trail; otherwise it is the final object
     final = result.final_object
-    assert document["report"]["downloads"] == final["report"]["downloads"][:2]
+    downloads = final["report"]["downloads"]
+    assert document["report"]["downloads"] == [downloads[0], downloads[1], downloads[3]]
     for key in ("analysis_id", "tool", "status", "timestamp"):
         assert document[key] == final[key]
     for key in ("issues", "analysisSummary", "issueSummary", "executiveSummary"):
@@ -232,7 +252,7 @@ def test_staged_run_streams_the_json_report_with_every_row_issue(tmp_path: Path)
 
 
 @pytest.mark.timeout(60)
-def test_an_engine_error_mid_run_stops_the_json_writer_and_stages_nothing(tmp_path: Path) -> None:
+def test_an_engine_error_mid_run_stops_the_trail_writer_and_stages_nothing(tmp_path: Path) -> None:
     class BreaksMidway(FakeAnalysis):
         def iter_cleaned(self, progress=None):  # type: ignore[no-untyped-def]
             for number, chunk in enumerate(super().iter_cleaned(progress)):
@@ -252,20 +272,20 @@ def test_an_engine_error_mid_run_stops_the_json_writer_and_stages_nothing(tmp_pa
             sink=sink,
             analyze=analyze,
         )
-    assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
+    assert not any(t.name.startswith("row-trail-") for t in threading.enumerate())
     assert list((tmp_path / "staging").iterdir()) == []
     assert sink.staged == []
     assert list(tmp_path.iterdir()) == [tmp_path / "staging"]  # scratch removed
 
 
 @pytest.mark.timeout(60)
-def test_a_json_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
+def test_a_trail_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_space(batch: object) -> memoryview:
+    def no_space(groups: object, issues: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(json_downloads, "_serialise_batch", no_space)
+    monkeypatch.setattr(trail_parquet._RowGroups, "add", no_space)
     sink = _staging_sink(tmp_path / "staging")
     with pytest.raises(StagingError, match="no space left on the staging volume"):
         _run(
@@ -275,14 +295,14 @@ def test_a_json_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
             sink=sink,
             analyze=fake_engine(3_000, chunk_rows=300),
         )
-    assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
+    assert not any(t.name.startswith("row-trail-") for t in threading.enumerate())
     # nothing half-written; what was completed is the caller's to discard (as the CLI does)
     assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "staging").iterdir())
     sink.discard()
     assert list((tmp_path / "staging").iterdir()) == []
 
 
-def test_inline_limit_crossed_by_the_json_writer_is_the_one_line_error(tmp_path: Path) -> None:
+def test_inline_limit_crossed_by_a_writer_is_the_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(InlineLimitError, match="INLINE_MAX_BYTES"):
         _run(
             tmp_path,

@@ -100,4 +100,4 @@ def test_batches_rendered_in_slices_give_the_same_csv(monkeypatch: pytest.Monkey
         generate_csv_download("an-1", "s.csv", HEADER, batches)["content_base64"]
     )
     assert sliced == whole
-    assert whole.count(b'"order_id"') == 1
+    assert whole.count(b"order_id,customer") == 1

@@ -114,7 +114,8 @@ def test_caps_cut_sheets_and_leave_a_note(tmp_path: Path, monkeypatch: pytest.Mo
     issues = _values(workbook, "Row issues")
     assert len(issues) == 1 + 25 + 1
     assert issues[-1][0] == (
-        "Showing the first 25 of 60 row-level issues; the full list is in the JSON download."
+        "Showing the first 25 of 60 row-level issues; "
+        "the full list is in the row trail download (Parquet)."
     )
     cleaned = _values(workbook, "Cleaned data")
     assert len(cleaned) == 1 + 10 + 1

@@ -19,7 +19,9 @@ def _parse(entry: dict[str, object]) -> dict[str, object]:
     return parsed
 
 
-def test_json_report_holds_every_row_level_issue(tmp_path: Path) -> None:
+def test_json_report_is_the_final_object_with_one_trail_entry_per_decision(
+    tmp_path: Path,
+) -> None:
     content = make_content(tmp_path, 1_234)
     entry = generate_json_download("an-1", "Sales Data.csv", content)
     assert entry["file_name"] == "sales_data_report.json"
@@ -28,23 +30,31 @@ def test_json_report_holds_every_row_level_issue(tmp_path: Path) -> None:
     assert document["analysis_id"] == "an-1"
     report = document["report"]
     assert isinstance(report, dict)
-    issues = report["rowLevelIssues"]
-    assert len(issues) == 1_234
+    assert report["rowLevelIssues"] == content.final_object["report"]["rowLevelIssues"]
     assert report["rowLevelIssuesTotal"] == 1_234
-    assert report["rowLevelIssuesTruncated"] is False
-    assert issues[0] == {
-        "row": 2,
+    # the fake issues alternate: even offsets are N/A sentinels, odd ones padded names
+    sentinel, padded = report["rowLevelTrail"]
+    assert sentinel == {
         "column": "customer",
         "code": "null_sentinel",
         "severity": "medium",
-        "old_value": "N/A",
-        "new_value": None,
         "action": "unify_null_sentinels",
+        "cells": 617,
+        "rows": list(range(2, 1_236, 2)),  # single rows are numbers
+        "rowsTruncated": False,
+        "changes": [{"old": "N/A", "new": None, "count": 617}],
+        "changesUnlisted": 0,
     }
-    assert [i["row"] for i in issues] == list(range(2, 1_236))
+    assert padded["code"] == "whitespace"
+    assert padded["cells"] == 617
+    assert {(c["old"], c["new"]) for c in padded["changes"]} == {
+        (f" Customer {i} ", f"Customer {i}") for i in range(7)
+    }
+    assert sum(c["count"] for c in padded["changes"]) == 617
     # everything else is the final object as built
     for key in ("alerts", "issues", "recommendations", "executiveSummary", "issueSummary"):
         assert report[key] == content.final_object["report"][key]
+    assert set(report) == {*content.final_object["report"], "rowLevelTrail"}
 
 
 def test_row_issue_values_with_quotes_newlines_and_unicode_survive(tmp_path: Path) -> None:
@@ -75,14 +85,18 @@ def test_row_issue_values_with_quotes_newlines_and_unicode_survive(tmp_path: Pat
     )
     report = _parse(generate_json_download("an-1", "s.csv", content))["report"]
     assert isinstance(report, dict)
-    assert [i["old_value"] for i in report["rowLevelIssues"]] == hostile
-    assert report["rowLevelIssues"][0]["column"] is None
+    (entry,) = report["rowLevelTrail"]
+    assert [c["old"] for c in entry["changes"]] == hostile
+    assert [c["new"] for c in entry["changes"]] == hostile
+    assert entry["column"] is None
+    assert entry["rows"] == [[0, len(hostile) - 1]]
 
 
 def test_empty_row_issue_list_is_an_empty_array(tmp_path: Path) -> None:
     report = _parse(generate_json_download("an-1", "s.csv", make_content(tmp_path, 0)))["report"]
     assert isinstance(report, dict)
     assert report["rowLevelIssues"] == []
+    assert report["rowLevelTrail"] == []
     assert report["rowLevelIssuesTotal"] == 0
 
 
@@ -93,4 +107,5 @@ def test_staged_json_report_has_metadata_only(tmp_path: Path) -> None:
     )
     assert entry["status"] == "pending"
     assert "content_base64" not in entry
-    assert len(json.loads(sink.files["s_report.json"])["report"]["rowLevelIssues"]) == 5
+    report = json.loads(sink.files["s_report.json"])["report"]
+    assert sum(entry["cells"] for entry in report["rowLevelTrail"]) == 5

@@ -1,32 +1,31 @@
-"""The JSON report written on a thread while the data is cleaned (StreamedJsonReport): the
-document, bounded hand-over, and errors on either side leaving nothing staged."""
+"""The row trail written on a thread while the data is cleaned (StreamedTrail): the Parquet
+file and the compact trail, bounded hand-over, and errors on either side leaving nothing
+staged."""
 
 from __future__ import annotations
 
 import dataclasses
 import errno
-import json
+import io
 import threading
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from domain.artifacts import ArtifactSpec, MemorySink, WriteFn, WrittenArtifact
-from domain.downloads import json_downloads
-from domain.downloads.json_downloads import (
-    DOCUMENT_PREFIX,
-    StreamedJsonReport,
-    write_json_report,
-)
-from domain.model import ArtifactFormat
+from domain.downloads import trail_parquet
+from domain.downloads.trail_parquet import StreamedTrail, write_row_trail
+from domain.model import ROW_ISSUE_SCHEMA, ArtifactFormat
 from outbox.settings import Settings
 from outbox.staging import StagingError, StagingSink
-from tests.unit.downloads.fakes import StagedSinkDouble, make_content, make_issues
+from tests.unit.downloads.fakes import StagedSinkDouble, make_issues
 
-SPEC = ArtifactSpec("an-1", "report_json", "sales_report.json", ArtifactFormat.JSON)
+SPEC = ArtifactSpec("an-1", "row_trail", "sales_row_trail.parquet", ArtifactFormat.PARQUET)
+BUDGET = 1 << 20
 
 
 def _staging_sink(directory: Path) -> StagingSink:
@@ -38,64 +37,52 @@ def _chunks(total: int, size: int) -> list[pa.Table]:
     return [make_issues(range(s, min(s + size, total))) for s in range(0, total, size)]
 
 
-def _final_object(tmp_path: Path, rows: int) -> dict[str, Any]:
-    return dict(make_content(tmp_path, rows).final_object)
+def _read(data: bytes) -> pa.Table:
+    return pq.read_table(io.BytesIO(data))
 
 
-def _expected(final_object: dict[str, Any], issues: list[pa.Table]) -> dict[str, Any]:
-    expected = json.loads(json.dumps(final_object))
-    rows = [row for table in issues for row in table.to_pylist()]
-    expected["report"]["rowLevelIssues"] = rows
-    expected["report"]["rowLevelIssuesTruncated"] = False
-    return expected
-
-
-def test_streamed_report_parses_to_the_final_object_with_every_row_issue(tmp_path: Path) -> None:
-    final_object = _final_object(tmp_path, 2_345)
-    assert final_object["report"]["rowLevelIssuesTruncated"] is True  # bounded in the object
+def test_streamed_trail_holds_every_row_issue_in_order(tmp_path: Path) -> None:
     chunks = [*_chunks(2_345, 400), make_issues(range(0))]
     sink = StagedSinkDouble()
-    with StreamedJsonReport(SPEC, sink, capacity=1) as report:
+    with StreamedTrail(SPEC, sink, budget_bytes=BUDGET, capacity=1) as trail:
         for chunk in chunks:
-            report.add(chunk)
-        written = report.finish(final_object, row_issue_total=2_345)
+            trail.add(chunk)
+        written, compact = trail.finish(row_issue_total=2_345)
 
-    data = sink.files["sales_report.json"]
-    assert data.startswith(DOCUMENT_PREFIX)  # constant prefix: written before the end is known
+    data = sink.files["sales_row_trail.parquet"]
     assert written.size_bytes == len(data)
-    document = json.loads(data)
-    assert document == _expected(final_object, chunks)
-    assert [i["row"] for i in document["report"]["rowLevelIssues"]] == list(range(2, 2_347))
-    assert document["report"]["rowLevelIssuesTotal"] == 2_345
+    table = _read(data)
+    assert table.schema == ROW_ISSUE_SCHEMA
+    assert table.to_pylist() == pa.concat_tables(chunks).to_pylist()
+    assert compact.total == 2_345
 
 
-def test_streamed_and_one_go_reports_are_the_same_bytes(tmp_path: Path) -> None:
-    content = make_content(tmp_path, 1_500)
-    one_go = write_json_report(SPEC, content, MemorySink())
-    with StreamedJsonReport(SPEC, MemorySink()) as report:
-        for batch in content.row_issues():
-            report.add(pa.Table.from_batches([batch]))
-        streamed = report.finish(content.final_object, row_issue_total=content.row_issue_total)
+def test_streamed_and_one_go_trails_are_the_same_bytes() -> None:
+    issues = make_issues(range(1_500))
+    one_go, _ = write_row_trail(SPEC, issues, MemorySink(), budget_bytes=BUDGET)
+    with StreamedTrail(SPEC, MemorySink(), budget_bytes=BUDGET) as trail:
+        trail.add(issues)
+        streamed, _ = trail.finish(row_issue_total=1_500)
     assert streamed.content == one_go.content
     assert streamed.sha256 == one_go.sha256
 
 
-def test_no_row_issues_is_an_empty_array(tmp_path: Path) -> None:
-    final_object = _final_object(tmp_path, 0)
-    with StreamedJsonReport(SPEC, MemorySink()) as report:
-        report.add(make_issues(range(0)))
-        written = report.finish(final_object, row_issue_total=0)
+def test_no_row_issues_is_an_empty_file_of_the_schema() -> None:
+    with StreamedTrail(SPEC, MemorySink(), budget_bytes=BUDGET) as trail:
+        trail.add(make_issues(range(0)))
+        written, compact = trail.finish(row_issue_total=0)
     assert written.content is not None
-    document = json.loads(written.content)
-    assert document == _expected(final_object, [])
-    assert document["report"]["rowLevelIssues"] == []
+    table = _read(written.content)
+    assert table.num_rows == 0
+    assert table.schema == ROW_ISSUE_SCHEMA
+    assert list(compact.render_entries()) == []
 
 
-def test_a_count_mismatch_fails_the_report(tmp_path: Path) -> None:
-    with StreamedJsonReport(SPEC, MemorySink()) as report:
-        report.add(make_issues(range(3)))
+def test_a_count_mismatch_fails_the_trail() -> None:
+    with StreamedTrail(SPEC, MemorySink(), budget_bytes=BUDGET) as trail:
+        trail.add(make_issues(range(3)))
         with pytest.raises(ValueError, match="counted 4, wrote 3"):
-            report.finish(_final_object(tmp_path, 3), row_issue_total=4)
+            trail.finish(row_issue_total=4)
 
 
 class _GatedSink(MemorySink):
@@ -113,7 +100,7 @@ class _GatedSink(MemorySink):
 @pytest.mark.timeout(60)
 def test_the_hand_over_is_bounded(tmp_path: Path) -> None:
     sink = _GatedSink()
-    with StreamedJsonReport(SPEC, sink, capacity=2) as report:
+    with StreamedTrail(SPEC, sink, budget_bytes=BUDGET, capacity=2) as report:
         report.add(make_issues(range(0, 10)))
         report.add(make_issues(range(10, 20)))
         third = threading.Thread(target=report.add, args=(make_issues(range(20, 30)),))
@@ -123,44 +110,44 @@ def test_the_hand_over_is_bounded(tmp_path: Path) -> None:
         sink.gate.set()
         third.join(timeout=30)
         assert not third.is_alive()
-        written = report.finish(_final_object(tmp_path, 30), row_issue_total=30)
+        written, _ = report.finish(row_issue_total=30)
     assert written.content is not None
-    assert len(json.loads(written.content)["report"]["rowLevelIssues"]) == 30
+    assert _read(written.content).num_rows == 30
 
 
-def _add_all(report: StreamedJsonReport, chunks: list[pa.Table]) -> None:
+def _add_all(report: StreamedTrail, chunks: list[pa.Table]) -> None:
     for chunk in chunks:
         report.add(chunk)
     pytest.fail("every chunk was taken although the writer failed")
 
 
-def _fail_on_second_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = json_downloads._serialise_batch
+def _fail_on_second_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = trail_parquet._RowGroups.add
     calls = {"n": 0}
 
-    def serialise(batch: pa.RecordBatch) -> memoryview:
+    def add(self: trail_parquet._RowGroups, issues: pa.Table) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(batch)
+        real(self, issues)
 
-    monkeypatch.setattr(json_downloads, "_serialise_batch", serialise)
+    monkeypatch.setattr(trail_parquet._RowGroups, "add", add)
 
 
 @pytest.mark.timeout(60)
 def test_a_writer_error_reaches_the_caller_and_nothing_stays_staged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _fail_on_second_batch(monkeypatch)
+    _fail_on_second_chunk(monkeypatch)
     staging = tmp_path / "staging"
     staging.mkdir()
     sink = _staging_sink(staging)
     with (
-        StreamedJsonReport(SPEC, sink, capacity=1) as report,
+        StreamedTrail(SPEC, sink, budget_bytes=BUDGET, capacity=1) as report,
         pytest.raises(StagingError, match="no space left on the staging volume"),
     ):
         _add_all(report, _chunks(50_000, 100))  # an add raises: the writer has stopped
-    assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
+    assert not any(t.name.startswith("row-trail-") for t in threading.enumerate())
     assert list(staging.iterdir()) == []  # no .tmp-* file, nothing staged
     assert sink.staged == []
 
@@ -171,20 +158,20 @@ def test_a_writer_error_after_the_last_chunk_is_raised_by_finish(
 ) -> None:
     sink = _staging_sink(tmp_path / "staging")
     (tmp_path / "staging").mkdir()
-    with StreamedJsonReport(SPEC, sink) as report:
+    with StreamedTrail(SPEC, sink, budget_bytes=BUDGET) as report:
         report.add(make_issues(range(5)))
-        monkeypatch.setattr(json_downloads, "render_trailer", _raise_enospc)
+        monkeypatch.setattr(trail_parquet._RowGroups, "flush", _raise_enospc)
         with pytest.raises(StagingError, match="no space left"):
-            report.finish(_final_object(tmp_path, 5), row_issue_total=5)
+            report.finish(row_issue_total=5)
     assert list((tmp_path / "staging").iterdir()) == []
 
 
-def _raise_enospc(final_object: Any) -> bytes:
+def _raise_enospc(groups: trail_parquet._RowGroups) -> None:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def _break_while_writing(sink: StagingSink, staging: Path) -> None:
-    with StreamedJsonReport(SPEC, sink) as report:
+    with StreamedTrail(SPEC, sink, budget_bytes=BUDGET) as report:
         report.add(make_issues(range(1_000)))
         deadline = time.monotonic() + 30
         while not any(p.name.startswith(".tmp-") for p in staging.iterdir()):
@@ -200,14 +187,14 @@ def test_an_error_in_the_callers_thread_stops_the_writer_and_nothing_stays_stage
     sink = _staging_sink(tmp_path)
     with pytest.raises(RuntimeError, match="engine broke"):
         _break_while_writing(sink, tmp_path)
-    assert not any(t.name.startswith("json-report-") for t in threading.enumerate())
+    assert not any(t.name.startswith("row-trail-") for t in threading.enumerate())
     assert list(tmp_path.iterdir()) == []
     assert sink.staged == []
 
 
-def test_adding_after_finish_is_refused(tmp_path: Path) -> None:
-    with StreamedJsonReport(SPEC, MemorySink()) as report:
-        report.finish(_final_object(tmp_path, 0), row_issue_total=0)
+def test_adding_after_finish_is_refused() -> None:
+    with StreamedTrail(SPEC, MemorySink(), budget_bytes=BUDGET) as report:
+        report.finish(row_issue_total=0)
         with pytest.raises(RuntimeError, match="already finished"):
             report.add(make_issues(range(1)))
 
@@ -228,7 +215,7 @@ class _BrokenStreamSink(MemorySink):
 def test_a_writer_that_dies_at_once_does_not_leave_the_caller_waiting() -> None:
     chunks = [make_issues(range(start, start + 10)) for start in range(0, 100_000, 10)]
     with (
-        StreamedJsonReport(SPEC, _BrokenStreamSink(), capacity=1) as report,
+        StreamedTrail(SPEC, _BrokenStreamSink(), budget_bytes=BUDGET, capacity=1) as report,
         pytest.raises(OSError, match="I/O error"),
     ):
         _add_all(report, chunks)
