@@ -89,6 +89,8 @@ ENV_NAMES: Final = (
     "LOG_LEVEL",
     "CLEAN_MY_DATA_CRASH_AT",
     "DB_TIMEOUT_SECONDS",
+    "DUPLICATES_POLICY",
+    "FORMULA_CELLS",
 )
 
 

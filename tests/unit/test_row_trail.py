@@ -57,7 +57,7 @@ def test_the_parquet_trail_gives_back_every_row_issue_cell_by_cell(tmp_path: Pat
     assert expected.num_rows > 300  # the input is dirty enough to say something
 
     result = run_analysis(
-        source, analysis_id="an-trail", upload_to_s3=False, sink=None, scratch_dir=tmp_path
+        source, analysis_id="an-trail", inline=True, sink=None, scratch_dir=tmp_path
     )
     trail = pq.read_table(io.BytesIO(_download(result, "parquet")))
     assert trail.schema == ROW_ISSUE_SCHEMA
@@ -103,7 +103,7 @@ def test_a_flood_of_blank_lines_stays_small_in_every_download(tmp_path: Path) ->
     size = source.stat().st_size
 
     result = run_analysis(
-        source, analysis_id="an-blank", upload_to_s3=False, sink=None, scratch_dir=tmp_path
+        source, analysis_id="an-blank", inline=True, sink=None, scratch_dir=tmp_path
     )
     report = result.final_object["report"]
     assert report["rowLevelIssuesTotal"] == blank_lines

@@ -103,7 +103,8 @@ def test_sqlite_a_failing_file_is_rolled_back_whole_and_not_recorded(
         upgrade(engine, sql_dir)
 
     assert "\n" not in str(raised.value)
-    assert [v for v, _ in _applied(engine)] == ["001", "002"]  # the files before it stay
+    shipped = [m.version for m in discover_migrations(sql_dir, dialect="sqlite")][:-1]
+    assert [v for v, _ in _applied(engine)] == shipped  # the files before it stay
     assert "half_a" not in sa.inspect(engine).get_table_names()
     assert find_pending(engine, sql_dir) == ["900_broken"]
 
