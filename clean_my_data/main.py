@@ -20,7 +20,20 @@ from domain.errors import UserFacingError
 from outbox import crashpoints
 from outbox.settings import Settings, SettingsError, apply_allocator_defaults
 
-COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db", "purge")
+COMMAND_MODULES = (
+    "analyze",
+    "report",
+    "relay",
+    "history",
+    "requeue",
+    "verify",
+    "db",
+    "purge",
+    "submit",
+    "worker",
+    "token",
+    "serve",
+)
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

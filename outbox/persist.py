@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -535,9 +535,12 @@ def persist_analysis_report(
     final_object: Mapping[str, Any],
     artifacts: Sequence[WrittenArtifact],
     settings: Settings,
+    *,
+    within: Callable[[sa.Connection], None] | None = None,
 ) -> PersistResult:
     """Commit the final object, its downloads and their outbox records in one transaction (see
-    the module docstring). Idempotent for the same analysis id and bytes."""
+    the module docstring). Idempotent for the same analysis id and bytes. ``within`` runs last
+    inside that transaction (a job's fenced status): if it raises, nothing is committed."""
     analysis_id = _check_inputs(final_object, artifacts)
     plan: _Plan | None = None
     try:
@@ -545,6 +548,8 @@ def persist_analysis_report(
             try:
                 with _analysis_transaction(engine, analysis_id) as conn:
                     plan = _write(conn, final_object, artifacts, settings, analysis_id)
+                    if within is not None:
+                        within(conn)
                     crashpoints.reach(crashpoints.BEFORE_COMMIT)
                 break
             except sa.exc.DBAPIError as exc:

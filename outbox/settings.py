@@ -161,6 +161,16 @@ class Settings:
     crash_point: str | None = None
     # --- database ---
     db_timeout_seconds: int = 180  # pymysql read/write timeout: a hung server fails, never blocks
+    # --- analysis jobs and workers ---
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    job_max_attempts: int = 3
+    job_lease_seconds: int = 60
+    worker_poll_interval_seconds: float = 1.0
+    worker_scratch_dir: Path = Path("var/scratch")
+    job_input_retention_hours: int = 24
+    job_input_grace_seconds: int = 3600
+    # --- HTTP API ---
+    max_upload_bytes: int = 1024**3
 
     @property
     def store(self) -> StoreLocation:
@@ -239,6 +249,24 @@ class Settings:
             ),
             crash_point=_optional(env, "CLEAN_MY_DATA_CRASH_AT"),
             db_timeout_seconds=_int(env, "DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, minimum=1),
+            worker_id=_str(env, "WORKER_ID", f"{socket.gethostname()}:{os.getpid()}"),
+            job_max_attempts=_int(
+                env, "JOB_MAX_ATTEMPTS", cls.job_max_attempts, minimum=1, maximum=100
+            ),
+            job_lease_seconds=_int(
+                env, "JOB_LEASE_SECONDS", cls.job_lease_seconds, minimum=2, maximum=3600
+            ),
+            worker_poll_interval_seconds=_float(
+                env, "WORKER_POLL_INTERVAL_SECONDS", cls.worker_poll_interval_seconds, minimum=0.01
+            ),
+            worker_scratch_dir=Path(_str(env, "WORKER_SCRATCH_DIR", str(cls.worker_scratch_dir))),
+            job_input_retention_hours=_int(
+                env, "JOB_INPUT_RETENTION_HOURS", cls.job_input_retention_hours, minimum=0
+            ),
+            job_input_grace_seconds=_int(
+                env, "JOB_INPUT_GRACE_SECONDS", cls.job_input_grace_seconds, minimum=60
+            ),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1),
         )
         settings.validate()
         return settings

@@ -19,10 +19,12 @@ import re
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+import sqlalchemy as sa
 import structlog
 
 from clean_my_data.progress import TerminalProgress
@@ -144,7 +146,12 @@ def _run_inline(
 
 
 def _run_staged(
-    path: Path, analysis_id: str, settings: Settings, progress: ProgressFn | None
+    path: Path,
+    analysis_id: str,
+    settings: Settings,
+    progress: ProgressFn | None,
+    *,
+    within: Callable[[sa.Connection], None] | None = None,
 ) -> dict[str, Any]:
     engine = open_database(settings)  # before any work: a missing schema fails fast
     try:
@@ -165,7 +172,9 @@ def _run_staged(
             sink.discard()
             raise
         crashpoints.reach(crashpoints.AFTER_STAGING)
-        persisted = persist_analysis_report(engine, result.final_object, result.artifacts, settings)
+        persisted = persist_analysis_report(
+            engine, result.final_object, result.artifacts, settings, within=within
+        )
         return persisted.final_object
     finally:
         engine.dispose()

@@ -109,6 +109,11 @@ class ObjectStore(ABC):
     def presign_get(self, key: str, ttl_seconds: int) -> str:
         """A URL that downloads the object for ``ttl_seconds`` and then stops working."""
 
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes in chunks, streamed (inputs of analysis jobs). ``StoreError``
+        (``CLIENT_ERROR``) when the object is absent."""
+        raise StoreError(ErrorClass.CLIENT_ERROR, f"{type(self).__name__} cannot read objects")
+
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove an object (operations and tests; the relay never deletes)."""

@@ -144,6 +144,15 @@ class LocalStore(ObjectStore):
         """A local directory has no signed URLs: the plain ``file://`` location."""
         return self.location_of(key)
 
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        try:
+            handle = self._path_of(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StoreError(ErrorClass.CLIENT_ERROR, f"no object {key!r}") from exc
+        with handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
+
     def delete(self, key: str) -> None:
         path = self._path_of(key)
         for victim in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
