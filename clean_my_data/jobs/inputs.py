@@ -74,48 +74,63 @@ def safe_file_name(name: str) -> str:
     return cleaned
 
 
-def _spool(chunks: Iterable[bytes], directory: Path, max_bytes: int) -> tuple[Path, int, str]:
-    directory.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (removed by the caller)
-        dir=directory, prefix=".input-", delete=False
-    )
-    path = Path(handle.name)
-    try:
-        with handle:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise InputTooLargeError(
-                        f"the input is larger than {max_bytes:,} bytes (MAX_UPLOAD_BYTES)"
-                    )
-                digest.update(chunk)
-                handle.write(chunk)
-    except BaseException:
+class InputSpool:
+    """A private scratch file being filled with an input: counted, hashed, refused past
+    ``max_bytes``. Use as a context manager: the file is removed on exit."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in finish/close)
+            dir=directory, prefix=".input-", delete=False
+        )
+        self.path = Path(self._handle.name)
+        self._digest = hashlib.sha256()
+        self._max_bytes = max_bytes
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            raise InputTooLargeError(
+                f"the input is larger than {self._max_bytes:,} bytes (MAX_UPLOAD_BYTES)"
+            )
+        self._digest.update(chunk)
+        self._handle.write(chunk)
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._handle.close()
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        raise
-    return path, size, digest.hexdigest()
+            self.path.unlink()
+
+    def __enter__(self) -> InputSpool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
-def store_input(
-    store: ObjectStore, settings: Settings, chunks: Iterable[bytes], name: str
+def store_spooled(
+    store: ObjectStore, settings: Settings, spool: InputSpool, name: str
 ) -> JobInput:
-    """Spool, hash and store one input; nothing is left behind when it fails."""
-    if not name.strip():
-        raise InputError("the input has no file name")
-    path, size, sha256 = _spool(chunks, settings.worker_scratch_dir, settings.max_upload_bytes)
+    """Write a filled spool create-only to a new key of the ``inputs/`` area."""
+    spool.flush()
+    if spool.size == 0:
+        raise InputError(f"{safe_file_name(name)}: the file is empty")
     key = new_input_key(settings)
     try:
-        if size == 0:
-            raise InputError(f"{safe_file_name(name)}: the file is empty")
         store.upload(
             UploadRequest(
                 key=key,
-                path=path,
-                size_bytes=size,
-                sha256=sha256,
+                path=spool.path,
+                size_bytes=spool.size,
+                sha256=spool.sha256,
                 content_type="application/octet-stream",
                 file_name=safe_file_name(name),
             )
@@ -124,10 +139,19 @@ def store_input(
         raise InputStoreError(
             f"cannot store the input ({exc.error_class.value}): {str(exc).splitlines()[0]}"
         ) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-    return JobInput(key=key, name=safe_file_name(name), size=size, sha256=sha256)
+    return JobInput(key=key, name=safe_file_name(name), size=spool.size, sha256=spool.sha256)
+
+
+def store_input(
+    store: ObjectStore, settings: Settings, chunks: Iterable[bytes], name: str
+) -> JobInput:
+    """Spool, hash and store one input; nothing is left behind when it fails."""
+    if not name.strip():
+        raise InputError("the input has no file name")
+    with InputSpool(settings.worker_scratch_dir, settings.max_upload_bytes) as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        return store_spooled(store, settings, spool, name)
 
 
 def fetch_input(store: ObjectStore, job_input: JobInput, destination: Path) -> None:

@@ -15,7 +15,7 @@ import structlog
 
 from clean_my_data.commands.analyze import validate_analysis_id
 from clean_my_data.jobs.inputs import delete_input, store_input
-from outbox.jobs.model import SubmitOutcome
+from outbox.jobs.model import JobInput, SubmitOutcome
 from outbox.jobs.queue import submit_job
 from outbox.settings import Settings
 from relay.stores.base import ObjectStore
@@ -34,8 +34,32 @@ def submit_analysis(
     submitted_by: str,
     replace: bool = False,
 ) -> SubmitOutcome:
+    """Store the input read from ``chunks``, then queue the job."""
     validate_analysis_id(analysis_id)
     job_input = store_input(store, settings, chunks, file_name)
+    return queue_stored_input(
+        engine,
+        store,
+        settings,
+        analysis_id=analysis_id,
+        job_input=job_input,
+        submitted_by=submitted_by,
+        replace=replace,
+    )
+
+
+def queue_stored_input(
+    engine: sa.Engine,
+    store: ObjectStore,
+    settings: Settings,
+    *,
+    analysis_id: str,
+    job_input: JobInput,
+    submitted_by: str,
+    replace: bool = False,
+) -> SubmitOutcome:
+    """Queue the job for an input just stored; the input is deleted again when the job does
+    not refer to it."""
     try:
         outcome = submit_job(
             engine,
