@@ -171,6 +171,7 @@ class Settings:
     job_input_grace_seconds: int = 3600
     # --- HTTP API ---
     max_upload_bytes: int = 1024**3
+    api_body_timeout_seconds: float = 30.0
 
     @property
     def store(self) -> StoreLocation:
@@ -267,6 +268,9 @@ class Settings:
                 env, "JOB_INPUT_GRACE_SECONDS", cls.job_input_grace_seconds, minimum=60
             ),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1),
+            api_body_timeout_seconds=_float(
+                env, "API_BODY_TIMEOUT_SECONDS", cls.api_body_timeout_seconds, minimum=0.1
+            ),
         )
         settings.validate()
         return settings

@@ -111,16 +111,18 @@ def _quiet_scheduler_logger() -> logging.Logger:
     return scheduler_logger
 
 
-def run_daemon(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+def run_daemon(settings: Settings, stop: threading.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or until ``stop`` is set, when given: the relay then runs in
+    a thread of another process, which owns the signals); exit 0 after a clean stop."""
     engine = open_database(settings)
     metrics = RelayMetrics()
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
         log.info("relay_metrics_served", port=settings.metrics_port)
     worker = RelayWorker(engine, open_store(settings), settings, metrics)
-    stop = threading.Event()
-    _install_stop_handlers(stop)
+    if stop is None:
+        stop = threading.Event()
+        _install_stop_handlers(stop)
     scheduler = BackgroundScheduler(timezone="UTC", logger=_quiet_scheduler_logger())
     _schedule(scheduler, engine, worker, settings)
     log.info(

@@ -85,14 +85,14 @@ class InputSpool:
         )
         self.path = Path(self._handle.name)
         self._digest = hashlib.sha256()
-        self._max_bytes = max_bytes
+        self.max_bytes = max_bytes
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        if self.size > self._max_bytes:
+        if self.size > self.max_bytes:
             raise InputTooLargeError(
-                f"the input is larger than {self._max_bytes:,} bytes (MAX_UPLOAD_BYTES)"
+                f"the input is larger than {self.max_bytes:,} bytes (MAX_UPLOAD_BYTES)"
             )
         self._digest.update(chunk)
         self._handle.write(chunk)
@@ -116,9 +116,7 @@ class InputSpool:
         self.close()
 
 
-def store_spooled(
-    store: ObjectStore, settings: Settings, spool: InputSpool, name: str
-) -> JobInput:
+def store_spooled(store: ObjectStore, settings: Settings, spool: InputSpool, name: str) -> JobInput:
     """Write a filled spool create-only to a new key of the ``inputs/`` area."""
     spool.flush()
     if spool.size == 0:

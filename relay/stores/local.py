@@ -48,6 +48,10 @@ class LocalStore(ObjectStore):
             raise StoreError(ErrorClass.CLIENT_ERROR, f"unsafe object key {key!r}")
         return self._root.joinpath(*parts)
 
+    def local_path(self, key: str) -> Path:
+        """Where the object of ``key`` lives on disk (the HTTP API streams it from there)."""
+        return self._path_of(key)
+
     def upload(self, request: UploadRequest) -> UploadResult:
         target = self._path_of(request.key)
         try:
