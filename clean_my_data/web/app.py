@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any, Final
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Header, Query, Request, Response
+from fastapi import FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -55,15 +55,11 @@ WAIT_POLL_SECONDS: Final = 1.0
 PENDING_RETRY_AFTER_SECONDS: Final = 5
 IDEMPOTENCY_NAMESPACE: Final = uuid.UUID("0b5e3c1e-6f1e-4c55-9a39-7d0c3c1b2a10")
 
-AnalysisId = Annotated[
-    str, Query(min_length=1, max_length=MAX_ANALYSIS_ID_LENGTH, pattern=ANALYSIS_ID_PATTERN.pattern)
-]
+ID_PATTERN: Final = f"^{ANALYSIS_ID_PATTERN.pattern}$"
 
 
 def _path_id(max_length: int) -> Any:
-    from fastapi import Path as PathParam
-
-    return PathParam(min_length=1, max_length=max_length, pattern=ANALYSIS_ID_PATTERN.pattern)
+    return Path(min_length=1, max_length=max_length, pattern=ID_PATTERN)
 
 
 def create_app(
@@ -115,7 +111,9 @@ def create_app(
         request: Request,
         principal: Submitter,
         *,
-        analysis_id: Annotated[str | None, AnalysisId] = None,
+        analysis_id: Annotated[
+            str | None, Query(min_length=1, max_length=MAX_ANALYSIS_ID_LENGTH, pattern=ID_PATTERN)
+        ] = None,
         file_name: Annotated[str | None, Query(max_length=255)] = None,
         replace: bool = False,
         idempotency_key: Annotated[str | None, Header(max_length=255)] = None,

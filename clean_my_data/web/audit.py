@@ -18,7 +18,7 @@ from clean_my_data.web.auth import Auditor
 from clean_my_data.web.problems import ProblemError
 from clean_my_data.web.views import iso
 from outbox.audit.history import HistoryFilter, iter_history
-from outbox.audit.requeue import Selection, requeue_downloads
+from outbox.audit.requeue import RequeueError, Selection, requeue_downloads
 from outbox.audit.timespec import TimeSpecError, parse_since
 from outbox.clock import utcnow
 from outbox.settings import Settings
@@ -139,14 +139,17 @@ def register(app: FastAPI, engine: sa.Engine, settings: Settings, store: ObjectS
         body: RequeueBody,
     ) -> dict[str, Any]:
         """Put an ``upload_failed`` download back in the queue; the token's name is the actor."""
-        outcomes = await run_in_threadpool(
-            requeue_downloads,
-            engine,
-            settings,
-            Selection(download_id=download_id),
-            reason=body.reason,
-            actor=f"api:{principal.name}",
-        )
+        try:
+            outcomes = await run_in_threadpool(
+                requeue_downloads,
+                engine,
+                settings,
+                Selection(download_id=download_id),
+                reason=body.reason,
+                actor=f"api:{principal.name}",
+            )
+        except RequeueError as exc:
+            raise ProblemError(404, str(exc), kind="not-found") from None
         if not outcomes:
             raise ProblemError(404, f"no download {download_id!r}", kind="not-found")
         return outcomes[0].as_json()
