@@ -24,6 +24,7 @@ from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
 from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
+from clean_my_data.web.pages.install import install_pages
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
 from clean_my_data.web.uploads import (
     check_declared_length,
@@ -243,6 +244,7 @@ def create_app(
         return FileResponse(path, filename=row.file_name, media_type=_media_type(row.format))
 
     audit.register(app, engine, settings, store)
+    install_pages(app)
     return app
 
 

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from clean_my_data.web.pages.access import session_principal
+from clean_my_data.web.pages.sessions import COOKIE_NAME
 from clean_my_data.web.problems import ProblemError
 from outbox.access import Principal, find_principal
 from outbox.tables import ROLE_ADMIN, ROLE_ANALYST, ROLE_AUDITOR
@@ -31,6 +33,8 @@ async def authenticate(request: Request) -> Principal:
     if request.app.state.open_access:
         return LOCAL_PRINCIPAL
     header = request.headers.get("authorization", "")
+    if not header and request.cookies.get(COOKIE_NAME):
+        return await session_principal(request)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ProblemError(
