@@ -19,7 +19,8 @@ from prometheus_client import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.commands.analyze import ANALYSIS_ID_PATTERN, MAX_ANALYSIS_ID_LENGTH
+from clean_my_data._api._analyze import _ANALYSIS_ID_PATTERN as ANALYSIS_ID_PATTERN
+from clean_my_data._api._analyze import MAX_ANALYSIS_ID_LENGTH
 from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
 from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit

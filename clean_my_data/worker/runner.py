@@ -25,9 +25,8 @@ from typing import Final
 import sqlalchemy as sa
 import structlog
 
-from clean_my_data.commands.analyze import _run_staged
+import clean_my_data
 from clean_my_data.jobs.inputs import fetch_input, safe_file_name
-from domain.errors import InputError
 from outbox.jobs.leasing import (
     claim_job,
     finish_failed,
@@ -161,17 +160,18 @@ class JobWorker:
             path = scratch / safe_file_name(job.input.name)
             progress(PHASE_FETCHING, 0, job.input.size)
             fetch_input(self._store, job.input, path)
-            _run_staged(
+            clean_my_data.analyze_and_commit(
                 path,
-                job.analysis_id,
-                self._settings,
-                progress,
-                within=lambda conn: mark_succeeded(conn, job),
+                analysis_id=job.analysis_id,
+                settings=self._settings,
+                engine=self._engine,
+                in_transaction=lambda conn: mark_succeeded(conn, job),
+                progress=progress,
             )
         except JobLeaseLostError:
             log.warning("job_lease_lost", job_id=job.id, analysis_id=job.analysis_id)
             return JobOutcome(job.id, job.analysis_id, "lease_lost")
-        except InputError as exc:
+        except clean_my_data.InputError as exc:
             return self._failed(job, "input_error", _first_line(exc), retry=False)
         except StoreError as exc:
             return self._failed(job, exc.error_class.value, _first_line(exc), retry=True)

@@ -22,7 +22,7 @@ ORDERS = Path(__file__).resolve().parents[2] / "fixtures" / "messy_orders.csv"
 CLI = [sys.executable, "-m", "clean_my_data.main"]
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     (tmp_path / "staging").mkdir()
     url = (

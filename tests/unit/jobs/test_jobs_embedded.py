@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clean_my_data.commands.analyze import _run_staged
+import clean_my_data
 from clean_my_data.jobs.inputs import InputTooLargeError, stored_at
 from clean_my_data.jobs.submit import submit_analysis
 from clean_my_data.worker.runner import JobWorker
@@ -143,11 +143,21 @@ def test_a_worker_whose_lease_was_taken_over_commits_nothing(
     path = tmp_path / "orders.csv"
     path.write_bytes(CSV)
     with pytest.raises(JobLeaseLostError):
-        _run_staged(path, "a-1", settings, None, within=lambda c: mark_succeeded(c, stale))
+        clean_my_data.analyze_and_commit(
+            path,
+            analysis_id="a-1",
+            settings=settings,
+            in_transaction=lambda c: mark_succeeded(c, stale),
+        )
     assert _count(engine, analysis_reports) == 0
     assert _count(engine, downloads) == 0
     assert list(settings.staging_dir.iterdir()) == []  # its staged files removed
-    _run_staged(path, "a-1", settings, None, within=lambda c: mark_succeeded(c, current))
+    clean_my_data.analyze_and_commit(
+        path,
+        analysis_id="a-1",
+        settings=settings,
+        in_transaction=lambda c: mark_succeeded(c, current),
+    )
     job = load_job(engine, "a-1")
     assert job is not None
     assert job.status == "succeeded"
