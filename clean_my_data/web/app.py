@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, Path, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -26,6 +27,7 @@ from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
+from clean_my_data.web.streams import StreamHub, format_event
 from clean_my_data.web.uploads import (
     check_declared_length,
     raw_file_name,
@@ -243,8 +245,52 @@ def create_app(
         path = store.local_path(key)
         return FileResponse(path, filename=row.file_name, media_type=_media_type(row.format))
 
+    hub = StreamHub()
+    app.state.hub = hub
+
+    @app.get(f"{API}/analyses/{{analysis_id}}/events", tags=["analyses"])
+    async def analysis_events(
+        principal: Reader, analysis_id: Annotated[str, _path_id(MAX_ANALYSIS_ID_LENGTH)]
+    ) -> StreamingResponse:
+        """Server-Sent Events (``event: analysis``): the job's status, phase and progress and
+        each download's status, sent when they change; the stream ends once the job has ended
+        and no download is pending."""
+        await _visible_analysis(principal, analysis_id)
+
+        def read() -> dict[str, Any]:
+            job, report = load_analysis(engine, analysis_id)
+            entries = [] if report is None else report.get("report", {}).get("downloads", [])
+            return {
+                "job": None if job is None else job_json(job),
+                "downloads": [
+                    {key: entry.get(key) for key in ("download_id", "format", "status", "error")}
+                    for entry in entries
+                    if isinstance(entry, dict)
+                ],
+            }
+
+        async def events() -> AsyncIterator[str]:
+            async for snapshot in hub.subscribe(f"analysis:{analysis_id}", read):
+                yield format_event("analysis", snapshot)
+                if snapshot is not None and _settled(snapshot):
+                    return
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
     audit.register(app, engine, settings, store)
     return app
+
+
+_SSE_HEADERS: Final = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def _settled(snapshot: dict[str, Any]) -> bool:
+    job = snapshot["job"]
+    if job is None or job["status"] not in ("succeeded", "failed"):
+        return False
+    return job["status"] == "failed" or all(
+        entry["status"] != PENDING for entry in snapshot["downloads"]
+    )
 
 
 def _download_row(engine: sa.Engine, analysis_id: str, download_id: str) -> Any:

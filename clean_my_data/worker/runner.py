@@ -27,6 +27,7 @@ import structlog
 
 import clean_my_data
 from clean_my_data.jobs.inputs import fetch_input, safe_file_name
+from clean_my_data.jobs.sweep import sweep_inputs
 from outbox.jobs.leasing import (
     claim_job,
     finish_failed,
@@ -43,6 +44,7 @@ PROGRESS_INTERVAL_SECONDS: Final = 1.0
 PHASE_FETCHING: Final = "fetching"
 RETRY_BASE_SECONDS: Final = 2.0
 RETRY_MAX_SECONDS: Final = 300.0
+SWEEP_INTERVAL_SECONDS: Final = 300.0
 
 log = structlog.get_logger()
 
@@ -112,10 +114,21 @@ class JobWorker:
 
     def run_forever(self) -> None:
         log.info("worker_started", worker_id=self._settings.worker_id)
+        next_sweep = 0.0
         while not self.stop.is_set():
+            if time.monotonic() >= next_sweep:
+                self.sweep()
+                next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
             if self.run_one() is None:
                 self.stop.wait(self._settings.worker_poll_interval_seconds)
         log.info("worker_stopped", worker_id=self._settings.worker_id)
+
+    def sweep(self) -> None:
+        """Delete inputs past their retention or grace period; a failure is logged only."""
+        try:
+            sweep_inputs(self._engine, self._store, self._settings)
+        except Exception as exc:  # noqa: BLE001 (the next sweep tries again)
+            log.warning("job_input_sweep_failed", error=_first_line(exc))
 
     def run_one(self) -> JobOutcome | None:
         """Claim and run one job; None when none was due."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,23 @@ def test_health_readiness_metrics_and_docs(service: Service) -> None:
     assert "cmd_api_requests_total" in anonymous.get("/metrics").text
     assert anonymous.get("/docs").status_code == 200
     assert "/api/v1/analyses" in anonymous.get("/openapi.json").json()["paths"]
+
+
+def test_events_stream_one_analysis_until_its_downloads_settle(service: Service) -> None:
+    ann, aud = service.client("ann"), service.client("aud")
+    assert _submit(ann, ORDERS, analysis_id="streamed").status_code == 202
+    snapshots: list[dict[str, Any]] = []
+    with ann.stream("GET", "/api/v1/analyses/streamed/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        for line in events.iter_lines():
+            if line.startswith("data: "):
+                snapshots.append(json.loads(line[len("data: ") :]))
+    last = snapshots[-1]
+    assert last["job"]["status"] == "succeeded"
+    assert sorted(d["status"] for d in last["downloads"]) == ["uploaded"] * 3
+    assert len(snapshots) == len({json.dumps(s, sort_keys=True) for s in snapshots})  # changes only
+    _is_problem(service.client("bob").get("/api/v1/analyses/streamed/events"), 404)
+    _is_problem(ann.get("/api/v1/stats/events"), 403)
+    with aud.stream("GET", "/api/v1/stats/events") as stats:
+        first = next(line for line in stats.iter_lines() if line.startswith("data: "))
+    assert json.loads(first[len("data: ") :])["jobs"]["succeeded"] >= 1
