@@ -24,8 +24,9 @@ from clean_my_data._api._analyze import _ANALYSIS_ID_PATTERN as ANALYSIS_ID_PATT
 from clean_my_data._api._analyze import MAX_ANALYSIS_ID_LENGTH
 from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
 from clean_my_data.jobs.submit import queue_stored_input
-from clean_my_data.web import audit
+from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
+from clean_my_data.web.direct import uploaded_input
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
 from clean_my_data.web.streams import StreamHub, format_event
 from clean_my_data.web.uploads import (
@@ -44,7 +45,7 @@ from clean_my_data.web.views import (
 )
 from domain.errors import InputError
 from outbox.access import Principal
-from outbox.jobs.model import JobConflictError
+from outbox.jobs.model import JobConflictError, JobInput
 from outbox.jobs.queue import load_job
 from outbox.settings import Settings
 from outbox.tables import PENDING, ROLE_ADMIN, UPLOAD_FAILED, UPLOADED, downloads
@@ -139,6 +140,10 @@ def create_app(
             and not visible_to(principal, existing, sees_all=False)
         ):
             raise ProblemError(409, f"analysis id {analysis_id!r} is taken", kind="conflict")
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip() == "application/json":
+            job_input, _ = await uploaded_input(request, settings, store)
+            return await _queue(principal, analysis_id, job_input, replace=replace)
         spool = InputSpool(settings.worker_scratch_dir, settings.max_upload_bytes)
         try:
             timeout = settings.api_body_timeout_seconds
@@ -156,6 +161,11 @@ def create_app(
             ) from None
         finally:
             spool.close()
+        return await _queue(principal, analysis_id, job_input, replace=replace)
+
+    async def _queue(
+        principal: Principal, analysis_id: str, job_input: JobInput, *, replace: bool
+    ) -> JSONResponse:
         try:
             outcome = await run_in_threadpool(
                 queue_stored_input,
@@ -278,6 +288,7 @@ def create_app(
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
     audit.register(app, engine, settings, store)
+    direct.register(app, settings, store)
     return app
 
 

@@ -4,6 +4,7 @@ exactly once."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -135,3 +136,36 @@ def test_the_attempts_run_out_and_the_job_fails_with_the_last_error(
     waited = _run(env, "submit", str(ORDERS), "--analysis-id", "doomed", "--wait", "5")
     assert waited.returncode == 1
     assert "failed" in waited.stderr.splitlines()[-1]
+
+
+def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    with big.open("w") as handle:
+        handle.write("id,name,amount,city\n")
+        for i in range(300_000):
+            handle.write(f"{i},name {i % 997},{i * 3 % 1000}.5,city {i % 89}\n")
+    assert _run(env, "submit", str(big), "--analysis-id", "termed").returncode == 0
+    worker = subprocess.Popen(
+        [*CLI, "worker"],
+        env={**env, "JOB_LEASE_SECONDS": "30"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _job(env).status != "running":
+            assert time.monotonic() < deadline, "the worker never claimed the job"
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=180)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, stderr
+    assert '"worker_stop_requested"' in stderr
+    job = _job(env)
+    assert (job.status, job.attempts) == ("succeeded", 1)
+    assert _counts(env) == (1, 3, 3)
