@@ -121,7 +121,7 @@ def main() -> None:
         run_analysis(
             Path("synthetic.csv"),
             analysis_id="bench-generators",
-            upload_to_s3=True,
+            inline=False,
             sink=sink,
             scratch_dir=Path(scratch),
             analyze=lambda path, **_: analysis,

@@ -1,12 +1,71 @@
-"""clean-my-data: find and fix data-quality problems; deliver artifacts through an outbox."""
+"""clean-my-data: find and fix data-quality problems; deliver artifacts through an outbox.
 
-from __future__ import annotations
+The public Python API (everything else is private)::
 
-from importlib.metadata import PackageNotFoundError, version
+    import clean_my_data
+
+    final = clean_my_data.analyze_and_commit("sales.csv")   # stage, then one transaction
+    clean_my_data.relay_once()                              # upload what is staged
+    report = clean_my_data.get_report(final["analysis_id"], presign=True)
+
+Errors derive from :class:`CleanMyDataError`; each carries a one-line message and the exit code
+the command line gives it.
+"""
+
+from importlib import metadata as _metadata
+
+from clean_my_data._api._analyze import analyze, analyze_and_commit, analyze_inline
+from clean_my_data._api._audit import RequeueReport, history, relay_once, requeue, verify
+from clean_my_data._api._reports import get_report, presign_download
+from clean_my_data._api._types import FinalObject, InTransaction
+from clean_my_data._errors import (
+    CleanMyDataError,
+    ConfigurationError,
+    DatabaseError,
+    InputError,
+    NotFoundError,
+    NotUploadedError,
+    StorageError,
+    UsageError,
+)
+from clean_my_data.logging_setup import configure_logging
+from outbox.audit.history import HistoryEntry
+from outbox.audit.requeue import RequeueOutcome, Verdict
+from outbox.settings import Settings
+from relay.verify import Problem, VerifyResult
 
 try:
-    __version__ = version("clean-my-data")
-except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = _metadata.version("clean-my-data")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+__all__ = [
+    "CleanMyDataError",
+    "ConfigurationError",
+    "DatabaseError",
+    "FinalObject",
+    "HistoryEntry",
+    "InTransaction",
+    "InputError",
+    "NotFoundError",
+    "NotUploadedError",
+    "Problem",
+    "RequeueOutcome",
+    "RequeueReport",
+    "Settings",
+    "StorageError",
+    "UsageError",
+    "Verdict",
+    "VerifyResult",
+    "__version__",
+    "analyze",
+    "analyze_and_commit",
+    "analyze_inline",
+    "configure_logging",
+    "get_report",
+    "history",
+    "presign_download",
+    "relay_once",
+    "requeue",
+    "verify",
+]

@@ -137,7 +137,7 @@ class _Run:
 
     analysis_id: str
     source_name: str
-    upload_to_s3: bool
+    inline: bool
     sink: ArtifactSink
     moment: datetime
     started: float  # time.monotonic()
@@ -155,9 +155,7 @@ class _Run:
             timestamp=self.moment,
             execution_time_ms=self.elapsed_ms(),
             body=body,
-            downloads=[
-                describe_download(w, self.upload_to_s3, include_content=content) for w in written
-            ],
+            downloads=[describe_download(w, self.inline, include_content=content) for w in written],
         )
 
 
@@ -188,7 +186,7 @@ def run_analysis(
     input_path: Path,
     *,
     analysis_id: str,
-    upload_to_s3: bool,
+    inline: bool,
     sink: ArtifactSink | None,
     scratch_dir: Path | None = None,
     progress: ProgressFn | None = None,
@@ -199,13 +197,14 @@ def run_analysis(
     """Analyse ``input_path``, write the cleaned CSV, the xlsx and the JSON report into the
     sink, and return the final object.
 
-    ``upload_to_s3=False`` with no sink keeps the artifacts in memory (``content_base64``);
-    ``upload_to_s3=True`` needs the caller's sink and yields staged entries (``pending``).
+    ``inline=True`` keeps the artifacts in memory (the given sink, or an unbounded one) and
+    yields entries with ``content_base64``; ``inline=False`` needs the caller's sink (the
+    outbox's staging sink) and yields staged entries (``pending``).
     ``scratch_dir`` is where the private scratch directory is made (default: the system's).
     """
     started = time.monotonic()
     report_progress = progress or _ignore_progress
-    target = choose_sink(upload_to_s3, sink)
+    target = choose_sink(inline, sink)
     analyze_fn = analyze or _default_analyze()
 
     def analysing_progress(done: int, total: int) -> None:
@@ -219,7 +218,7 @@ def run_analysis(
     run = _Run(
         analysis_id=analysis_id,
         source_name=analysis.profile.source.file_name,
-        upload_to_s3=upload_to_s3,
+        inline=inline,
         sink=target,
         moment=timestamp or datetime.now(UTC),
         started=started,

@@ -536,11 +536,14 @@ def persist_analysis_report(
     artifacts: Sequence[WrittenArtifact],
     settings: Settings,
     *,
-    within: Callable[[sa.Connection], None] | None = None,
+    in_transaction: Callable[[sa.Connection], None] | None = None,
 ) -> PersistResult:
     """Commit the final object, its downloads and their outbox records in one transaction (see
-    the module docstring). Idempotent for the same analysis id and bytes. ``within`` runs last
-    inside that transaction (a job's fenced status): if it raises, nothing is committed."""
+    the module docstring). Idempotent for the same analysis id and bytes.
+
+    ``in_transaction(conn)`` runs inside that transaction after the writes, before the commit:
+    the caller's own writes commit or roll back with the analysis. A retried transaction calls
+    it again; when it raises, nothing is committed and its exception propagates."""
     analysis_id = _check_inputs(final_object, artifacts)
     plan: _Plan | None = None
     try:
@@ -548,8 +551,8 @@ def persist_analysis_report(
             try:
                 with _analysis_transaction(engine, analysis_id) as conn:
                     plan = _write(conn, final_object, artifacts, settings, analysis_id)
-                    if within is not None:
-                        within(conn)
+                    if in_transaction is not None:
+                        in_transaction(conn)
                     crashpoints.reach(crashpoints.BEFORE_COMMIT)
                 break
             except sa.exc.DBAPIError as exc:

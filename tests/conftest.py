@@ -1,19 +1,71 @@
 """Shared fixtures: a private MariaDB database per session and a real S3 server (SeaweedFS).
 
-Tests that need a service fail loudly when it cannot be reached; they never skip.
+Tests that need a service fail loudly when it cannot be reached; they never skip. Every test
+that uses a service fixture carries the service's marker (checked at collection), so
+``pytest -m "not mariadb and not s3"`` runs without any service.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 import structlog
 from sqlalchemy.engine import URL
 
 from tests.support import mariadb, seaweed
+
+# The fixtures that reach a service, and the marker a test using them must carry.
+SERVICE_FIXTURES: dict[str, str] = {
+    "mysql_server_url": "mariadb",
+    "mysql_url": "mariadb",
+    "s3_server": "s3",
+}
+
+
+def missing_service_markers(item: pytest.Item) -> list[str]:
+    """The service markers ``item`` lacks for the service fixtures it uses (directly or not)."""
+    used = getattr(item, "fixturenames", ())
+    needed = {marker for fixture, marker in SERVICE_FIXTURES.items() if fixture in used}
+    return sorted(marker for marker in needed if item.get_closest_marker(marker) is None)
+
+
+_running: list[pytest.Item] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object]) -> None:
+    """The same rule for fixtures requested at run time (``request.getfixturevalue``)."""
+    if not _running:
+        return
+    item = _running[-1]
+    names = {fixturedef.argname, *fixturedef.argnames}
+    for fixture, marker in SERVICE_FIXTURES.items():
+        if fixture in names and item.get_closest_marker(marker) is None:
+            pytest.fail(f"{item.nodeid} uses {fixture} without @pytest.mark.{marker}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse to run when a test reaches a service without saying so by its marker."""
+    unmarked = [
+        f"{item.nodeid} (needs {', '.join(missing)})"
+        for item in items
+        if (missing := missing_service_markers(item))
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests using a service fixture without its marker:\n  " + "\n  ".join(unmarked)
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,9 @@ import argparse
 import json
 import sys
 
+from clean_my_data._api._audit import history
 from clean_my_data.commands._table import format_table, one_line
-from domain.errors import UserFacingError
-from outbox import tables as t
-from outbox.audit.history import OUTCOMES, HistoryEntry, HistoryFilter, iter_history
-from outbox.audit.timespec import parse_since
-from outbox.db import open_database
+from outbox.audit.history import OUTCOMES, HistoryEntry
 from outbox.settings import Settings
 
 HEADERS = (
@@ -33,10 +30,6 @@ HEADERS = (
     "ETAG",
     "REASON",
 )
-
-
-class HistoryArgumentError(UserFacingError):
-    """A filter value is not one the command knows."""
 
 
 def _cells(entry: HistoryEntry) -> list[str]:
@@ -60,36 +53,20 @@ def _cells(entry: HistoryEntry) -> list[str]:
     ]
 
 
-def build_filter(args: argparse.Namespace) -> HistoryFilter:
-    if args.status is not None and args.status not in t.DOWNLOAD_STATUSES:
-        raise HistoryArgumentError(
-            f"--status {args.status!r}: expected one of {', '.join(t.DOWNLOAD_STATUSES)}"
-        )
-    if args.outcome is not None and args.outcome not in OUTCOMES:
-        raise HistoryArgumentError(
-            f"--outcome {args.outcome!r}: expected one of {', '.join(OUTCOMES)}"
-        )
-    return HistoryFilter(
+def run_history(args: argparse.Namespace, settings: Settings) -> int:
+    entries = history(
         analysis_id=args.analysis_id,
         download_id=args.download_id,
         status=args.status,
         outcome=args.outcome,
-        since=None if args.since is None else parse_since(args.since),
+        since=args.since,
+        settings=settings,
     )
-
-
-def run_history(args: argparse.Namespace, settings: Settings) -> int:
-    flt = build_filter(args)
-    engine = open_database(settings)
-    try:
-        entries = iter_history(engine, flt)
-        if args.json:
-            for entry in entries:
-                sys.stdout.write(json.dumps(entry.as_json(), ensure_ascii=False) + "\n")
-            return 0
-        rows = [_cells(entry) for entry in entries]
-    finally:
-        engine.dispose()
+    if args.json:
+        for entry in entries:
+            sys.stdout.write(json.dumps(entry.as_json(), ensure_ascii=False) + "\n")
+        return 0
+    rows = [_cells(entry) for entry in entries]
     if not rows:
         print("no history rows match", file=sys.stderr)
         return 0

@@ -1,49 +1,20 @@
-"""``clean-my-data report ANALYSIS_ID``: the stored final object with current download statuses.
-
-``render_report`` turns the stored object into the printed one; it takes an optional
-``presign(s3_path) -> url`` so that ``--presign`` only has to build that callable from the
-object store and pass it in.
-"""
+"""``clean-my-data report ANALYSIS_ID [--presign]``: the stored final object with current
+download statuses (:func:`clean_my_data.get_report`)."""
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
 
-from outbox.db import open_database
-from outbox.reports import require_report
+from clean_my_data._api._reports import get_report, render_report
 from outbox.settings import Settings
-from outbox.tables import UPLOADED
-from relay.presign import build_presigner
 
-Presign = Callable[[str], str]
-
-
-def render_report(stored: Mapping[str, Any], presign: Presign | None = None) -> dict[str, Any]:
-    """A copy of ``stored``; with ``presign``, each uploaded download entry gets a fresh
-    ``presigned_url`` (``presign`` receives the entry's ``s3_path``)."""
-    rendered = copy.deepcopy(dict(stored))
-    entries = rendered.get("report", {}).get("downloads", [])
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        entry.pop("presigned_url", None)
-        if presign is not None and entry.get("status") == UPLOADED and entry.get("s3_path"):
-            entry["presigned_url"] = presign(str(entry["s3_path"]))
-    return rendered
+__all__ = ["register", "render_report", "run_report"]
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_database(settings)
-    try:
-        stored = require_report(engine, args.analysis_id)
-    finally:
-        engine.dispose()
-    presign = build_presigner(settings) if args.presign else None
-    print(json.dumps(render_report(stored, presign), indent=2, ensure_ascii=False))
+    final_object = get_report(args.analysis_id, presign=args.presign, settings=settings)
+    print(json.dumps(final_object, indent=2, ensure_ascii=False))
     return 0
 
 

@@ -11,21 +11,12 @@ import argparse
 import json
 import sys
 
+from clean_my_data._api._audit import requeue
 from clean_my_data.commands._table import format_table, one_line
-from outbox.audit.requeue import (
-    RequeueOutcome,
-    Selection,
-    Verdict,
-    count_verdicts,
-    describe_operator,
-    requeue_downloads,
-)
-from outbox.audit.timespec import parse_since
-from outbox.db import open_database
+from outbox.audit.requeue import RequeueOutcome, count_verdicts
 from outbox.settings import Settings
 
 HEADERS = ("ANALYSIS", "DOWNLOAD", "FILE", "STATUS", "RESULT", "DETAIL")
-_BLOCKING = (Verdict.REGENERATE, Verdict.OTHER_VOLUME)
 
 
 def _print(outcomes: list[RequeueOutcome], as_json: bool) -> None:
@@ -50,31 +41,21 @@ def _print(outcomes: list[RequeueOutcome], as_json: bool) -> None:
 
 
 def run_requeue(args: argparse.Namespace, settings: Settings) -> int:
-    selection = Selection(
+    report = requeue(
+        reason=args.reason,
         download_id=args.download_id,
         analysis_id=args.analysis_id,
         failed=args.failed,
-        since=None if args.since is None else parse_since(args.since),
+        since=args.since,
         error_class=args.error_class,
+        dry_run=args.dry_run,
+        settings=settings,
     )
-    selection.validate()
-    engine = open_database(settings)
-    try:
-        outcomes = requeue_downloads(
-            engine,
-            settings,
-            selection,
-            reason=args.reason,
-            actor=describe_operator(),
-            dry_run=args.dry_run,
-        )
-    finally:
-        engine.dispose()
-    if not outcomes:
+    if not report.outcomes:
         print("no upload_failed downloads match", file=sys.stderr)
         return 0
-    _print(outcomes, args.json)
-    return 1 if any(o.verdict in _BLOCKING for o in outcomes) else 0
+    _print(list(report.outcomes), args.json)
+    return 0 if report.complete else 1
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from clean_my_data.commands.analyze import check_input, validate_analysis_id
+from clean_my_data._api._analyze import check_input, validate_analysis_id
 from clean_my_data.jobs.submit import submit_analysis
 from domain.errors import UserFacingError
 from outbox.db import open_database

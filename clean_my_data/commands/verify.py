@@ -1,7 +1,8 @@
-"""``clean-my-data verify``: reconcile the database, the staging directory and the object store.
+"""``clean-my-data verify``: reconcile the database, the staging directory and the object store
+(:func:`clean_my_data.verify`).
 
 Exit 0 when consistent; exit 1 with one line per problem (``--json``: one JSON object per
-problem, then a summary object). See README "Audit" for what is checked and how.
+problem, then a summary object).
 """
 
 from __future__ import annotations
@@ -10,34 +11,12 @@ import argparse
 import json
 import sys
 
-from domain.errors import UserFacingError
-from outbox.db import open_database
+from clean_my_data._api._audit import verify
 from outbox.settings import Settings
-from relay.stores import open_store
-from relay.stores.base import StoreError
-from relay.verify import VerifyOptions, verify
-
-
-class StoreUnavailableError(UserFacingError):
-    """The object store could not be read, so nothing can be concluded."""
 
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_database(settings)
-    try:
-        result = verify(
-            engine,
-            open_store(settings),
-            settings,
-            VerifyOptions(deep=args.deep, head_concurrency=settings.relay_concurrency * 2),
-        )
-    except StoreError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else exc.error_class.value
-        raise StoreUnavailableError(
-            f"cannot read the object store ({exc.error_class.value}): {first_line}"
-        ) from None
-    finally:
-        engine.dispose()
+    result = verify(deep=args.deep, settings=settings)
     if args.json:
         for problem in result.problems:
             sys.stdout.write(json.dumps(problem.as_json(), ensure_ascii=False) + "\n")

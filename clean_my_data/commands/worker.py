@@ -37,6 +37,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         if args.once:
             while worker.run_one() is not None:
                 pass
+            worker.sweep()
             return 0
         _install_stop_handlers(worker.stop)
         worker.run_forever()

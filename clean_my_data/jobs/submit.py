@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 import structlog
 
-from clean_my_data.commands.analyze import validate_analysis_id
+from clean_my_data._api._analyze import validate_analysis_id
 from clean_my_data.jobs.inputs import delete_input, store_input
 from outbox.jobs.model import JobInput, SubmitOutcome
 from outbox.jobs.queue import submit_job

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, Path, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -19,13 +20,16 @@ from prometheus_client import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.commands.analyze import ANALYSIS_ID_PATTERN, MAX_ANALYSIS_ID_LENGTH
+from clean_my_data._api._analyze import _ANALYSIS_ID_PATTERN as ANALYSIS_ID_PATTERN
+from clean_my_data._api._analyze import MAX_ANALYSIS_ID_LENGTH
 from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
 from clean_my_data.jobs.submit import queue_stored_input
-from clean_my_data.web import audit
+from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
+from clean_my_data.web.direct import uploaded_input
 from clean_my_data.web.pages.install import install_pages
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
+from clean_my_data.web.streams import StreamHub, format_event
 from clean_my_data.web.uploads import (
     check_declared_length,
     raw_file_name,
@@ -42,7 +46,7 @@ from clean_my_data.web.views import (
 )
 from domain.errors import InputError
 from outbox.access import Principal
-from outbox.jobs.model import JobConflictError
+from outbox.jobs.model import JobConflictError, JobInput
 from outbox.jobs.queue import load_job
 from outbox.settings import Settings
 from outbox.tables import PENDING, ROLE_ADMIN, UPLOAD_FAILED, UPLOADED, downloads
@@ -137,6 +141,10 @@ def create_app(
             and not visible_to(principal, existing, sees_all=False)
         ):
             raise ProblemError(409, f"analysis id {analysis_id!r} is taken", kind="conflict")
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip() == "application/json":
+            job_input, _ = await uploaded_input(request, settings, store)
+            return await _queue(principal, analysis_id, job_input, replace=replace)
         spool = InputSpool(settings.worker_scratch_dir, settings.max_upload_bytes)
         try:
             timeout = settings.api_body_timeout_seconds
@@ -154,6 +162,11 @@ def create_app(
             ) from None
         finally:
             spool.close()
+        return await _queue(principal, analysis_id, job_input, replace=replace)
+
+    async def _queue(
+        principal: Principal, analysis_id: str, job_input: JobInput, *, replace: bool
+    ) -> JSONResponse:
         try:
             outcome = await run_in_threadpool(
                 queue_stored_input,
@@ -243,9 +256,54 @@ def create_app(
         path = store.local_path(key)
         return FileResponse(path, filename=row.file_name, media_type=_media_type(row.format))
 
+    hub = StreamHub()
+    app.state.hub = hub
+
+    @app.get(f"{API}/analyses/{{analysis_id}}/events", tags=["analyses"])
+    async def analysis_events(
+        principal: Reader, analysis_id: Annotated[str, _path_id(MAX_ANALYSIS_ID_LENGTH)]
+    ) -> StreamingResponse:
+        """Server-Sent Events (``event: analysis``): the job's status, phase and progress and
+        each download's status, sent when they change; the stream ends once the job has ended
+        and no download is pending."""
+        await _visible_analysis(principal, analysis_id)
+
+        def read() -> dict[str, Any]:
+            job, report = load_analysis(engine, analysis_id)
+            entries = [] if report is None else report.get("report", {}).get("downloads", [])
+            return {
+                "job": None if job is None else job_json(job),
+                "downloads": [
+                    {key: entry.get(key) for key in ("download_id", "format", "status", "error")}
+                    for entry in entries
+                    if isinstance(entry, dict)
+                ],
+            }
+
+        async def events() -> AsyncIterator[str]:
+            async for snapshot in hub.subscribe(f"analysis:{analysis_id}", read):
+                yield format_event("analysis", snapshot)
+                if snapshot is not None and _settled(snapshot):
+                    return
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
     audit.register(app, engine, settings, store)
+    direct.register(app, settings, store)
     install_pages(app)
     return app
+
+
+_SSE_HEADERS: Final = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def _settled(snapshot: dict[str, Any]) -> bool:
+    job = snapshot["job"]
+    if job is None or job["status"] not in ("succeeded", "failed"):
+        return False
+    return job["status"] == "failed" or all(
+        entry["status"] != PENDING for entry in snapshot["downloads"]
+    )
 
 
 def _download_row(engine: sa.Engine, analysis_id: str, download_id: str) -> Any:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any, Final
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clean_my_data.web.auth import Auditor
 from clean_my_data.web.problems import ProblemError
+from clean_my_data.web.streams import format_event
 from clean_my_data.web.views import iso
 from outbox.audit.history import HistoryFilter, iter_history
 from outbox.audit.requeue import RequeueError, Selection, requeue_downloads
@@ -153,6 +155,21 @@ def register(app: FastAPI, engine: sa.Engine, settings: Settings, store: ObjectS
         if not outcomes:
             raise ProblemError(404, f"no download {download_id!r}", kind="not-found")
         return outcomes[0].as_json()
+
+    @app.get(f"{API}/stats/events", tags=["audit"])
+    async def stats_events(_: Auditor, request: Request) -> StreamingResponse:
+        """Server-Sent Events (``event: stats``): the stats whenever they change."""
+        hub = request.app.state.hub
+
+        async def events() -> AsyncIterator[str]:
+            async for snapshot in hub.subscribe("stats", lambda: read_stats(engine)):
+                yield format_event("stats", snapshot)
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.get(f"{API}/stats", tags=["audit"])
     def stats(_: Auditor) -> dict[str, Any]:

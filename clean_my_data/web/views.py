@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clean_my_data.commands.report import Presign, render_report
+from clean_my_data._api._reports import Presign, render_report
 from outbox.access import Principal
 from outbox.jobs.model import Job
 from outbox.jobs.queue import read_job

@@ -25,9 +25,9 @@ from typing import Final
 import sqlalchemy as sa
 import structlog
 
-from clean_my_data.commands.analyze import _run_staged
+import clean_my_data
 from clean_my_data.jobs.inputs import fetch_input, safe_file_name
-from domain.errors import InputError
+from clean_my_data.jobs.sweep import sweep_inputs
 from outbox.jobs.leasing import (
     claim_job,
     finish_failed,
@@ -44,6 +44,7 @@ PROGRESS_INTERVAL_SECONDS: Final = 1.0
 PHASE_FETCHING: Final = "fetching"
 RETRY_BASE_SECONDS: Final = 2.0
 RETRY_MAX_SECONDS: Final = 300.0
+SWEEP_INTERVAL_SECONDS: Final = 300.0
 
 log = structlog.get_logger()
 
@@ -113,10 +114,21 @@ class JobWorker:
 
     def run_forever(self) -> None:
         log.info("worker_started", worker_id=self._settings.worker_id)
+        next_sweep = 0.0
         while not self.stop.is_set():
+            if time.monotonic() >= next_sweep:
+                self.sweep()
+                next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
             if self.run_one() is None:
                 self.stop.wait(self._settings.worker_poll_interval_seconds)
         log.info("worker_stopped", worker_id=self._settings.worker_id)
+
+    def sweep(self) -> None:
+        """Delete inputs past their retention or grace period; a failure is logged only."""
+        try:
+            sweep_inputs(self._engine, self._store, self._settings)
+        except Exception as exc:  # noqa: BLE001 (the next sweep tries again)
+            log.warning("job_input_sweep_failed", error=_first_line(exc))
 
     def run_one(self) -> JobOutcome | None:
         """Claim and run one job; None when none was due."""
@@ -161,17 +173,18 @@ class JobWorker:
             path = scratch / safe_file_name(job.input.name)
             progress(PHASE_FETCHING, 0, job.input.size)
             fetch_input(self._store, job.input, path)
-            _run_staged(
+            clean_my_data.analyze_and_commit(
                 path,
-                job.analysis_id,
-                self._settings,
-                progress,
-                within=lambda conn: mark_succeeded(conn, job),
+                analysis_id=job.analysis_id,
+                settings=self._settings,
+                engine=self._engine,
+                in_transaction=lambda conn: mark_succeeded(conn, job),
+                progress=progress,
             )
         except JobLeaseLostError:
             log.warning("job_lease_lost", job_id=job.id, analysis_id=job.analysis_id)
             return JobOutcome(job.id, job.analysis_id, "lease_lost")
-        except InputError as exc:
+        except clean_my_data.InputError as exc:
             return self._failed(job, "input_error", _first_line(exc), retry=False)
         except StoreError as exc:
             return self._failed(job, exc.error_class.value, _first_line(exc), retry=True)

@@ -69,10 +69,10 @@ def generate_csv_download(
     header: Sequence[str],
     batches: Iterable[pa.RecordBatch],
     *,
-    upload_to_s3: bool = False,
+    inline: bool = True,
     sink: ArtifactSink | None = None,
 ) -> dict[str, Any]:
     """Write the cleaned CSV and return its download entry (inline base64 or staged metadata)."""
     spec = cleaned_csv_spec(analysis_id, source_name)
-    written = write_cleaned_csv(spec, header, batches, choose_sink(upload_to_s3, sink))
-    return describe_download(written, upload_to_s3)
+    written = write_cleaned_csv(spec, header, batches, choose_sink(inline, sink))
+    return describe_download(written, inline)

@@ -1,7 +1,7 @@
 """Artifact naming and the download entries that go into the final object.
 
-Inline (``upload_to_s3=False``, the old behaviour): ``download_id``, ``file_name``, ``format``,
-``size_bytes``, ``content_base64``. Staged (``upload_to_s3=True``): ``download_id``,
+Inline (``inline=True``): ``download_id``, ``file_name``, ``format``,
+``size_bytes``, ``content_base64``. Staged (``inline=False``): ``download_id``,
 ``file_name``, ``format``, ``size_bytes``, ``sha256``, ``s3_path`` and ``status: "pending"``;
 the relay later flips the status.
 """
@@ -48,17 +48,17 @@ def report_json_spec(analysis_id: str, source_name: str) -> ArtifactSpec:
     return ArtifactSpec(analysis_id, REPORT_JSON, name, ArtifactFormat.JSON)
 
 
-def choose_sink(upload_to_s3: bool, sink: ArtifactSink | None) -> ArtifactSink:
-    """The sink a generator writes into: the given one, or memory for the inline behaviour."""
+def choose_sink(inline: bool, sink: ArtifactSink | None) -> ArtifactSink:
+    """The sink a generator writes into: the given one, or memory for inline entries."""
     if sink is not None:
         return sink
-    if upload_to_s3:
-        raise ValueError("upload_to_s3=True needs a sink (the outbox's staging sink)")
+    if not inline:
+        raise ValueError("inline=False needs a sink (the outbox's staging sink)")
     return MemorySink()
 
 
 def describe_download(
-    written: WrittenArtifact, upload_to_s3: bool, *, include_content: bool = True
+    written: WrittenArtifact, inline: bool, *, include_content: bool = True
 ) -> dict[str, Any]:
     """The download entry of the final object for one written artifact."""
     entry: dict[str, Any] = {
@@ -67,7 +67,7 @@ def describe_download(
         "format": str(written.spec.format),
         "size_bytes": written.size_bytes,
     }
-    if upload_to_s3:
+    if not inline:
         entry["sha256"] = written.sha256
         entry["s3_path"] = written.s3_path
         entry["status"] = PENDING

@@ -308,10 +308,10 @@ def generate_excel_download(
     source_name: str,
     content: ReportContent,
     *,
-    upload_to_s3: bool = False,
+    inline: bool = True,
     sink: ArtifactSink | None = None,
 ) -> dict[str, Any]:
     """Write the workbook report and return its download entry."""
     spec = report_xlsx_spec(analysis_id, source_name)
-    written = write_excel_report(spec, content, choose_sink(upload_to_s3, sink))
-    return describe_download(written, upload_to_s3)
+    written = write_excel_report(spec, content, choose_sink(inline, sink))
+    return describe_download(written, inline)

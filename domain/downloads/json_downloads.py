@@ -267,10 +267,10 @@ def generate_json_download(
     source_name: str,
     content: ReportContent,
     *,
-    upload_to_s3: bool = False,
+    inline: bool = True,
     sink: ArtifactSink | None = None,
 ) -> dict[str, Any]:
     """Write the JSON report and return its download entry."""
     spec = report_json_spec(analysis_id, source_name)
-    written = write_json_report(spec, content, choose_sink(upload_to_s3, sink))
-    return describe_download(written, upload_to_s3)
+    written = write_json_report(spec, content, choose_sink(inline, sink))
+    return describe_download(written, inline)

@@ -30,8 +30,6 @@ class ColumnPlan:
 class CleaningPlan:
     columns: tuple[ColumnPlan, ...]  # kept columns, in output order
     dropped: tuple[str, ...]  # raw chunk columns dropped (empty)
-    drop_blank_rows: bool = True
-    drop_duplicate_rows: bool = True
 
     @property
     def header(self) -> tuple[str, ...]:

@@ -25,11 +25,6 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_staged(staging_dir: Path, staged_path: str) -> Path:
-    """The absolute path of a staged file (``staged_path`` is relative to the staging dir)."""
-    return staging_dir / staged_path
-
-
 def check_staged_file(path: Path, size_bytes: int, sha256: str) -> StagedState:
     try:
         actual_size = path.stat().st_size

@@ -13,8 +13,9 @@ class JobConflictError(UserFacingError):
     """The analysis id is taken by a job with other input bytes (and replacing was not asked)."""
 
 
-class JobLeaseLostError(UserFacingError):
-    """The worker's lease on the job was taken over: it must commit nothing."""
+class JobLeaseLostError(Exception):
+    """The worker's lease on the job was taken over: it must commit nothing (raised inside the
+    commit's transaction, it rolls the whole of it back)."""
 
 
 @dataclass(frozen=True)

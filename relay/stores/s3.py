@@ -340,6 +340,19 @@ class S3Store(ObjectStore):
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ttl
         )
 
+    def presign_post(
+        self, key: str, *, max_bytes: int, sha256: str, ttl_seconds: int
+    ) -> tuple[str, dict[str, str]] | None:
+        meta = f"x-amz-meta-{SHA256_METADATA_KEY}"
+        post = self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={meta: sha256},
+            Conditions=[{meta: sha256}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=max(1, min(int(ttl_seconds), MAX_PRESIGN_TTL_SECONDS)),
+        )
+        return str(post["url"]), {name: str(value) for name, value in post["fields"].items()}
+
     def read_chunks(self, key: str) -> Iterator[bytes]:
         try:
             body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]

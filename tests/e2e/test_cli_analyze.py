@@ -156,7 +156,7 @@ def test_malformed_input_gives_one_line_and_nothing_staged(
     bad = tmp_path / name
     bad.write_bytes(content)
     result = _analyze(tmp_path, str(bad), "--analysis-id", "bad-1")
-    assert result.returncode != 0
+    assert result.returncode == 65  # EX_DATAERR
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     errors = _errors(result)
@@ -168,7 +168,7 @@ def test_malformed_input_gives_one_line_and_nothing_staged(
 
 def test_missing_file_and_bad_analysis_id_are_one_line_errors(tmp_path: Path) -> None:
     missing = _analyze(tmp_path, str(tmp_path / "nope.csv"), "--inline")
-    assert missing.returncode != 0
+    assert missing.returncode == 65
     assert _errors(missing) == [f"clean-my-data: error: {tmp_path / 'nope.csv'}: no such file"]
 
     bad_id = _analyze(tmp_path, str(EXAMPLE), "--analysis-id", "../etc/passwd")
@@ -181,7 +181,7 @@ def test_missing_file_and_bad_analysis_id_are_one_line_errors(tmp_path: Path) ->
 
 def test_inline_refuses_inputs_over_the_inline_limit(tmp_path: Path) -> None:
     result = _analyze(tmp_path, str(EXAMPLE), "--inline", INLINE_MAX_BYTES="100")
-    assert result.returncode != 0
+    assert result.returncode == 65
     errors = _errors(result)
     assert len(errors) == 1
     assert "INLINE_MAX_BYTES" in errors[0]

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from tests.support.seaweed import S3Server
 
 
+@pytest.mark.mariadb
 def test_private_mysql_database_is_empty_and_writable(mysql_url: str) -> None:
     engine = sa.create_engine(mysql_url)
     with engine.begin() as conn:
@@ -20,6 +21,7 @@ def test_private_mysql_database_is_empty_and_writable(mysql_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.s3
 def test_s3_server_enforces_signatures(s3_server: S3Server, s3_bucket: str) -> None:
     good = boto3.client(
         "s3",

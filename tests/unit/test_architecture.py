@@ -78,3 +78,50 @@ def test_only_settings_reads_the_environment() -> None:
         or "os.getenv" in path.read_text(encoding="utf-8")
     )
     assert readers == ["outbox/settings.py"]
+
+
+# The command-line and service modules of the application package (the HTTP API, the analysis
+# workers and job submission); everything else in it is private.
+CLI_MODULES = {"commands", "logging_setup", "main", "progress", "jobs", "web", "worker"}
+
+
+def test_the_application_package_exposes_only_its_all() -> None:
+    import pkgutil
+    import types
+
+    import clean_my_data
+
+    public = {
+        name
+        for name, value in vars(clean_my_data).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(clean_my_data.__all__) - {"__version__"}
+    assert all(hasattr(clean_my_data, name) for name in clean_my_data.__all__)
+    modules = {m.name for m in pkgutil.iter_modules(clean_my_data.__path__)}
+    assert {m for m in modules if not m.startswith("_")} == CLI_MODULES
+    for name in clean_my_data.__all__:
+        value = getattr(clean_my_data, name)
+        if callable(value) and getattr(value, "__module__", "").startswith("clean_my_data"):
+            assert value.__doc__, f"clean_my_data.{name} has no docstring"
+
+
+def test_the_wheel_holds_the_four_layers_and_no_cli_package() -> None:
+    import importlib.util
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert sorted(packages) == sorted(LAYERS)
+    assert importlib.util.find_spec("cli") is None
+    assert not (ROOT / "cli").exists()
+
+
+def test_the_public_api_never_raises_system_exit() -> None:
+    sources_text = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in sources("clean_my_data")
+        if "_api" in path.parts or path.name == "_errors.py"
+    )
+    assert "SystemExit" not in sources_text
+    assert "sys.exit" not in sources_text

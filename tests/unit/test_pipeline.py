@@ -38,7 +38,7 @@ def _run(
     analysis_id: str,
     *,
     name: str = "in.csv",
-    upload_to_s3: bool = False,
+    inline: bool = True,
     sink: ArtifactSink | None = None,
     scratch_dir: Path | None = None,
     **options: Any,
@@ -47,7 +47,7 @@ def _run(
     return run_analysis(
         tmp_path / name,
         analysis_id=analysis_id,
-        upload_to_s3=upload_to_s3,
+        inline=inline,
         sink=sink,
         scratch_dir=scratch_dir or tmp_path,
         **options,
@@ -97,7 +97,7 @@ def test_staged_run_uses_the_sink_and_returns_pending_entries(tmp_path: Path) ->
     result = _run(
         tmp_path,
         "an-2",
-        upload_to_s3=True,
+        inline=False,
         sink=sink,
         timestamp=MOMENT,
         analyze=fake_engine(300),
@@ -156,7 +156,7 @@ def test_engine_input_error_propagates_and_nothing_is_written(tmp_path: Path) ->
             tmp_path,
             "an-5",
             name="empty.csv",
-            upload_to_s3=True,
+            inline=False,
             sink=sink,
             analyze=broken,
         )
@@ -175,7 +175,7 @@ def test_scratch_is_removed_when_a_generator_fails(tmp_path: Path) -> None:
         _run(
             tmp_path,
             "an-6",
-            upload_to_s3=True,
+            inline=False,
             sink=FailingSink(),
             analyze=fake_engine(50),
         )
@@ -199,7 +199,7 @@ def test_staged_run_streams_the_json_report_with_every_row_issue(tmp_path: Path)
     result = _run(
         tmp_path,
         "an-7",
-        upload_to_s3=True,
+        inline=False,
         sink=sink,
         scratch_dir=scratch,
         timestamp=MOMENT,
@@ -248,7 +248,7 @@ def test_an_engine_error_mid_run_stops_the_json_writer_and_stages_nothing(tmp_pa
         _run(
             tmp_path,
             "an-7",
-            upload_to_s3=True,
+            inline=False,
             sink=sink,
             analyze=analyze,
         )
@@ -271,7 +271,7 @@ def test_a_json_writer_error_is_raised_by_the_run_and_leaves_no_partial_file(
         _run(
             tmp_path,
             "an-7",
-            upload_to_s3=True,
+            inline=False,
             sink=sink,
             analyze=fake_engine(3_000, chunk_rows=300),
         )

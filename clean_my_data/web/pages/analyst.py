@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.commands.analyze import MAX_ANALYSIS_ID_LENGTH
+from clean_my_data._api._analyze import MAX_ANALYSIS_ID_LENGTH
 from clean_my_data.web.auth import CAN_SUBMIT, sees_everything
 from clean_my_data.web.pages import charts
 from clean_my_data.web.pages.common import PageError, page_principal, render

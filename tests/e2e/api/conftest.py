@@ -123,7 +123,9 @@ def create_tokens(service: Service) -> None:
         service.tokens[name] = done.stdout.strip()
 
 
-@pytest.fixture(params=["embedded", "mariadb_s3"])
+@pytest.fixture(
+    params=["embedded", pytest.param("mariadb_s3", marks=[pytest.mark.mariadb, pytest.mark.s3])]
+)
 def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
     env = base_env(tmp_path)
     extra: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,57 @@ def test_health_readiness_metrics_and_docs(service: Service) -> None:
     assert "cmd_api_requests_total" in anonymous.get("/metrics").text
     assert anonymous.get("/docs").status_code == 200
     assert "/api/v1/analyses" in anonymous.get("/openapi.json").json()["paths"]
+
+
+def test_events_stream_one_analysis_until_its_downloads_settle(service: Service) -> None:
+    ann, aud = service.client("ann"), service.client("aud")
+    assert _submit(ann, ORDERS, analysis_id="streamed").status_code == 202
+    snapshots: list[dict[str, Any]] = []
+    with ann.stream("GET", "/api/v1/analyses/streamed/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        for line in events.iter_lines():
+            if line.startswith("data: "):
+                snapshots.append(json.loads(line[len("data: ") :]))
+    last = snapshots[-1]
+    assert last["job"]["status"] == "succeeded"
+    assert sorted(d["status"] for d in last["downloads"]) == ["uploaded"] * 3
+    assert len(snapshots) == len({json.dumps(s, sort_keys=True) for s in snapshots})  # changes only
+    _is_problem(service.client("bob").get("/api/v1/analyses/streamed/events"), 404)
+    _is_problem(ann.get("/api/v1/stats/events"), 403)
+    with aud.stream("GET", "/api/v1/stats/events") as stats:
+        first = next(line for line in stats.iter_lines() if line.startswith("data: "))
+    assert json.loads(first[len("data: ") :])["jobs"]["succeeded"] >= 1
+
+
+def test_direct_upload_through_a_presigned_post(service: Service) -> None:
+    ann = service.client("ann")
+    declared = {
+        "file_name": "orders.csv",
+        "size_bytes": len(ORDERS),
+        "sha256": hashlib.sha256(ORDERS).hexdigest(),
+    }
+    answer = ann.post("/api/v1/uploads", json=declared)
+    if service.kind == "embedded":
+        _is_problem(answer, 409)  # a local directory has no presigned POST
+        return
+    assert answer.status_code == 201, answer.text
+    upload = answer.json()
+    assert upload["expires_in"] <= 600
+
+    too_big = httpx.post(
+        upload["url"], data=upload["fields"], files={"file": ("o.csv", ORDERS + b"9,9\n")}
+    )
+    assert too_big.status_code >= 400  # the policy's content-length-range refuses it
+    sent = httpx.post(upload["url"], data=upload["fields"], files={"file": ("o.csv", ORDERS)})
+    assert sent.status_code in (200, 201, 204), sent.text
+
+    queued = ann.post(
+        "/api/v1/analyses",
+        json={"upload_id": upload["upload_id"], "file_name": "orders.csv"},
+        params={"analysis_id": "direct-1"},
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["job"]["input"]["size_bytes"] == len(ORDERS)
+    document = _wait_uploaded(ann, "direct-1")
+    assert document["job"]["status"] == "succeeded"
+    _is_problem(ann.post("/api/v1/analyses", json={"upload_id": "nope", "file_name": "x.csv"}), 404)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from outbox import tables as t
@@ -21,6 +22,8 @@ from relay.verify import verify
 from relay.worker import RelayWorker
 from tests.integration.audit.conftest import ScriptedStore, analyze, run_cli
 from tests.support.seaweed import S3Server
+
+pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 
 
 def _relay(engine: sa.Engine, store: ObjectStore, settings: Settings) -> None:

@@ -15,7 +15,7 @@ from outbox.settings import Settings
 from tests.integration.outbox.support import Backend
 
 
-@pytest.fixture(params=["mariadb", "sqlite"])
+@pytest.fixture(params=[pytest.param("mariadb", marks=pytest.mark.mariadb), "sqlite"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     staging = tmp_path / "staging"
     staging.mkdir()

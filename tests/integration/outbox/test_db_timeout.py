@@ -15,6 +15,8 @@ from outbox.db import create_database_engine
 from outbox.settings import Settings
 from tests.integration.outbox.stall_proxy import StallProxy
 
+pytestmark = [pytest.mark.mariadb]
+
 LIVENESS_SECONDS = 60  # far above the 1 s timeout: the statement must not block forever
 
 

@@ -20,6 +20,8 @@ from outbox.migrations import MigrationError, discover_migrations, upgrade
 from outbox.settings import Settings
 from outbox.tables import metadata
 
+pytestmark = [pytest.mark.mariadb]
+
 
 def _settings(url: str) -> Settings:
     return dataclasses.replace(Settings(), database_url=url)

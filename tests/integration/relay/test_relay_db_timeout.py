@@ -25,6 +25,8 @@ from relay.worker import RelayWorker
 from tests.integration.outbox.stall_proxy import StallProxy
 from tests.unit.relay.staged import commit_analysis, read_all
 
+pytestmark = [pytest.mark.mariadb]
+
 LIVENESS_SECONDS = 90  # far above the 3 s timeout: the drain must not block forever
 LEASE_SECONDS = 2
 

@@ -15,10 +15,8 @@ from relay.stores.base import ErrorClass, ObjectStore, StoreError, UploadRequest
 from relay.stores.local import LocalStore
 from relay.stores.s3 import S3Store
 
-pytestmark = [pytest.mark.s3]
 
-
-@pytest.fixture(params=["s3", "local"])
+@pytest.fixture(params=[pytest.param("s3", marks=pytest.mark.s3), "local"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "s3":
         s3: S3Store = request.getfixturevalue("s3_store")
@@ -142,6 +140,7 @@ def test_delete_removes_object(store: ObjectStore, tmp_path: Path) -> None:
     assert store.head("k/bye.csv") is None
 
 
+@pytest.mark.s3
 def test_s3_object_has_metadata_type_and_disposition(s3_store: S3Store, tmp_path: Path) -> None:
     path, sha = stage(tmp_path, "a.csv", b"x,y\n")
     s3_store.upload(request_for("k/meta.csv", path, sha, file_name="café report.csv"))
@@ -159,6 +158,7 @@ def test_s3_object_has_metadata_type_and_disposition(s3_store: S3Store, tmp_path
     assert s3_store.location_of("k/meta.csv") == f"s3://{s3_store._bucket}/k/meta.csv"
 
 
+@pytest.mark.s3
 def test_s3_presigned_url_serves_exact_bytes_then_expires(
     s3_store: S3Store, tmp_path: Path
 ) -> None:
@@ -174,6 +174,7 @@ def test_s3_presigned_url_serves_exact_bytes_then_expires(
     assert caught.value.code == 403
 
 
+@pytest.mark.s3
 def test_s3_objects_are_private(s3_store: S3Store, s3_server: object, tmp_path: Path) -> None:
     path, sha = stage(tmp_path, "a.csv", b"secret")
     s3_store.upload(request_for("k/private.csv", path, sha))

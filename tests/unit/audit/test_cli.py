@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import clean_my_data.commands.verify as verify_command
+import clean_my_data._api._audit as audit_api
 from clean_my_data.main import main
 from outbox.settings import Settings
 from relay.stores.base import ErrorClass, ObjectInfo, StoreError
@@ -27,7 +27,7 @@ def cli_env(
         "LOG_LEVEL": "error",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(verify_command, "open_store", lambda _settings: store)
+    monkeypatch.setattr(audit_api, "open_store", lambda _settings: store)
     return seeder
 
 
@@ -57,9 +57,9 @@ def test_history_table_and_json(cli_env: Seeder, capsys: pytest.CaptureFixture[s
     ("argv", "message"),
     [
         (("history", "--since", "last tuesday"), "--since 'last tuesday'"),
-        (("history", "--status", "done"), "--status 'done'"),
-        (("history", "--outcome", "exploded"), "--outcome 'exploded'"),
-        (("requeue", "--download-id", "nope", "--reason", "x"), "no download 'nope'"),
+        (("history", "--status", "done"), "status 'done'"),
+        (("history", "--outcome", "exploded"), "outcome 'exploded'"),
+        (("requeue", "--analysis-id", "a", "--reason", " "), "the reason must say why"),
         (("requeue", "--analysis-id", "a", "--since", "2h", "--reason", "x"), "with --failed"),
     ],
 )
@@ -72,6 +72,14 @@ def test_bad_arguments_are_one_line_errors(
     assert err.count("\n") == 1
     assert err.startswith("clean-my-data: error: ")
     assert message in err
+
+
+def test_requeue_of_an_unknown_download_exits_1(
+    cli_env: Seeder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "requeue", "--download-id", "nope", "--reason", "x")
+    assert (code, out) == (1, "")
+    assert err == "clean-my-data: error: no download 'nope'\n"
 
 
 def test_requeue_table_and_exit_codes(
@@ -117,12 +125,12 @@ class _BrokenStore(FakeStore):
 def test_verify_store_failure_is_one_line(
     cli_env: Seeder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(verify_command, "open_store", lambda _settings: _BrokenStore())
+    monkeypatch.setattr(audit_api, "open_store", lambda _settings: _BrokenStore())
     code, out, err = _run(capsys, "verify")
-    assert code == 2
+    assert code == 69  # EX_UNAVAILABLE: nothing concluded, unlike 1 (problems found)
     assert out == ""
     assert err == (
-        "clean-my-data: error: cannot read the object store (access_denied): Access Denied\n"
+        "clean-my-data: error: cannot use the object store (access_denied): Access Denied\n"
     )
 
 

@@ -75,7 +75,7 @@ def test_batch_with_other_columns_is_refused() -> None:
 def test_staged_entry_has_metadata_and_no_base64() -> None:
     sink = StagedSinkDouble()
     entry = generate_csv_download(
-        "an-1", "Sales Data.csv", HEADER, _batches(10), upload_to_s3=True, sink=sink
+        "an-1", "Sales Data.csv", HEADER, _batches(10), inline=False, sink=sink
     )
     data = sink.files["cleaned_sales_data.csv"]
     assert entry == {
@@ -91,7 +91,7 @@ def test_staged_entry_has_metadata_and_no_base64() -> None:
 
 def test_staged_without_sink_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="needs a sink"):
-        generate_csv_download("an-1", "t.csv", HEADER, [], upload_to_s3=True)
+        generate_csv_download("an-1", "t.csv", HEADER, [], inline=False)
 
 
 def test_batches_rendered_in_slices_give_the_same_csv(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -132,7 +132,7 @@ def test_preview_rows_follow_the_cell_budget() -> None:
 def test_staged_workbook_is_written_to_a_non_seekable_stream(tmp_path: Path) -> None:
     sink = StagedSinkDouble()
     entry = generate_excel_download(
-        "an-1", "s.csv", make_content(tmp_path, 20), upload_to_s3=True, sink=sink
+        "an-1", "s.csv", make_content(tmp_path, 20), inline=False, sink=sink
     )
     assert entry["status"] == "pending"
     assert "content_base64" not in entry

@@ -89,7 +89,7 @@ def test_empty_row_issue_list_is_an_empty_array(tmp_path: Path) -> None:
 def test_staged_json_report_has_metadata_only(tmp_path: Path) -> None:
     sink = StagedSinkDouble()
     entry = generate_json_download(
-        "an-1", "s.csv", make_content(tmp_path, 5), upload_to_s3=True, sink=sink
+        "an-1", "s.csv", make_content(tmp_path, 5), inline=False, sink=sink
     )
     assert entry["status"] == "pending"
     assert "content_base64" not in entry

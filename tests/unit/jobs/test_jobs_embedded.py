@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clean_my_data.commands.analyze import _run_staged
+import clean_my_data
 from clean_my_data.jobs.inputs import InputTooLargeError, stored_at
 from clean_my_data.jobs.submit import submit_analysis
 from clean_my_data.worker.runner import JobWorker
@@ -143,11 +143,21 @@ def test_a_worker_whose_lease_was_taken_over_commits_nothing(
     path = tmp_path / "orders.csv"
     path.write_bytes(CSV)
     with pytest.raises(JobLeaseLostError):
-        _run_staged(path, "a-1", settings, None, within=lambda c: mark_succeeded(c, stale))
+        clean_my_data.analyze_and_commit(
+            path,
+            analysis_id="a-1",
+            settings=settings,
+            in_transaction=lambda c: mark_succeeded(c, stale),
+        )
     assert _count(engine, analysis_reports) == 0
     assert _count(engine, downloads) == 0
     assert list(settings.staging_dir.iterdir()) == []  # its staged files removed
-    _run_staged(path, "a-1", settings, None, within=lambda c: mark_succeeded(c, current))
+    clean_my_data.analyze_and_commit(
+        path,
+        analysis_id="a-1",
+        settings=settings,
+        in_transaction=lambda c: mark_succeeded(c, current),
+    )
     job = load_job(engine, "a-1")
     assert job is not None
     assert job.status == "succeeded"
@@ -184,3 +194,32 @@ def test_a_released_job_is_queued_again_with_its_attempt_given_back(
     again = claim_job(engine, owner="w2", lease_seconds=30)
     assert again is not None
     assert again.attempt == 1
+
+
+def test_inputs_are_swept_after_retention_or_when_never_queued(
+    engine: sa.Engine, store: LocalStore, settings: Settings
+) -> None:
+    from clean_my_data.jobs.inputs import store_input
+    from clean_my_data.jobs.sweep import sweep_inputs
+
+    _submit(engine, store, settings, CSV, analysis_id="done")
+    assert JobWorker(engine, store, settings).run_one() is not None
+    _submit(engine, store, settings, CSV, analysis_id="waiting")
+    orphan = store_input(store, settings, [b"a,b\n1,2\n"], "orphan.csv").key
+    assert len(_inputs(store)) == 3
+
+    early = sweep_inputs(engine, store, settings)  # nothing is old enough yet
+    assert (early.expired, early.unreferenced) == ((), ())
+    later = sweep_inputs(engine, store, settings, now=utcnow() + timedelta(hours=25))
+    done = load_job(engine, "done")
+    waiting = load_job(engine, "waiting")
+    assert done is not None
+    assert waiting is not None
+    assert later.expired == (done.input_key,)
+    assert later.unreferenced == (orphan,)
+    assert _inputs(store) == [waiting.input_key]  # a queued job's input stays
+    with engine.connect() as conn:
+        deleted_at = conn.execute(
+            sa.select(analysis_jobs.c.input_deleted_at).where(analysis_jobs.c.analysis_id == "done")
+        ).scalar_one()
+    assert deleted_at is not None
