@@ -34,6 +34,8 @@ def test_analyst_uploads_reads_the_report_and_downloads_every_file(
     pages: Pages, tmp_path: Path
 ) -> None:
     pages.log_in("ann")
+    streams: list[str] = []
+    pages.page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/events") else None)
     analysis_id = upload_dirty_csv(pages)
     page = pages.page
 
@@ -67,6 +69,8 @@ def test_analyst_uploads_reads_the_report_and_downloads_every_file(
     expect(page.locator("#downloads a.button.disabled")).to_have_count(0, timeout=60_000)
     expect(page.locator('#downloads [data-role="status"]', has_text="uploaded")).to_have_count(3)
     pages.shot("report-downloads-live")
+    stream = f"{pages.service.base_url}/api/v1/analyses/{analysis_id}/events"
+    assert stream in streams  # the job and the downloads were followed by Server-Sent Events
 
     with pages.service.engine().connect() as conn:
         recorded = {

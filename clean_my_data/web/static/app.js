@@ -1,4 +1,5 @@
-// clean-my-data pages: upload with progress, live job and download status, table sort/filter.
+// clean-my-data pages: upload with progress, live job and download status (Server-Sent
+// Events, polling as the fallback), table sort and filter.
 "use strict";
 (function () {
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -37,25 +38,45 @@
     }
   }
 
-  function followJob(analysisId, errorEl) {
+  // Live updates of one analysis: Server-Sent Events, or polling the API every 2 s when the
+  // stream cannot be opened or breaks off.
+  function watchAnalysis(analysisId, onSnapshot) {
     var url = "/api/v1/analyses/" + encodeURIComponent(analysisId);
-    function tick() {
+    var stopped = false;
+    function stop() { stopped = true; }
+    function poll() {
+      if (stopped) { return; }
       getJSON(url, function (doc) {
-        if (doc.job) { showJob(doc.job); }
-        if (doc.final_object) {
-          window.location.assign("/analyses/" + encodeURIComponent(analysisId));
-        } else if (doc.job && doc.job.status === "failed") {
-          errorEl.textContent = "Error: " + (doc.job.error ? doc.job.error.message : "the analysis failed");
-          errorEl.hidden = false;
-        } else {
-          window.setTimeout(tick, 1000);
-        }
-      }, function (xhr) {
-        errorEl.textContent = "Error: " + problemText(xhr);
-        errorEl.hidden = false;
-      });
+        var entries = (doc.final_object && doc.final_object.report.downloads) || [];
+        onSnapshot({ job: doc.job, downloads: entries }, stop);
+        window.setTimeout(poll, POLL_MS);
+      }, function () { window.setTimeout(poll, POLL_MS * 2); });
     }
-    tick();
+    if (!window.EventSource) { poll(); return; }
+    var source = new EventSource(url + "/events");
+    source.addEventListener("analysis", function (e) {
+      onSnapshot(JSON.parse(e.data), function () { stop(); source.close(); });
+    });
+    source.onerror = function () {
+      source.close();
+      if (!stopped) { window.setTimeout(poll, POLL_MS); }
+    };
+  }
+
+  function followJob(analysisId, errorEl) {
+    watchAnalysis(analysisId, function (snapshot, stop) {
+      var job = snapshot.job;
+      if (!job) { return; }
+      showJob(job);
+      if (job.status === "succeeded") {
+        stop();
+        window.location.assign("/analyses/" + encodeURIComponent(analysisId));
+      } else if (job.status === "failed") {
+        stop();
+        errorEl.textContent = "Error: " + (job.error ? job.error.message : "the analysis failed");
+        errorEl.hidden = false;
+      }
+    });
   }
 
   function setUpUpload() {
@@ -152,23 +173,14 @@
 
   function setUpDownloads() {
     var section = document.getElementById("downloads");
-    if (!section) { return; }
-    var url = "/api/v1/analyses/" + encodeURIComponent(section.getAttribute("data-analysis-id"));
-    function settled() {
-      return !section.querySelector('.download[data-status="pending"]');
-    }
-    function tick() {
-      if (settled()) { return; }
-      getJSON(url, function (doc) {
-        var entries = (doc.final_object && doc.final_object.report.downloads) || [];
-        entries.forEach(function (entry) {
-          var li = section.querySelector('.download[data-download-id="' + entry.download_id + '"]');
-          if (li) { showDownload(li, entry); }
-        });
-        window.setTimeout(tick, POLL_MS);
-      }, function () { window.setTimeout(tick, POLL_MS * 2); });
-    }
-    window.setTimeout(tick, POLL_MS);
+    if (!section || !section.querySelector('.download[data-status="pending"]')) { return; }
+    watchAnalysis(section.getAttribute("data-analysis-id"), function (snapshot, stop) {
+      (snapshot.downloads || []).forEach(function (entry) {
+        var li = section.querySelector('.download[data-download-id="' + entry.download_id + '"]');
+        if (li) { showDownload(li, entry); }
+      });
+      if (!section.querySelector('.download[data-status="pending"]')) { stop(); }
+    });
   }
 
   function cellValue(row, index) {
