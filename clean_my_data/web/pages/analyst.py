@@ -26,6 +26,10 @@ Viewer = Annotated[Principal, Depends(page_principal)]
 
 PAGE_SIZE: Final = 20
 ROW_ISSUE_PREVIEW: Final = 50
+MAX_COLUMN_CARDS: Final = 60  # wider tables: the first 60 columns get a card
+MAX_CHART_COLUMNS: Final = 40  # the missing-share chart shows the 40 most-missing columns
+MAX_ISSUE_ROWS: Final = 500  # the issues table: the 500 most severe findings
+SEVERITY_RANK: Final = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 SCORE_NAMES: Final = ("completeness", "validity", "uniqueness", "consistency")
 NUMERIC_TYPES: Final = frozenset({"integer", "decimal"})
 
@@ -119,7 +123,8 @@ async def report_page(
 
 
 def report_context(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """What the report page shows, drawn from the stored final object (no pass over data)."""
+    """What the report page shows, drawn from the stored final object (no pass over data);
+    wide tables are capped so the page stays small whatever the input."""
     report = stored.get("report", {})
     summary = report.get("analysisSummary", {})
     scores = summary.get("scores", {})
@@ -139,8 +144,16 @@ def report_context(stored: Mapping[str, Any]) -> dict[str, Any]:
             if column.get("inferred_type") in NUMERIC_TYPES
             else charts.top_values_chart(column),
         }
-        for column in columns
+        for column in columns[:MAX_COLUMN_CARDS]
     ]
+    charted = columns
+    if len(columns) > MAX_CHART_COLUMNS:
+        charted = sorted(columns, key=lambda c: -float(c.get("missing_share") or 0.0))
+        charted = charted[:MAX_CHART_COLUMNS]
+    shown_issues = issues
+    if len(issues) > MAX_ISSUE_ROWS:
+        shown_issues = sorted(issues, key=lambda i: SEVERITY_RANK.get(str(i.get("severity")), 9))
+        shown_issues = shown_issues[:MAX_ISSUE_ROWS]
     row_issues = [r for r in report.get("rowLevelIssues", []) if isinstance(r, Mapping)]
     return {
         "final": stored,
@@ -148,9 +161,13 @@ def report_context(stored: Mapping[str, Any]) -> dict[str, Any]:
         "overall": scores.get("overall"),
         "summary": report.get("executiveSummary", ""),
         "alerts": [a for a in report.get("alerts", []) if isinstance(a, Mapping)],
-        "issues": issues,
+        "issues": shown_issues,
+        "severity_rank": SEVERITY_RANK,
+        "issues_total": len(issues),
         "columns": column_views,
-        "missing_chart": charts.missing_share_chart(columns),
+        "columns_total": len(columns),
+        "missing_chart": charts.missing_share_chart(charted),
+        "missing_chart_partial": len(charted) < len(columns),
         "row_issues": row_issues[:ROW_ISSUE_PREVIEW],
         "row_issues_total": int(report.get("rowLevelIssuesTotal") or len(row_issues)),
         "downloads": [d for d in report.get("downloads", []) if isinstance(d, Mapping)],
