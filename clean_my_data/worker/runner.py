@@ -66,16 +66,14 @@ class ProgressWriter:
         self._engine = engine
         self._job = job
         self._lease_seconds = lease_seconds
-        self._last = 0.0
-        self._phase: str | None = None
+        self._last = -PROGRESS_INTERVAL_SECONDS
         self.lost = False
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self._last < PROGRESS_INTERVAL_SECONDS and phase == self._phase:
+        if now - self._last < PROGRESS_INTERVAL_SECONDS:
             return
         self._last = now
-        self._phase = phase
         share = done / total if total > 0 else 0.0
         try:
             held = renew_job(
