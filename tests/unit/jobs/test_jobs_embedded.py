@@ -243,3 +243,18 @@ def test_progress_is_written_at_most_once_a_second(
     assert written is not None
     assert written.phase == "cleaning"
     assert written.progress == pytest.approx(30 / 40)  # the writes at 0, 1, 2 and 3 s
+
+
+def test_spools_left_by_a_killed_upload_are_removed_after_the_grace_period(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import os
+
+    from clean_my_data.jobs.inputs import InputSpool, remove_stale_spools
+
+    scratch = settings.worker_scratch_dir
+    old = InputSpool(scratch, 100).path  # never closed: as if the process had died
+    fresh = InputSpool(scratch, 100).path
+    os.utime(old, (0, 0))
+    assert remove_stale_spools(scratch, 3600) == [old]
+    assert sorted(scratch.iterdir()) == [fresh]
