@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ _STAMP: Final = "%Y%m%dT%H%M%SZ"
 _KEY_TAIL: Final = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}$")
 _UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._ -]+")
 MAX_NAME_LENGTH: Final = 200
+SPOOL_PREFIX: Final = ".input-"
 
 
 class InputTooLargeError(UserFacingError):
@@ -81,7 +83,7 @@ class InputSpool:
     def __init__(self, directory: Path, max_bytes: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in finish/close)
-            dir=directory, prefix=".input-", delete=False
+            dir=directory, prefix=SPOOL_PREFIX, delete=False
         )
         self.path = Path(self._handle.name)
         self._digest = hashlib.sha256()
@@ -114,6 +116,18 @@ class InputSpool:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def remove_stale_spools(directory: Path, older_than_seconds: float) -> list[Path]:
+    """Spool files left by a process killed mid-upload (never stored, never a job)."""
+    cutoff = time.time() - older_than_seconds
+    removed: list[Path] = []
+    for path in directory.glob(f"{SPOOL_PREFIX}*") if directory.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def store_spooled(store: ObjectStore, settings: Settings, spool: InputSpool, name: str) -> JobInput:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -70,3 +71,42 @@ def test_store_down_during_submit_is_a_503_and_nothing_is_written(tmp_path: Path
         assert list(scratch.iterdir()) == []
     finally:
         stop_service(service)
+
+
+def test_the_api_killed_mid_upload_leaves_no_job_and_no_stored_input(tmp_path: Path) -> None:
+    import signal
+    import threading
+    import time
+
+    service = start_service(_embedded(tmp_path), "--no-worker")
+    sent = threading.Event()
+
+    def body():
+        yield b"a,b\n" + b"1,2\n" * 1000
+        sent.set()
+        time.sleep(30)  # the server is killed while it waits for the rest
+        yield b"3,4\n"
+
+    def upload() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(
+                service.base_url + "/api/v1/analyses",
+                content=body(),
+                params={"analysis_id": "cut"},
+                timeout=60,
+            )
+
+    client = threading.Thread(target=upload, daemon=True)
+    client.start()
+    assert sent.wait(30)
+    time.sleep(0.5)
+    assert service.process is not None
+    service.process.send_signal(signal.SIGKILL)
+    service.process.wait(timeout=30)
+
+    engine = service.engine()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
+    engine.dispose()
+    store = tmp_path / "store"
+    assert not store.exists() or [p for p in store.rglob("*") if p.is_file()] == []

@@ -223,3 +223,38 @@ def test_inputs_are_swept_after_retention_or_when_never_queued(
             sa.select(analysis_jobs.c.input_deleted_at).where(analysis_jobs.c.analysis_id == "done")
         ).scalar_one()
     assert deleted_at is not None
+
+
+def test_progress_is_written_at_most_once_a_second(
+    engine: sa.Engine, store: LocalStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clean_my_data.worker import runner
+
+    _submit(engine, store, settings, CSV)
+    job = claim_job(engine, owner="w1", lease_seconds=30)
+    assert job is not None
+    clock = [100.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    writer = runner.ProgressWriter(engine, job, 30)
+    for step in range(40):  # 4 seconds of calls every 0.1 s, phases changing
+        clock[0] = 100 + step / 10
+        writer("analysing" if step < 25 else "cleaning", step, 40)
+    written = load_job(engine, "a-1")
+    assert written is not None
+    assert written.phase == "cleaning"
+    assert written.progress == pytest.approx(30 / 40)  # the writes at 0, 1, 2 and 3 s
+
+
+def test_spools_left_by_a_killed_upload_are_removed_after_the_grace_period(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import os
+
+    from clean_my_data.jobs.inputs import InputSpool, remove_stale_spools
+
+    scratch = settings.worker_scratch_dir
+    old = InputSpool(scratch, 100).path  # never closed: as if the process had died
+    fresh = InputSpool(scratch, 100).path
+    os.utime(old, (0, 0))
+    assert remove_stale_spools(scratch, 3600) == [old]
+    assert sorted(scratch.iterdir()) == [fresh]
