@@ -102,6 +102,25 @@ def service(tmp_path: Path) -> Iterator[Service]:
         stop_service(svc)
 
 
+@pytest.fixture
+def mariadb_s3_service(
+    tmp_path: Path, mysql_url: str, s3_server: object, s3_bucket: str
+) -> Iterator[Service]:
+    """``serve --worker`` on MariaDB + SeaweedFS: downloads are presigned S3 URLs."""
+    env = base_env(tmp_path) | s3_server.env()  # type: ignore[attr-defined]
+    env["DATABASE_URL"] = mysql_url
+    env["ARTIFACT_STORE_URL"] = f"s3://{s3_bucket}"
+    svc = Service(f"http://127.0.0.1:{free_port()}", env, tmp_path / "serve.log", kind="mariadb_s3")
+    upgraded = svc.cli("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    create_tokens(svc)
+    start_service(svc, "--worker")
+    try:
+        yield svc
+    finally:
+        stop_service(svc)
+
+
 def open_pages(browser: Browser, service: Service, shots: Path, viewport: dict[str, int]) -> Pages:
     shots.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=viewport, accept_downloads=True)  # type: ignore[arg-type]

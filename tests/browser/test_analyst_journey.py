@@ -8,11 +8,13 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from outbox.tables import downloads
-from tests.browser.conftest import PHONE, Pages
+from tests.browser.conftest import DESKTOP, PHONE, Pages, open_pages
+from tests.e2e.api.conftest import Service
 
 DIRTY_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "messy_orders.csv"
 
@@ -33,6 +35,25 @@ def upload_dirty_csv(pages: Pages) -> str:
 def test_analyst_uploads_reads_the_report_and_downloads_every_file(
     pages: Pages, tmp_path: Path
 ) -> None:
+    run_analyst_journey(pages, tmp_path)
+
+
+@pytest.mark.mariadb
+@pytest.mark.s3
+def test_analyst_journey_on_mariadb_and_seaweedfs(
+    browser: Browser, mariadb_s3_service: Service, tmp_path: Path
+) -> None:
+    pages = open_pages(browser, mariadb_s3_service, tmp_path / "screenshots", DESKTOP)
+    try:
+        run_analyst_journey(
+            pages, tmp_path, downloads_from=mariadb_s3_service.env["S3_ENDPOINT_URL"]
+        )
+    finally:
+        pages.context.close()
+
+
+def run_analyst_journey(pages: Pages, tmp_path: Path, downloads_from: str | None = None) -> None:
+    """``downloads_from``: the S3 endpoint the presigned download links lead to, if any."""
     pages.log_in("ann")
     streams: list[str] = []
     pages.page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/events") else None)
@@ -102,4 +123,7 @@ def test_analyst_uploads_reads_the_report_and_downloads_every_file(
     assert width <= PHONE["width"], f"the report scrolls sideways at phone width ({width}px)"
     pages.shot("report-phone")
     assert pages.watch.errors == []
-    assert pages.watch.outside == []
+    outside = [
+        u for u in pages.watch.outside if not (downloads_from and u.startswith(downloads_from))
+    ]
+    assert outside == []  # only the presigned download links leave the service
