@@ -69,6 +69,10 @@ def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
     expect(page.get_by_role("heading", name="Confirm the requeue")).to_be_visible()
     expect(page.locator("blockquote")).to_have_text("store prefix repaired")
     pages.shot("requeue-confirm")
+    dashboard = pages.context.new_page()
+    pages.watch.attach(dashboard)
+    dashboard.goto(service.base_url + "/audit")
+    expect(dashboard.locator('[data-stat="downloads.upload_failed"]')).to_have_text("3")
     page.get_by_role("button", name="Yes, requeue").click()
     expect(page.locator("td.verdict", has_text="requeued")).to_have_count(3)
     pages.shot("requeue-done")
@@ -79,6 +83,11 @@ def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
     )
     expect(page.locator("#downloads a.button.disabled")).to_have_count(0)
     pages.shot("report-uploaded-after-requeue")
+    # the dashboard opened before the requeue follows the stats stream without a reload
+    expect(dashboard.locator('[data-stat="downloads.uploaded"]')).to_have_text("3", timeout=30_000)
+    expect(dashboard.locator('[data-stat="downloads.upload_failed"]')).to_have_text("0")
+    dashboard.screenshot(path=str(pages.shots / "dashboard-live-after-requeue.png"), full_page=True)
+    dashboard.close()
 
     page.goto(f"{service.base_url}/audit/history")
     page.get_by_label("Analysis id").fill(analysis_id)

@@ -230,7 +230,25 @@
     });
   }
 
+  function setUpLiveStats() {
+    var section = document.getElementById("live-stats");
+    if (!section || !window.EventSource) { return; }
+    var source = new EventSource("/api/v1/stats/events");
+    source.addEventListener("stats", function (e) {
+      var stats = JSON.parse(e.data);
+      Array.prototype.forEach.call(section.querySelectorAll("[data-stat]"), function (cell) {
+        var value = cell.getAttribute("data-stat").split(".").reduce(function (node, key) {
+          return node === undefined || node === null ? undefined : node[key];
+        }, stats);
+        if (value !== undefined && value !== null) { cell.textContent = String(value); }
+      });
+    });
+    source.onerror = function () { source.close(); };
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpLiveStats();
     setUpUpload();
     setUpJob();
     setUpDownloads();
