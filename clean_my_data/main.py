@@ -27,7 +27,20 @@ from domain.display import escape_name, mask_credentials
 from outbox import crashpoints
 from outbox.settings import Settings, SettingsError, apply_allocator_defaults
 
-COMMAND_MODULES = ("analyze", "report", "relay", "history", "requeue", "verify", "db", "purge")
+COMMAND_MODULES = (
+    "analyze",
+    "report",
+    "relay",
+    "history",
+    "requeue",
+    "verify",
+    "db",
+    "purge",
+    "submit",
+    "worker",
+    "token",
+    "serve",
+)
 
 log = structlog.get_logger()
 

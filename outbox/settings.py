@@ -91,6 +91,15 @@ ENV_NAMES: Final = (
     "DB_TIMEOUT_SECONDS",
     "DUPLICATES_POLICY",
     "FORMULA_CELLS",
+    "WORKER_ID",
+    "JOB_MAX_ATTEMPTS",
+    "JOB_LEASE_SECONDS",
+    "WORKER_POLL_INTERVAL_SECONDS",
+    "WORKER_SCRATCH_DIR",
+    "JOB_INPUT_RETENTION_HOURS",
+    "JOB_INPUT_GRACE_SECONDS",
+    "MAX_UPLOAD_BYTES",
+    "API_BODY_TIMEOUT_SECONDS",
 )
 
 
@@ -323,6 +332,17 @@ class Settings:
     formula_cells: str = "keep"  # keep | neutralise
     # --- database ---
     db_timeout_seconds: int = 180  # pymysql read/write timeout: a hung server fails, never blocks
+    # --- analysis jobs and workers ---
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    job_max_attempts: int = 3
+    job_lease_seconds: int = 60
+    worker_poll_interval_seconds: float = 1.0
+    worker_scratch_dir: Path = Path("var/scratch")
+    job_input_retention_hours: int = 24
+    job_input_grace_seconds: int = 3600
+    # --- HTTP API ---
+    max_upload_bytes: int = 1024**3
+    api_body_timeout_seconds: float = 30.0
 
     @property
     def store(self) -> StoreLocation:
@@ -459,6 +479,45 @@ class Settings:
                 env, "DUPLICATES_POLICY", cls.duplicates_policy, DUPLICATE_CHOICES
             ),
             formula_cells=_choice(env, "FORMULA_CELLS", cls.formula_cells, FORMULA_CHOICES),
+            worker_id=_str(env, "WORKER_ID", f"{socket.gethostname()}:{os.getpid()}"),
+            job_max_attempts=_int(
+                env, "JOB_MAX_ATTEMPTS", cls.job_max_attempts, minimum=1, maximum=100
+            ),
+            job_lease_seconds=_int(
+                env, "JOB_LEASE_SECONDS", cls.job_lease_seconds, minimum=2, maximum=3600
+            ),
+            worker_poll_interval_seconds=_float(
+                env,
+                "WORKER_POLL_INTERVAL_SECONDS",
+                cls.worker_poll_interval_seconds,
+                minimum=0.01,
+                maximum=3600,
+            ),
+            worker_scratch_dir=Path(_str(env, "WORKER_SCRATCH_DIR", str(cls.worker_scratch_dir))),
+            job_input_retention_hours=_int(
+                env,
+                "JOB_INPUT_RETENTION_HOURS",
+                cls.job_input_retention_hours,
+                minimum=0,
+                maximum=MAX_RETENTION_DAYS * 24,
+            ),
+            job_input_grace_seconds=_int(
+                env,
+                "JOB_INPUT_GRACE_SECONDS",
+                cls.job_input_grace_seconds,
+                minimum=60,
+                maximum=MAX_SECONDS,
+            ),
+            max_upload_bytes=_int(
+                env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes, minimum=1, maximum=MAX_BYTES_SETTING
+            ),
+            api_body_timeout_seconds=_float(
+                env,
+                "API_BODY_TIMEOUT_SECONDS",
+                cls.api_body_timeout_seconds,
+                minimum=0.1,
+                maximum=3600,
+            ),
         )
         settings.validate()
         return settings

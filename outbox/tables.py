@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -175,4 +176,69 @@ outbox_attempts = Table(
     Index("ix_outbox_attempts_analysis", "analysis_id", "id"),
     Index("ix_outbox_attempts_recorded_at", "recorded_at"),
     Index("ix_outbox_attempts_outcome", "outcome", "error_class"),
+)
+
+# Analysis job statuses (analysis_jobs.status)
+JOB_QUEUED: Final = "queued"
+JOB_RUNNING: Final = "running"
+JOB_SUCCEEDED: Final = "succeeded"
+JOB_FAILED: Final = "failed"
+JOB_STATUSES: Final = (JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED)
+
+# API token roles (api_tokens.role)
+ROLE_ANALYST: Final = "analyst"
+ROLE_AUDITOR: Final = "auditor"
+ROLE_ADMIN: Final = "admin"
+ROLES: Final = (ROLE_ANALYST, ROLE_AUDITOR, ROLE_ADMIN)
+
+analysis_jobs = Table(
+    "analysis_jobs",
+    metadata,
+    Column("id", _Id, autoincrement=True),
+    Column("analysis_id", String(128), nullable=False),
+    Column("input_key", String(1024), nullable=False),
+    Column("input_name", String(255), nullable=False),
+    Column("input_size", BigInteger, nullable=False),
+    Column("input_sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False),
+    Column("lease_token", String(36), nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", _Ts, nullable=True),
+    Column("phase", String(32), nullable=True),
+    Column("progress", Double, nullable=False, server_default="0"),
+    Column("error_class", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("submitted_by", String(128), nullable=False),
+    Column("submitted_at", _Ts, nullable=False),
+    Column("available_at", _Ts, nullable=False),
+    Column("started_at", _Ts, nullable=True),
+    Column("finished_at", _Ts, nullable=True),
+    Column("input_deleted_at", _Ts, nullable=True),
+    Column("updated_at", _Ts, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_analysis_jobs"),
+    UniqueConstraint("analysis_id", name="uq_analysis_jobs_analysis_id"),
+    CheckConstraint(
+        "status IN ('queued', 'running', 'succeeded', 'failed')", name="ck_analysis_jobs_status"
+    ),
+    Index("ix_analysis_jobs_claim", "status", "available_at"),
+    Index("ix_analysis_jobs_lease", "status", "lease_expires_at"),
+    Index("ix_analysis_jobs_finished", "status", "finished_at"),
+    Index("ix_analysis_jobs_submitted_by", "submitted_by", "id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", _Id, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("created_at", _Ts, nullable=False),
+    Column("revoked_at", _Ts, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_api_tokens"),
+    UniqueConstraint("name", name="uq_api_tokens_name"),
+    UniqueConstraint("token_sha256", name="uq_api_tokens_token_sha256"),
+    CheckConstraint("role IN ('analyst', 'auditor', 'admin')", name="ck_api_tokens_role"),
 )

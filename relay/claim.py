@@ -1,24 +1,25 @@
 """Claiming due outbox rows under a fenced lease, renewing and releasing leases.
 
-MySQL 8 / MariaDB 10.6+: ``SELECT ... FOR UPDATE SKIP LOCKED`` in one short transaction, so
-concurrent relays never wait on, nor take, each other's rows. SQLite (embedded, one relay): the
-engine opens every transaction with ``BEGIN IMMEDIATE`` (``outbox.db``), which serialises
-writers, and ``FOR UPDATE`` is not rendered. Rows are taken in ``available_at, id`` order;
-never "id greater than the last seen": rows commit out of order.
+The lease mechanism (``SELECT ... FOR UPDATE SKIP LOCKED`` and a fenced token in one short
+transaction; ``BEGIN IMMEDIATE`` on SQLite) is :mod:`outbox.leases`, shared with the analysis
+workers. Rows are taken in ``available_at, id`` order; never "id greater than the last seen":
+rows commit out of order.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from outbox.clock import utcnow
+from outbox.leases import LeasedTable, lock_due
 from outbox.tables import EVENT_UPLOAD, OUTBOX_PENDING, OUTCOME_ABANDONED, outbox, outbox_attempts
 from relay.records import ClaimedRecord
+
+OUTBOX_LEASES = LeasedTable(outbox)
 
 ABANDONED_REASON = (
     "the relay holding the lease stopped renewing it (crashed, killed or cut off) before "
@@ -31,13 +32,13 @@ def _due(volume: str, now: datetime) -> sa.ColumnElement[bool]:
         outbox.c.state == OUTBOX_PENDING,
         outbox.c.staging_volume == volume,
         outbox.c.available_at <= now,
-        sa.or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
+        OUTBOX_LEASES.lease_free(now),
     )
 
 
 def build_claim_query(volume: str, now: datetime, batch_size: int) -> sa.Select[Any]:
     """Due rows of ``volume`` in ``available_at, id`` order, locked, skipping locked ones."""
-    return (
+    return lock_due(
         sa.select(
             outbox.c.id,
             outbox.c.download_id,
@@ -51,7 +52,6 @@ def build_claim_query(volume: str, now: datetime, batch_size: int) -> sa.Select[
         .where(_due(volume, now))
         .order_by(outbox.c.available_at, outbox.c.id)
         .limit(batch_size)
-        .with_for_update(skip_locked=True)
     )
 
 
@@ -65,22 +65,13 @@ def claim_batch(
 ) -> list[ClaimedRecord]:
     """Lease up to ``batch_size`` due rows of ``volume``; attempts is incremented on each."""
     now = utcnow()
-    token = str(uuid.uuid4())
     with engine.begin() as conn:
         rows = conn.execute(build_claim_query(volume, now, batch_size)).all()
         if not rows:
             return []
         _record_abandoned_attempts(conn, rows, now)
-        conn.execute(
-            outbox.update()
-            .where(outbox.c.id.in_([row.id for row in rows]))
-            .values(
-                lease_token=token,
-                lease_owner=owner[:128],
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=outbox.c.attempts + 1,
-                updated_at=now,
-            )
+        token = OUTBOX_LEASES.grant(
+            conn, [row.id for row in rows], owner=owner, lease_seconds=lease_seconds, now=now
         )
     return [
         ClaimedRecord(
@@ -125,13 +116,7 @@ def _record_abandoned_attempts(
         conn.execute(outbox_attempts.insert(), abandoned)
 
 
-def _held(record: ClaimedRecord) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        outbox.c.id == record.outbox_id,
-        outbox.c.lease_token == record.lease_token,
-        outbox.c.state == OUTBOX_PENDING,
-        outbox.c.lease_expires_at.is_not(None),
-    )
+_STILL_PENDING = outbox.c.state == OUTBOX_PENDING
 
 
 def renew_leases(
@@ -142,12 +127,14 @@ def renew_leases(
     now = utcnow()
     with engine.begin() as conn:
         for record in records:
-            result = conn.execute(
-                outbox.update()
-                .where(_held(record))
-                .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
-            )
-            if result.rowcount == 0:
+            if not OUTBOX_LEASES.renew(
+                conn,
+                record.outbox_id,
+                record.lease_token,
+                lease_seconds=lease_seconds,
+                now=now,
+                condition=_STILL_PENDING,
+            ):
                 lost.append(record)
     return lost
 
@@ -159,16 +146,7 @@ def release_leases(engine: sa.Engine, records: Iterable[ClaimedRecord]) -> int:
     now = utcnow()
     with engine.begin() as conn:
         for record in records:
-            result = conn.execute(
-                outbox.update()
-                .where(_held(record))
-                .values(
-                    lease_token=None,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    attempts=outbox.c.attempts - 1,
-                    updated_at=now,
-                )
+            released += OUTBOX_LEASES.release(
+                conn, record.outbox_id, record.lease_token, now=now, condition=_STILL_PENDING
             )
-            released += result.rowcount
     return released

@@ -122,8 +122,9 @@ def _quiet_scheduler_logger() -> logging.Logger:
     return scheduler_logger
 
 
-def run_daemon(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT; exit 0 after a clean stop."""
+def run_daemon(settings: Settings, stop: threading.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or until ``stop`` is set, when given: the relay then runs in
+    a thread of another process, which owns the signals); exit 0 after a clean stop."""
     _check_staging_volume(settings)
     store = open_store(settings)
     check_store(store, settings)
@@ -139,8 +140,9 @@ def run_daemon(settings: Settings) -> int:
             ) from None
         log.info("relay_metrics_served", port=settings.metrics_port)
     worker = RelayWorker(engine, store, settings, metrics)
-    stop = threading.Event()
-    _install_stop_handlers(stop)
+    if stop is None:
+        stop = threading.Event()
+        _install_stop_handlers(stop)
     scheduler = BackgroundScheduler(timezone="UTC", logger=_quiet_scheduler_logger())
     _schedule(scheduler, engine, worker, settings)
     log.info(

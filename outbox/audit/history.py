@@ -21,6 +21,7 @@ class HistoryFilter:
     status: str | None = None  # the download's current status: pending|uploaded|upload_failed
     outcome: str | None = None  # the attempt's outcome: failed, retry_scheduled, ...
     since: datetime | None = None  # naive UTC; attempts recorded at or after this
+    after_id: int = 0  # keyset paging: only rows with a larger id
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def iter_history(engine: Engine, flt: HistoryFilter) -> Iterator[HistoryEntry]:
     """Every matching history row in insertion order (id order), read in pages."""
     h = t.outbox_attempts
     conditions = _conditions(flt)
-    last_id = 0
+    last_id = flt.after_id
     while True:
         query = sa.select(h).where(h.c.id > last_id, *conditions).order_by(h.c.id).limit(_PAGE_SIZE)
         with engine.connect() as conn:

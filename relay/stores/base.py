@@ -112,6 +112,19 @@ class ObjectStore(ABC):
     def presign_get(self, key: str, ttl_seconds: int) -> str:
         """A URL that downloads the object for ``ttl_seconds`` and then stops working."""
 
+    def presign_post(
+        self, key: str, *, max_bytes: int, sha256: str, ttl_seconds: int
+    ) -> tuple[str, dict[str, str]] | None:
+        """A browser upload straight to the store: ``(url, form fields)`` whose policy allows
+        exactly ``key``, at most ``max_bytes``, the declared ``sha256`` as metadata, for
+        ``ttl_seconds``; None when the store has no such thing (a local directory)."""
+        return None
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes in chunks, streamed (inputs of analysis jobs). ``StoreError``
+        (``CLIENT_ERROR``) when the object is absent."""
+        raise StoreError(ErrorClass.CLIENT_ERROR, f"{type(self).__name__} cannot read objects")
+
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove an object (operations and tests; the relay never deletes)."""

@@ -49,6 +49,10 @@ class LocalStore(ObjectStore):
             raise StoreError(ErrorClass.CLIENT_ERROR, f"unsafe object key {key!r}")
         return self._root.joinpath(*parts)
 
+    def local_path(self, key: str) -> Path:
+        """Where the object of ``key`` lives on disk (the HTTP API streams it from there)."""
+        return self._path_of(key)
+
     def upload(self, request: UploadRequest) -> UploadResult:
         target = self._path_of(request.key)
         try:
@@ -144,6 +148,15 @@ class LocalStore(ObjectStore):
     def presign_get(self, key: str, ttl_seconds: int) -> str:
         """A local directory has no signed URLs: the plain ``file://`` location."""
         return self.location_of(key)
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        try:
+            handle = self._path_of(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StoreError(ErrorClass.CLIENT_ERROR, f"no object {key!r}") from exc
+        with handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
 
     def delete(self, key: str) -> None:
         path = self._path_of(key)

@@ -43,6 +43,7 @@ from relay.stores.base import (
     UploadResult,
 )
 from relay.stores.budget import ByteBudget
+from relay.stores.files import CHUNK_BYTES
 from relay.stores.headers import (
     base64_to_hex,
     build_content_disposition,
@@ -339,6 +340,33 @@ class S3Store(ObjectStore):
         return self._client.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ttl
         )
+
+    def presign_post(
+        self, key: str, *, max_bytes: int, sha256: str, ttl_seconds: int
+    ) -> tuple[str, dict[str, str]] | None:
+        meta = f"x-amz-meta-{SHA256_METADATA_KEY}"
+        post = self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={meta: sha256},
+            Conditions=[{meta: sha256}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=max(1, min(int(ttl_seconds), MAX_PRESIGN_TTL_SECONDS)),
+        )
+        return str(post["url"]), {name: str(value) for name, value in post["fields"].items()}
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        try:
+            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+            with contextlib.closing(body):
+                yield from body.iter_chunks(CHUNK_BYTES)
+        except ClientError as exc:
+            if http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise StoreError(ErrorClass.CLIENT_ERROR, f"no object {key!r}") from exc
+            raise classify_exception(exc) from exc
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise classify_exception(exc) from exc
 
     def delete(self, key: str) -> None:
         try:

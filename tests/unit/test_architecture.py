@@ -80,8 +80,9 @@ def test_only_settings_reads_the_environment() -> None:
     assert readers == ["outbox/settings.py"]
 
 
-# The command-line modules of the application package; everything else in it is private.
-CLI_MODULES = {"commands", "logging_setup", "main", "progress"}
+# The command-line and service modules of the application package (the HTTP API, the analysis
+# workers and job submission); everything else in it is private.
+CLI_MODULES = {"commands", "logging_setup", "main", "progress", "jobs", "web", "worker"}
 
 
 def test_the_application_package_exposes_only_its_all() -> None:

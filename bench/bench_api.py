@@ -1,0 +1,196 @@
+"""The HTTP API against bare baselines, side by side in one run on the same machine and client.
+
+1. Upload: ``POST /api/v1/analyses`` (raw body, streamed to the store) vs a bare Starlette
+   handler that writes the body to disk; throughput ratio and the API process's RSS growth.
+2. Read: ``GET /api/v1/analyses/{id}`` with 32 concurrent clients vs a bare FastAPI endpoint
+   returning the same JSON from memory; requests per second ratio and p99 latency.
+
+    python -m bench.bench_api [--upload-mb 1024] [--reads 3000] [--concurrency 32]
+
+Embedded default (SQLite + local directory) in a temporary directory; ``serve --no-worker`` so
+no analysis competes with the measurement (the read benchmark's analysis is run by
+``worker --once`` beforehand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+CHUNK = 1024 * 1024
+MB = 1024 * 1024
+
+BARE_APP = """
+import json, os, sys
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+DOCUMENT = json.loads(open(sys.argv[2]).read()) if len(sys.argv) > 2 else {}
+app = FastAPI()
+
+@app.post("/upload")
+async def upload(request: Request) -> Response:
+    with open(os.path.join(sys.argv[1], "body.bin"), "wb") as sink:
+        async for chunk in request.stream():
+            sink.write(chunk)
+    return Response(status_code=202)
+
+@app.get("/doc")
+async def doc() -> JSONResponse:
+    return JSONResponse(DOCUMENT)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def body(total: int) -> Iterator[bytes]:
+    block = (b"id,name,amount\n" + b"12345,some name,678.90\n" * 45000)[:CHUNK]
+    sent = 0
+    while sent < total:
+        piece = block[: min(CHUNK, total - sent)]
+        sent += len(piece)
+        yield piece
+
+
+def time_upload(url: str, total: int, **params: str) -> float:
+    started = time.perf_counter()
+    answer = httpx.post(url, content=body(total), params=params, timeout=3600)
+    assert answer.status_code == 202, answer.text
+    return time.perf_counter() - started
+
+
+async def hammer(url: str, count: int, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue = iter(range(count))
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as c:
+
+        async def client() -> None:
+            for _ in queue:
+                started = time.perf_counter()
+                answer = await c.get(url)
+                latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--upload-mb", type=int, default=1024)
+    parser.add_argument("--reads", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    (work / "staging").mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+        "ARTIFACT_STORE_URL": f"file://{work / 'store'}",
+        "STAGING_DIR": str(work / "staging"),
+        "WORKER_SCRATCH_DIR": str(work / "scratch"),
+        "MAX_UPLOAD_BYTES": str(args.upload_mb * MB + 1),
+        "LOG_LEVEL": "warning",
+    }
+    cli = [sys.executable, "-m", "clean_my_data.main"]
+    subprocess.run(
+        [*cli, "submit", str(ROOT / "tests/fixtures/messy_orders.csv"), "--analysis-id", "r"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([*cli, "worker", "--once"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "relay", "--once"], env=env, check=True, capture_output=True)
+
+    api_port, bare_port = free_port(), free_port()
+    api = subprocess.Popen([*cli, "serve", "--port", str(api_port), "--no-worker"], env=env)
+    api_url = f"http://127.0.0.1:{api_port}"
+    wait_up(api_url + "/healthz", api)
+    document = httpx.get(api_url + "/api/v1/analyses/r").json()
+    (work / "doc.json").write_text(json.dumps(document))
+    (work / "bare").mkdir()
+    (work / "bare.py").write_text(BARE_APP)
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, uvicorn; sys.path.insert(0, sys.argv[3]); import bare; "
+            "uvicorn.run(bare.app, host='127.0.0.1', port=int(sys.argv[4]), log_level='warning')",
+            str(work / "bare"),
+            str(work / "doc.json"),
+            str(work),
+            str(bare_port),
+        ],
+    )
+    bare_url = f"http://127.0.0.1:{bare_port}"
+    wait_up(bare_url + "/doc", bare)
+    try:
+        rss = psutil.Process(api.pid)
+        before = rss.memory_info().rss
+        total = args.upload_mb * MB
+        bare_s = time_upload(bare_url + "/upload", total)
+        api_s = time_upload(
+            api_url + "/api/v1/analyses", total, analysis_id="up", file_name="u.csv"
+        )
+        grown = (rss.memory_info().rss - before) / MB
+        print(
+            f"upload {args.upload_mb} MB: api {total / MB / api_s:.1f} MB/s, "
+            f"bare {total / MB / bare_s:.1f} MB/s, ratio {bare_s / api_s:.2f}x; "
+            f"api RSS +{grown:.1f} MB"
+        )
+        for url in (bare_url + "/doc", api_url + "/api/v1/analyses/r"):
+            asyncio.run(hammer(url, 200, args.concurrency))  # warm-up
+        bare_t, bare_lat = asyncio.run(hammer(bare_url + "/doc", args.reads, args.concurrency))
+        api_t, api_lat = asyncio.run(
+            hammer(api_url + "/api/v1/analyses/r", args.reads, args.concurrency)
+        )
+        print(
+            f"GET x{args.reads}, {args.concurrency} clients: api {args.reads / api_t:.0f}/s "
+            f"p99 {p99(api_lat) * 1000:.1f} ms, bare {args.reads / bare_t:.0f}/s "
+            f"p99 {p99(bare_lat) * 1000:.1f} ms, ratio {bare_t / api_t:.2f}x"
+        )
+    finally:
+        for process in (api, bare):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()

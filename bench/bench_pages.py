@@ -1,0 +1,203 @@
+"""Report page weight and first paint, and the dashboard's server time, in Chromium against
+a real ``clean-my-data serve`` (SQLite + local directory, worker and relay in the process).
+
+    python bench/bench_pages.py [--columns 3000] [--rows 2000] [--history 100000]
+
+The report page is drawn from the stored report, whose size grows with the columns and the
+findings, not with the rows: a wide input is the heavy case. ``--history`` adds that many
+synthetic attempt rows before timing the dashboard and the first history page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+FIRST_PAINT = """new Promise((resolve) => new PerformanceObserver((list) => {
+  const entry = list.getEntries().find((e) => e.name === "first-contentful-paint");
+  if (entry) { resolve(entry.startTime); }
+}).observe({type: "paint", buffered: true}))"""
+
+
+def write_wide_csv(path: Path, columns: int, rows: int) -> None:
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(",".join(f"Col {i}" for i in range(columns)) + "\n")
+        for r in range(rows):
+            cells = []
+            for c in range(columns):
+                kind = c % 4
+                if rng.random() < 0.05 * (c % 7):
+                    cells.append("")
+                elif kind == 0:
+                    cells.append(str(rng.randint(0, 10_000)))
+                elif kind == 1:
+                    cells.append(f" {rng.choice(['Boston', 'bostn', 'NEW YORK', 'new york'])} ")
+                elif kind == 2:
+                    cells.append(f"{rng.uniform(0, 1e6):,.2f}")
+                else:
+                    cells.append(f"2024-0{1 + r % 9}-1{r % 9}")
+            out.write(",".join(f'"{v}"' if "," in v else v for v in cells) + "\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def add_history(env: dict[str, str], count: int) -> None:
+    import sqlalchemy as sa
+
+    from outbox.clock import utcnow
+    from outbox.db import create_database_engine
+    from outbox.settings import Settings
+    from outbox.tables import outbox_attempts
+
+    engine = create_database_engine(Settings.from_env(env))
+    now = utcnow()
+    with engine.begin() as conn:
+        template = conn.execute(sa.select(outbox_attempts).limit(1)).mappings().one()
+        base = {k: v for k, v in template.items() if k != "id"}
+        batch = []
+        for i in range(count):
+            at = now - timedelta(seconds=i * 0.8)
+            failed = i % 5 == 0
+            batch.append(
+                base
+                | {
+                    "recorded_at": at,
+                    "started_at": at,
+                    "outcome": "failed" if failed else base["outcome"],
+                    "error_class": ("timeout", "access_denied", "unknown")[i % 3]
+                    if failed
+                    else None,
+                }
+            )
+            if len(batch) == 5000:
+                conn.execute(outbox_attempts.insert(), batch)
+                batch = []
+        if batch:
+            conn.execute(outbox_attempts.insert(), batch)
+    engine.dispose()
+
+
+def server_ms(client: httpx.Client, path: str, runs: int = 7) -> tuple[float, int]:
+    times, size = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        answer = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        answer.raise_for_status()
+        size = len(answer.content)
+    times.sort()
+    return times[len(times) // 2], size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--columns", type=int, default=3000)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--history", type=int, default=100_000)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        root = Path(tmp)
+        (root / "staging").mkdir()
+        data = root / "wide.csv"
+        write_wide_csv(data, args.columns, args.rows)
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "ARTIFACT_STORE_URL": f"file://{root / 'store'}",
+            "STAGING_DIR": str(root / "staging"),
+            "WORKER_SCRATCH_DIR": str(root / "scratch"),
+            "MAX_UPLOAD_BYTES": str(max(data.stat().st_size * 2, 10_000_000)),
+            "WORKER_POLL_INTERVAL_SECONDS": "0.2",
+            "RELAY_POLL_INTERVAL_SECONDS": "0.2",
+            "LOG_LEVEL": "warning",
+        }
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = (root / "serve.log").open("wb")
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "clean_my_data.main", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            client = httpx.Client(base_url=base, timeout=600)
+            for _ in range(300):
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            submitted = client.post(
+                "/api/v1/analyses", params={"file_name": "wide.csv"}, content=data.read_bytes()
+            )
+            submitted.raise_for_status()
+            analysis_id = submitted.json()["job"]["analysis_id"]
+            job = client.get(f"/api/v1/analyses/{analysis_id}", params={"wait": 60}).json()
+            while job["job"]["status"] not in ("succeeded", "failed"):
+                job = client.get(f"/api/v1/analyses/{analysis_id}", params={"wait": 60}).json()
+            size_mb = data.stat().st_size / 1e6
+            print(f"input: {size_mb:.1f} MB, {args.columns} columns x {args.rows} rows")
+            report_json = client.get(f"/api/v1/analyses/{analysis_id}").content
+            print(f"final object (API JSON): {len(report_json) / 1024:.0f} KiB")
+            report_path = f"/analyses/{analysis_id}"
+            ms, size = server_ms(client, report_path)
+            print(f"report page: server {ms:.0f} ms (median of 7), HTML {size / 1024:.0f} KiB")
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox"]
+                )
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                paints, weights = [], []
+                for _ in range(5):
+                    page.goto(base + report_path, wait_until="load")
+                    fcp = page.evaluate(FIRST_PAINT)
+                    weight = page.evaluate(
+                        "performance.getEntriesByType('navigation')[0].transferSize + "
+                        "performance.getEntriesByType('resource')"
+                        ".reduce((s, r) => s + (r.transferSize || r.encodedBodySize), 0)"
+                    )
+                    paints.append(float(fcp))
+                    weights.append(int(weight))
+                browser.close()
+            paints.sort()
+            print(
+                f"report page in Chromium: first contentful paint median {paints[2]:.0f} ms "
+                f"(range {paints[0]:.0f}-{paints[-1]:.0f}), "
+                f"page weight {max(weights) / 1024:.0f} KiB"
+            )
+            if args.history:
+                add_history(env, args.history)
+                ms, _ = server_ms(client, "/audit")
+                print(
+                    f"dashboard with +{args.history} history rows: server {ms:.0f} ms (median of 7)"
+                )
+                ms, _ = server_ms(client, "/audit/history")
+                print(f"history first page: server {ms:.0f} ms (median of 7)")
+        finally:
+            serve.terminate()
+            serve.wait(timeout=60)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

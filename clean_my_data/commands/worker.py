@@ -1,0 +1,54 @@
+"""``clean-my-data worker [--once]``: run analysis jobs (as many workers as you like, anywhere).
+
+SIGTERM/SIGINT: the job being analysed is finished and committed, then the worker exits 0.
+``--once``: run the jobs due now, one after the other, then exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from types import FrameType
+
+import structlog
+
+from clean_my_data.worker.runner import JobWorker
+from outbox.db import open_database
+from outbox.settings import Settings
+from relay.stores import open_store
+
+log = structlog.get_logger()
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    def _handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker_stop_requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handle)
+    signal.signal(signal.SIGINT, _handle)
+
+
+def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    engine = open_database(settings)
+    try:
+        worker = JobWorker(engine, open_store(settings), settings)
+        if args.once:
+            while worker.run_one() is not None:
+                pass
+            worker.sweep()
+            return 0
+        _install_stop_handlers(worker.stop)
+        worker.run_forever()
+        return 0
+    finally:
+        engine.dispose()
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("worker", help="run queued analysis jobs")
+    parser.add_argument(
+        "--once", action="store_true", help="run the jobs due now, then exit (default: forever)"
+    )
+    parser.set_defaults(handler=run_worker)

@@ -1,0 +1,1 @@
+"""Submitting analysis jobs: the input stored first, then the job queued."""

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI on uvicorn), under ``/api/v1``; OpenAPI at ``/docs``."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages for analysts and auditors, on the API's data and access rules."""

@@ -1,0 +1,119 @@
+"""What every page shares: templates, the session, the page's principal, CSRF on forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from clean_my_data.web.auth import CAN_AUDIT, LOCAL_PRINCIPAL
+from clean_my_data.web.pages.access import token_principal
+from clean_my_data.web.pages.sessions import (
+    CSRF_FIELD,
+    Session,
+    SessionStore,
+    csrf_matches,
+    same_origin,
+    session_of,
+    set_cookie,
+)
+from clean_my_data.web.problems import ProblemError
+from outbox.access import Principal
+
+WEB_DIR: Final = Path(__file__).resolve().parent.parent
+TEMPLATES: Final = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+CONTENT_SECURITY_POLICY: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class LoginRequiredError(Exception):
+    """The page needs a logged-in session; answered with a redirect to the login page."""
+
+
+class PageError(Exception):
+    """Answered as an HTML error page with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def sessions(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.sessions
+    return store
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    principal: Principal | None = None,
+    session: Session | None = None,
+) -> HTMLResponse:
+    """Render ``template``; opens an (anonymous) session when the browser has none, so that
+    every form carries a CSRF token."""
+    current = session or session_of(request)
+    fresh = current is None
+    if current is None:
+        current = sessions(request).open()
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            **context,
+            "principal": principal,
+            "csrf_token": current.csrf,
+            "open_access": request.app.state.open_access,
+            "is_auditor": principal is not None and principal.role in CAN_AUDIT,
+        },
+        status_code=status,
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if fresh:
+        set_cookie(request, response, current)
+    return response
+
+
+async def page_principal(request: Request) -> Principal:
+    """The page's viewer: the local administrator in open mode, else the session's token."""
+    if request.app.state.open_access:
+        return LOCAL_PRINCIPAL
+    session = session_of(request)
+    if session is None or session.token is None:
+        raise LoginRequiredError
+    try:
+        return await token_principal(request, session.token)
+    except ProblemError:
+        sessions(request).close(session.session_id)
+        raise LoginRequiredError from None
+
+
+async def checked_form(request: Request) -> tuple[FormData, Session]:
+    """The posted form, refused unless it comes from this origin with the session's token."""
+    session = session_of(request)
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if (
+        session is None
+        or not same_origin(request)
+        or not csrf_matches(session, sent if isinstance(sent, str) else None)
+    ):
+        raise PageError(403, "This form was refused: it did not come from this site's page.")
+    return form, session
+
+
+def require_auditor(principal: Principal) -> None:
+    if principal.role not in CAN_AUDIT:
+        raise PageError(403, "These pages are for auditors.")

@@ -1,0 +1,112 @@
+"""``serve`` with no API token: loopback only, no authentication; any other address refused."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from outbox.tables import analysis_jobs
+from tests.e2e.api.conftest import Service, base_env, free_port, start_service, stop_service
+
+
+def _embedded(tmp_path: Path) -> Service:
+    env = base_env(tmp_path)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    env["ARTIFACT_STORE_URL"] = f"file://{tmp_path / 'store'}"
+    return Service(f"http://127.0.0.1:{free_port()}", env, tmp_path / "serve.log")
+
+
+def test_without_tokens_a_public_address_is_refused_in_one_line(tmp_path: Path) -> None:
+    service = _embedded(tmp_path)
+    refused = service.cli("serve", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert refused.returncode != 0
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no API token configured" in lines[0]
+    assert "Traceback" not in refused.stderr
+
+
+def test_without_tokens_loopback_callers_need_no_token_and_the_start_says_so(
+    tmp_path: Path,
+) -> None:
+    service = start_service(_embedded(tmp_path))
+    try:
+        answer = httpx.get(service.base_url + "/api/v1/analyses/none")
+        assert answer.status_code == 404  # not 401: the loopback caller is the local admin
+        assert "loopback only" in service.log_text()
+    finally:
+        stop_service(service)
+
+
+def test_store_down_during_submit_is_a_503_and_nothing_is_written(tmp_path: Path) -> None:
+    service = _embedded(tmp_path)
+    service.env |= {
+        "ARTIFACT_STORE_URL": "s3://nowhere",
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+        "AWS_REGION": "us-east-1",
+        "S3_CONNECT_TIMEOUT_SECONDS": "0.5",
+    }
+    start_service(service, "--no-worker")
+    try:
+        answer = httpx.post(
+            service.base_url + "/api/v1/analyses",
+            content=b"a,b\n1,2\n",
+            params={"analysis_id": "stored-nowhere"},
+            timeout=120,
+        )
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert "cannot store the input" in answer.json()["detail"]
+        assert httpx.get(service.base_url + "/readyz", timeout=60).status_code == 503
+        engine = service.engine()
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
+        engine.dispose()
+        scratch = Path(service.env["WORKER_SCRATCH_DIR"])
+        assert list(scratch.iterdir()) == []
+    finally:
+        stop_service(service)
+
+
+def test_the_api_killed_mid_upload_leaves_no_job_and_no_stored_input(tmp_path: Path) -> None:
+    import signal
+    import threading
+    import time
+
+    service = start_service(_embedded(tmp_path), "--no-worker")
+    sent = threading.Event()
+
+    def body():
+        yield b"a,b\n" + b"1,2\n" * 1000
+        sent.set()
+        time.sleep(30)  # the server is killed while it waits for the rest
+        yield b"3,4\n"
+
+    def upload() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(
+                service.base_url + "/api/v1/analyses",
+                content=body(),
+                params={"analysis_id": "cut"},
+                timeout=60,
+            )
+
+    client = threading.Thread(target=upload, daemon=True)
+    client.start()
+    assert sent.wait(30)
+    time.sleep(0.5)
+    assert service.process is not None
+    service.process.send_signal(signal.SIGKILL)
+    service.process.wait(timeout=30)
+
+    engine = service.engine()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
+    engine.dispose()
+    store = tmp_path / "store"
+    assert not store.exists() or [p for p in store.rglob("*") if p.is_file()] == []

@@ -1,0 +1,110 @@
+"""The pages' pure parts: sessions, origin checks, the login redirect target, chart geometry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from starlette.requests import Request
+
+from clean_my_data.web.pages import charts
+from clean_my_data.web.pages.login import safe_next
+from clean_my_data.web.pages.sessions import SessionStore, csrf_matches, same_origin
+
+
+def _request(headers: dict[str, str], host: str = "svc.example:8000") -> Request:
+    raw = [(b"host", host.encode())] + [
+        (k.lower().encode(), v.encode()) for k, v in headers.items()
+    ]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/logout",
+        "query_string": b"",
+        "headers": raw,
+        "server": ("svc.example", 8000),
+    }
+    return Request(scope)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, True),
+        ({"Origin": "http://svc.example:8000"}, True),
+        ({"Referer": "http://svc.example:8000/audit/failed"}, True),
+        ({"Origin": "http://evil.example"}, False),
+        ({"Origin": "http://svc.example:8000.evil.example"}, False),
+        ({"Referer": "http://svc.example:80001/x"}, False),
+        ({"Origin": "null"}, False),
+    ],
+)
+def test_same_origin(headers: dict[str, str], expected: bool) -> None:
+    assert same_origin(_request(headers)) is expected
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/audit?x=1", "/audit?x=1"),
+        (None, "/"),
+        ("", "/"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ],
+)
+def test_login_follows_only_local_paths(target: str | None, expected: str) -> None:
+    assert safe_next(target) == expected
+
+
+def test_login_gets_a_new_session_id_and_expired_sessions_are_gone() -> None:
+    store = SessionStore(ttl_seconds=0.05)
+    anonymous = store.open()
+    logged_in = store.log_in(anonymous, "cmd_token")
+    assert logged_in.session_id != anonymous.session_id
+    assert store.get(anonymous.session_id) is None
+    assert store.get(logged_in.session_id) == logged_in
+    assert csrf_matches(logged_in, logged_in.csrf)
+    assert not csrf_matches(logged_in, anonymous.csrf)
+    assert not csrf_matches(logged_in, None)
+    time.sleep(0.06)
+    assert store.get(logged_in.session_id) is None
+
+
+def test_missing_share_chart_scales_to_full_width() -> None:
+    chart = charts.missing_share_chart(
+        [
+            {"name": "a", "missing_share": 0.0},
+            {"name": "b", "missing_share": 0.5},
+            {"name": "c", "missing_share": 1.0},
+        ]
+    )
+    assert [bar.width for bar in chart.bars] == [0.0, charts.PLOT_WIDTH / 2, charts.PLOT_WIDTH]
+    assert [bar.text for bar in chart.bars] == ["0.0 %", "50.0 %", "100.0 %"]
+    assert chart.height == 3 * (charts.BAR_HEIGHT + 4)
+
+
+def test_spread_places_quartiles_between_min_and_max() -> None:
+    spread = charts.spread_of({"min": 0, "q1": 25, "median": 50, "q3": 75, "max": 100})
+    assert spread is not None
+    assert spread.x_min < spread.x_q1 < spread.x_median < spread.x_q3 < spread.x_max  # type: ignore[operator]
+    assert spread.x_median == pytest.approx(charts.PLOT_WIDTH / 2)
+    assert charts.spread_of({"min": 3}) is None
+    assert charts.spread_of({}) is None
+
+
+def test_failures_chart_sums_hours_per_error_class() -> None:
+    chart = charts.failures_chart(
+        [
+            {"hour": "h1", "error_class": "timeout", "count": 2},
+            {"hour": "h2", "error_class": "timeout", "count": 3},
+            {"hour": "h2", "error_class": "access_denied", "count": 1},
+        ]
+    )
+    assert [(bar.label, bar.value) for bar in chart.bars] == [
+        ("access_denied", 1.0),
+        ("timeout", 5.0),
+    ]
+    assert chart.bars[1].width == charts.PLOT_WIDTH
