@@ -12,7 +12,7 @@ same bytes) and are kept in the work directory for the next run.
 is refused at once, which is what a user gets. ``--inline-uncapped`` adds inline runs with the
 cap lifted, to show what holding the downloads as base64 costs.
 
-Targets (issue 2/3): >= 20 MB/s end to end on 200 MB; < 500 MB peak RSS staged on 1 GB.
+Targets: >= 20 MB/s end to end on 200 MB; < 500 MB peak RSS staged on 1 GB.
 """
 
 from __future__ import annotations
