@@ -12,8 +12,8 @@
 # the re-run idempotent); other bytes under the same name are a new analysis.
 #
 #   exit 0   the final object is in RESULTS/ID.json; the input moves to ARCHIVE/done/
-#   exit 2   the input was rejected (one-line error); it moves to ARCHIVE/failed/ with
-#            NAME.error holding the message
+#   exit 65  the input was rejected as bad data (one-line error; 2, a usage error, likewise);
+#            it moves to ARCHIVE/failed/ with NAME.error holding the message
 #   other    (database down, crash): the file stays and is retried next round; after MAX_TRIES
 #            (default 3) such failures it moves to ARCHIVE/failed/ too
 #
@@ -81,7 +81,7 @@ process() {
         mv -f "$path" "$archive/done/$name"
         rm -f "$tries_dir/$name"
         log analysis_committed "$name" "$id"
-    elif [ "$status" -eq 2 ]; then
+    elif [ "$status" -eq 65 ] || [ "$status" -eq 2 ]; then
         mv -f "$path" "$archive/failed/$name"
         tail -n 1 "$err" >"$archive/failed/$name.error"
         rm -f "$tries_dir/$name"

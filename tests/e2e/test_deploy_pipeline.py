@@ -174,7 +174,7 @@ def test_compose_topology_runs_with_least_privilege_users(
     analysis_id = final["analysis_id"]
     assert result_file.name == f"{analysis_id}.json"
     downloads = final["report"]["downloads"]
-    assert sorted(d["format"] for d in downloads) == ["csv", "json", "xlsx"]
+    assert sorted(d["format"] for d in downloads) == ["csv", "json", "parquet", "xlsx"]
     assert {d["status"] for d in downloads} == {"pending"}
     assert all(d["s3_path"].startswith(f"s3://{bucket}/artifacts/prod/") for d in downloads)
 
@@ -237,7 +237,8 @@ def test_relay_container_health_check_and_graceful_stop(tmp_path: Path) -> None:
             time.sleep(0.25)
             healthy = run(healthcheck, env)
         assert healthy.returncode == 0, healthy.stderr
-        assert [p.name for p in staging.iterdir()] == []  # the probe file is gone
+        # the probe file is gone; the relay's volume marker stays
+        assert [p.name for p in staging.iterdir()] == [".staging-volume"]
 
         relay.send_signal(signal.SIGTERM)  # what `docker stop` sends
         _, stderr = relay.communicate(timeout=60)

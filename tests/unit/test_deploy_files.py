@@ -486,7 +486,7 @@ FAKE_CLI = """#!/bin/sh
 # Stand-in for clean-my-data: analyze INPUT --analysis-id ID --output FILE
 input=$2; id=$4; output=$6
 echo "$id" >> "$(dirname "$0")/calls.log"
-if grep -q BAD "$input"; then echo "clean-my-data: error: $input: not tabular" >&2; exit 2; fi
+if grep -q BAD "$input"; then echo "clean-my-data: error: $input: not tabular" >&2; exit 65; fi
 if grep -q CRASH "$input"; then echo "Traceback: database unreachable" >&2; exit 1; fi
 printf '{"analysis_id": "%s"}\\n' "$id" > "$output"
 """
