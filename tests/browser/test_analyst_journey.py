@@ -86,9 +86,9 @@ def run_analyst_journey(pages: Pages, tmp_path: Path, downloads_from: str | None
     pages.shot("report-pending")
 
     links = page.locator("#downloads a.button")
-    assert links.count() == 3
+    assert links.count() == 4  # cleaned CSV, workbook, JSON report, Parquet row trail
     expect(page.locator("#downloads a.button.disabled")).to_have_count(0, timeout=60_000)
-    expect(page.locator('#downloads [data-role="status"]', has_text="uploaded")).to_have_count(3)
+    expect(page.locator('#downloads [data-role="status"]', has_text="uploaded")).to_have_count(4)
     pages.shot("report-downloads-live")
     stream = f"{pages.service.base_url}/api/v1/analyses/{analysis_id}/events"
     assert stream in streams  # the job and the downloads were followed by Server-Sent Events
@@ -102,9 +102,9 @@ def run_analyst_journey(pages: Pages, tmp_path: Path, downloads_from: str | None
                 )
             )
         }
-    assert len(recorded) == 3
+    assert len(recorded) == 4
     seen = {}
-    for index in range(3):
+    for index in range(4):
         with page.expect_download() as info:
             links.nth(index).click()
         target = tmp_path / "downloads" / info.value.suggested_filename

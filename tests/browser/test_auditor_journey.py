@@ -20,10 +20,10 @@ def wait_for_failures(service: Service, analysis_id: str, timeout: float = 90) -
     with service.client("aud") as client:
         while time.monotonic() < deadline:
             items = client.get("/api/v1/downloads", params={"status": "upload_failed"}).json()
-            if len([i for i in items["items"] if i["analysis_id"] == analysis_id]) == 3:
+            if len([i for i in items["items"] if i["analysis_id"] == analysis_id]) == 4:
                 return
             time.sleep(0.5)
-    raise AssertionError(f"the three uploads did not fail:\n{service.log_text()[-3000:]}")
+    raise AssertionError(f"the four uploads did not fail:\n{service.log_text()[-3000:]}")
 
 
 def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
@@ -56,7 +56,7 @@ def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
 
     page.get_by_role("link", name="Failed downloads").first.click()
     rows = page.locator("tbody tr")
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(4)
     pages.shot("failed-downloads")
 
     page.get_by_label(re.compile("^Reason")).fill("store prefix repaired")
@@ -72,19 +72,19 @@ def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
     dashboard = pages.context.new_page()
     pages.watch.attach(dashboard)
     dashboard.goto(service.base_url + "/audit")
-    expect(dashboard.locator('[data-stat="downloads.upload_failed"]')).to_have_text("3")
+    expect(dashboard.locator('[data-stat="downloads.upload_failed"]')).to_have_text("4")
     page.get_by_role("button", name="Yes, requeue").click()
-    expect(page.locator("td.verdict", has_text="requeued")).to_have_count(3)
+    expect(page.locator("td.verdict", has_text="requeued")).to_have_count(4)
     pages.shot("requeue-done")
 
     page.goto(f"{service.base_url}/analyses/{analysis_id}")
     expect(page.locator('#downloads [data-role="status"]', has_text="uploaded")).to_have_count(
-        3, timeout=60_000
+        4, timeout=60_000
     )
     expect(page.locator("#downloads a.button.disabled")).to_have_count(0)
     pages.shot("report-uploaded-after-requeue")
     # the dashboard opened before the requeue follows the stats stream without a reload
-    expect(dashboard.locator('[data-stat="downloads.uploaded"]')).to_have_text("3", timeout=30_000)
+    expect(dashboard.locator('[data-stat="downloads.uploaded"]')).to_have_text("4", timeout=30_000)
     expect(dashboard.locator('[data-stat="downloads.upload_failed"]')).to_have_text("0")
     dashboard.screenshot(path=str(pages.shots / "dashboard-live-after-requeue.png"), full_page=True)
     dashboard.close()
@@ -94,7 +94,7 @@ def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
     page.get_by_label("Outcome").fill("requeued")
     page.get_by_role("button", name="Filter").click()
     requeues = page.locator("#history-table tbody tr")
-    expect(requeues).to_have_count(3)
+    expect(requeues).to_have_count(4)
     for text in requeues.all_inner_texts():
         assert "web:aud" in text
         assert "store prefix repaired" in text
@@ -102,7 +102,7 @@ def test_auditor_requeues_failed_uploads_and_finds_the_requeue_in_history(
     csv_link = page.get_by_role("link", name="Export as CSV")
     exported = page.request.get(service.base_url + str(csv_link.get_attribute("href")))
     assert exported.status == 200
-    assert exported.text().count("store prefix repaired") == 3
+    assert exported.text().count("store prefix repaired") == 4
     refused = "status of 422 (Unprocessable Entity) @ " + service.base_url + "/audit/failed/requeue"
     assert [e for e in pages.watch.errors if not e.endswith(refused)] == []
     assert len(pages.watch.errors) == 1  # the browser logs the refused empty selection
