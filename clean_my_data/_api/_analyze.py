@@ -96,7 +96,7 @@ def analyze_and_commit(
     duplicates: str | None = None,
     formulas: str | None = None,
 ) -> FinalObject:
-    """Analyse and clean ``path`` (CSV or XLSX), stage its three downloads in ``STAGING_DIR``,
+    """Analyse and clean ``path`` (CSV or XLSX), stage its downloads in ``STAGING_DIR``,
     then commit the final object, one ``downloads`` row and one outbox record per download in
     ONE transaction. Returns the final object as committed (download entries ``pending``, or
     as they were when a re-run of the same ``analysis_id`` produced the same bytes).

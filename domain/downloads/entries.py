@@ -20,6 +20,8 @@ CLEANED_CSV: Final = "cleaned_csv"
 REPORT_XLSX: Final = "report_xlsx"
 REPORT_JSON: Final = "report_json"
 ROW_TRAIL: Final = "row_trail"
+# every analysis delivers these artifacts, in this order
+ARTIFACT_KINDS: Final = (CLEANED_CSV, REPORT_XLSX, REPORT_JSON, ROW_TRAIL)
 
 PENDING: Final = "pending"
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from domain.downloads.entries import ARTIFACT_KINDS
 from outbox.tables import analysis_jobs, analysis_reports, downloads
 from tests.e2e.api.conftest import MAX_UPLOAD_BYTES, Service
 
@@ -66,7 +67,7 @@ def test_submit_analyse_upload_and_download_each_file(service: Service) -> None:
     assert document["job"]["status"] == "succeeded"
     assert document["job"]["attempts"] == 1
     entries = document["final_object"]["report"]["downloads"]
-    assert sorted(entry["format"] for entry in entries) == ["csv", "json", "xlsx"]
+    assert sorted(entry["format"] for entry in entries) == ["csv", "json", "parquet", "xlsx"]
     for entry in entries:
         fetched = ann.get(entry["download_url"])
         if service.kind == "embedded":
@@ -86,7 +87,7 @@ def test_submit_analyse_upload_and_download_each_file(service: Service) -> None:
 
     with service.engine().connect() as conn:
         stored_urls = conn.execute(sa.select(downloads.c.presigned_url)).scalars().all()
-        assert stored_urls == [None, None, None]
+        assert stored_urls == [None] * len(ARTIFACT_KINDS)
         assert conn.execute(sa.select(sa.func.count()).select_from(analysis_reports)).scalar() == 1
     log = service.log_text()
     assert "X-Amz-Signature" not in log
@@ -211,10 +212,12 @@ def test_auditor_history_downloads_stats_and_requeue(service: Service) -> None:
     rest = aud.get(
         "/api/v1/history", params={"analysis_id": "audited", "after": page["next_after"]}
     ).json()
-    assert [i["outcome"] for i in page["items"] + rest["items"]] == ["uploaded"] * 3
+    assert [i["outcome"] for i in page["items"] + rest["items"]] == ["uploaded"] * len(
+        ARTIFACT_KINDS
+    )
     as_csv = aud.get("/api/v1/history", params={"analysis_id": "audited", "format": "csv"})
     assert as_csv.headers["content-type"].startswith("text/csv")
-    assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == 3
+    assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(ARTIFACT_KINDS)
 
     listed = aud.get("/api/v1/downloads", params={"status": "uploaded"}).json()["items"]
     assert {e["download_id"] for e in entries} <= {e["download_id"] for e in listed}
@@ -252,7 +255,7 @@ def test_events_stream_one_analysis_until_its_downloads_settle(service: Service)
                 snapshots.append(json.loads(line[len("data: ") :]))
     last = snapshots[-1]
     assert last["job"]["status"] == "succeeded"
-    assert sorted(d["status"] for d in last["downloads"]) == ["uploaded"] * 3
+    assert sorted(d["status"] for d in last["downloads"]) == ["uploaded"] * len(ARTIFACT_KINDS)
     assert len(snapshots) == len({json.dumps(s, sort_keys=True) for s in snapshots})  # changes only
     _is_problem(service.client("bob").get("/api/v1/analyses/streamed/events"), 404)
     _is_problem(ann.get("/api/v1/stats/events"), 403)

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import clean_my_data
+from domain.downloads.entries import ARTIFACT_KINDS
 from outbox.db import create_database_engine
 from outbox.migrations import upgrade
 
@@ -92,6 +93,6 @@ def test_the_job_and_the_analysis_commit_together(
         engine=engine,
         in_transaction=_finish("token-1"),
     )
-    assert [e["status"] for e in final["report"]["downloads"]] == ["pending"] * 3
+    assert [e["status"] for e in final["report"]["downloads"]] == ["pending"] * len(ARTIFACT_KINDS)
     assert _scalar(engine, "SELECT state FROM jobs") == "succeeded"
-    assert _scalar(engine, "SELECT COUNT(*) FROM outbox") == 3
+    assert _scalar(engine, "SELECT COUNT(*) FROM outbox") == len(ARTIFACT_KINDS)

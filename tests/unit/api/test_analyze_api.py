@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import clean_my_data
+from domain.downloads.entries import ARTIFACT_KINDS
 from outbox.db import open_database
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -59,8 +60,8 @@ def test_analyze_and_commit_stages_and_commits_one_analysis(
     final = clean_my_data.analyze_and_commit(EXAMPLE, analysis_id="api-1", settings=settings)
     assert final["analysis_id"] == "api-1"
     entries = final["report"]["downloads"]
-    assert [e["status"] for e in entries] == ["pending"] * 3
-    assert len(list(settings.staging_dir.iterdir())) == 3
+    assert [e["status"] for e in entries] == ["pending"] * len(ARTIFACT_KINDS)
+    assert len(list(settings.staging_dir.iterdir())) == len(ARTIFACT_KINDS)
     engine = open_database(settings)
     try:
         assert _count(engine, "SELECT COUNT(*) FROM analysis_reports") == 1
@@ -87,7 +88,7 @@ def test_in_transaction_work_commits_with_the_analysis(
         engine=engine,
         in_transaction=mark_succeeded,
     )
-    assert seen == [3]
+    assert seen == [len(ARTIFACT_KINDS)]
     assert _job_state(engine) == "succeeded"
     assert _count(engine, "SELECT COUNT(*) FROM analysis_reports") == 1
     with engine.connect() as conn:  # the caller's engine is not disposed
@@ -152,7 +153,7 @@ def test_analyze_inline_returns_base64_and_stores_nothing(
 ) -> None:
     final = clean_my_data.analyze_inline(EXAMPLE, analysis_id="inline-1", settings=settings)
     entries = final["report"]["downloads"]
-    assert [e["format"] for e in entries] == ["csv", "xlsx", "json"]
+    assert [e["format"] for e in entries] == ["csv", "xlsx", "json", "parquet"]
     csv_bytes = base64.b64decode(entries[0]["content_base64"])
     assert len(csv_bytes.decode("utf-8-sig").splitlines()) > 1
     assert len(csv_bytes) == entries[0]["size_bytes"]

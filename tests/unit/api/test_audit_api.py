@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import clean_my_data
+from domain.downloads.entries import ARTIFACT_KINDS
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "sales_dirty.csv"
@@ -42,7 +43,7 @@ def test_pending_downloads_cannot_be_presigned_until_the_relay_uploads_them(
 
     report = clean_my_data.get_report("audit-1", presign=True, settings=settings)
     entries = report["report"]["downloads"]
-    assert [e["status"] for e in entries] == ["uploaded"] * 3
+    assert [e["status"] for e in entries] == ["uploaded"] * len(ARTIFACT_KINDS)
     url = clean_my_data.presign_download(download_id, settings=settings)
     assert url == entries[0]["presigned_url"]
     assert Path(url.removeprefix("file://")).read_bytes()[:1]  # the uploaded object itself
@@ -65,7 +66,7 @@ def test_history_and_verify_after_an_upload(
 ) -> None:
     clean_my_data.relay_once(settings=settings)
     entries = list(clean_my_data.history(analysis_id="audit-1", settings=settings))
-    assert len(entries) == 3
+    assert len(entries) == len(ARTIFACT_KINDS)
     assert {e.outcome for e in entries} == {"uploaded"}
     assert list(clean_my_data.history(analysis_id="other", settings=settings)) == []
     assert list(clean_my_data.history(since="1h", settings=settings)) == entries

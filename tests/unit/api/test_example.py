@@ -30,8 +30,8 @@ def test_the_python_api_example_runs(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("analysis ")
     assert "27 rows and 13 columns analysed" in lines[0]
-    assert sum(", file://" in line and ": uploaded, " in line for line in lines) == 3
-    assert lines[-2:] == ["3 upload attempts recorded", "consistent"]
+    assert sum(", file://" in line and ": uploaded, " in line for line in lines) == 4
+    assert lines[-2:] == ["4 upload attempts recorded", "consistent"]
     assert list(tmp_path.iterdir()) == []  # everything lived in its temporary directory
 
 

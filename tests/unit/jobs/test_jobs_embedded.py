@@ -12,6 +12,7 @@ import clean_my_data
 from clean_my_data.jobs.inputs import InputTooLargeError, stored_at
 from clean_my_data.jobs.submit import submit_analysis
 from clean_my_data.worker.runner import JobWorker
+from domain.downloads.entries import ARTIFACT_KINDS
 from outbox.clock import utcnow
 from outbox.jobs.leasing import claim_job, mark_succeeded, release_job
 from outbox.jobs.model import JobConflictError, JobLeaseLostError
@@ -107,8 +108,8 @@ def test_a_worker_commits_report_downloads_outbox_and_the_job_together(
         None,
     )
     assert _count(engine, analysis_reports) == 1
-    assert _count(engine, downloads) == 3
-    assert _count(engine, outbox) == 3
+    assert _count(engine, downloads) == len(ARTIFACT_KINDS)
+    assert _count(engine, outbox) == len(ARTIFACT_KINDS)
     assert list(settings.worker_scratch_dir.iterdir()) == []  # scratch removed
     assert JobWorker(engine, store, settings).run_one() is None  # nothing left to claim
 
