@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from domain.downloads.entries import ARTIFACT_KINDS
 from outbox import tables as t
 from outbox.audit.requeue import Selection, Verdict, requeue_downloads
 from outbox.reports import load_report
@@ -82,7 +83,7 @@ def test_requeue_brings_an_upload_failed_download_to_uploaded(
     engine: sa.Engine, store: ObjectStore, settings: Settings
 ) -> None:
     analyze("rq-1")
-    denied = ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * 3)
+    denied = ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * len(ARTIFACT_KINDS))
     drain_relay(engine, denied, settings)
     rows = _downloads(engine, "rq-1")
     assert {row["status"] for row in rows.values()} == {t.UPLOAD_FAILED}
@@ -99,7 +100,7 @@ def test_requeue_brings_an_upload_failed_download_to_uploaded(
         "requeue", "--failed", "--error-class", "access_denied", "--reason", "policy fixed"
     )
     assert code == 0, out
-    assert "3 requeued" in out
+    assert f"{len(ARTIFACT_KINDS)} requeued" in out
     code, out = run_cli("requeue", "--analysis-id", "rq-1", "--reason", "again")
     assert code == 0
     assert "3 not_failed" in out  # a second requeue changes nothing
@@ -109,7 +110,7 @@ def test_requeue_brings_an_upload_failed_download_to_uploaded(
             .select_from(t.outbox)
             .where(t.outbox.c.analysis_id == "rq-1", t.outbox.c.state == t.OUTBOX_PENDING)
         ).scalar_one()
-    assert live == 3
+    assert live == len(ARTIFACT_KINDS)
     assert verify(engine, store, settings).problems == ()
 
     drain_relay(engine, store, settings)
@@ -135,7 +136,9 @@ def test_requeue_without_staged_file_says_regenerate(
     engine: sa.Engine, store: ObjectStore, settings: Settings
 ) -> None:
     analyze("rq-2")
-    drain_relay(engine, ScriptedStore(store, [ErrorClass.NO_SUCH_BUCKET] * 3), settings)
+    drain_relay(
+        engine, ScriptedStore(store, [ErrorClass.NO_SUCH_BUCKET] * len(ARTIFACT_KINDS)), settings
+    )
     rows = _downloads(engine, "rq-2")
     (settings.staging_dir / str(rows["xlsx"]["staged_path"])).unlink()
     code, out = run_cli(
@@ -243,14 +246,17 @@ def test_views_on_mariadb(engine: sa.Engine, store: ObjectStore, settings: Setti
             )
         ).all()
         leases = conn.execute(sa.text("SELECT * FROM audit_expired_leases")).all()
-    assert backlog == {("downloads", "uploaded"): 3, ("outbox", "done"): 3}
+    assert backlog == {
+        ("downloads", "uploaded"): len(ARTIFACT_KINDS),
+        ("outbox", "done"): len(ARTIFACT_KINDS),
+    }
     assert oldest.pending_rows == 0
     assert [(f.error_class, f.retries, f.terminal_failures) for f in failures] == [
         ("timeout", 1, 0)
     ]
     events = [tuple(row) for row in timeline]
     assert events[0] == ("analysed", "success")
-    assert events.count(("upload", "uploaded")) == 3
+    assert events.count(("upload", "uploaded")) == len(ARTIFACT_KINDS)
     assert ("upload", "retry_scheduled") in events
     assert leases == []
 
@@ -268,7 +274,7 @@ def test_purge_on_mariadb_keeps_history(
         )
     code, out = run_cli("purge", "--dry-run")
     assert code == 0
-    assert out.startswith("would delete 3 finished outbox records")
+    assert out.startswith(f"would delete {len(ARTIFACT_KINDS)} finished outbox records")
     code, out = run_cli("purge", "--batch-size", "2")
     assert out.startswith("deleted 3 finished outbox records")
     with engine.connect() as conn:
@@ -276,7 +282,7 @@ def test_purge_on_mariadb_keeps_history(
         history = conn.execute(
             sa.select(sa.func.count()).select_from(t.outbox_attempts)
         ).scalar_one()
-    assert history == 3
+    assert history == len(ARTIFACT_KINDS)
     # history outlives the records: verify still sees the uploads as consistent
     assert verify(engine, store, settings).problems == ()
 
@@ -285,7 +291,9 @@ def test_concurrent_requeues_leave_one_live_record(
     engine: sa.Engine, store: ObjectStore, settings: Settings
 ) -> None:
     analyze("rq-race")
-    drain_relay(engine, ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * 3), settings)
+    drain_relay(
+        engine, ScriptedStore(store, [ErrorClass.ACCESS_DENIED] * len(ARTIFACT_KINDS)), settings
+    )
     download_id = str(_downloads(engine, "rq-race")["csv"]["download_id"])
     barrier = threading.Barrier(4)
 
