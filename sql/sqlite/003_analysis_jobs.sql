@@ -16,7 +16,7 @@ CREATE TABLE analysis_jobs (
     lease_owner      VARCHAR(128)  NULL,
     lease_expires_at DATETIME      NULL,
     phase            VARCHAR(32)   NULL,
-    progress         FLOAT         NOT NULL DEFAULT 0,
+    progress         DOUBLE        NOT NULL DEFAULT 0,
     error_class      VARCHAR(64)   NULL,
     error_message    TEXT          NULL,
     submitted_by     VARCHAR(128)  NOT NULL,

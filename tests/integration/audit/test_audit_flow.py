@@ -103,7 +103,7 @@ def test_requeue_brings_an_upload_failed_download_to_uploaded(
     assert f"{len(ARTIFACT_KINDS)} requeued" in out
     code, out = run_cli("requeue", "--analysis-id", "rq-1", "--reason", "again")
     assert code == 0
-    assert "3 not_failed" in out  # a second requeue changes nothing
+    assert f"{len(ARTIFACT_KINDS)} not_failed" in out  # a second requeue changes nothing
     with engine.connect() as conn:
         live = conn.execute(
             sa.select(sa.func.count())
@@ -276,7 +276,7 @@ def test_purge_on_mariadb_keeps_history(
     assert code == 0
     assert out.startswith(f"would delete {len(ARTIFACT_KINDS)} finished outbox records")
     code, out = run_cli("purge", "--batch-size", "2")
-    assert out.startswith("deleted 3 finished outbox records")
+    assert out.startswith(f"deleted {len(ARTIFACT_KINDS)} finished outbox records")
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.outbox)).scalar_one() == 0
         history = conn.execute(

@@ -65,8 +65,8 @@ def test_analyze_and_commit_stages_and_commits_one_analysis(
     engine = open_database(settings)
     try:
         assert _count(engine, "SELECT COUNT(*) FROM analysis_reports") == 1
-        assert _count(engine, "SELECT COUNT(*) FROM downloads") == 3
-        assert _count(engine, "SELECT COUNT(*) FROM outbox") == 3
+        assert _count(engine, "SELECT COUNT(*) FROM downloads") == len(ARTIFACT_KINDS)
+        assert _count(engine, "SELECT COUNT(*) FROM outbox") == len(ARTIFACT_KINDS)
     finally:
         engine.dispose()
 
