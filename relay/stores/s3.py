@@ -332,7 +332,7 @@ class S3Store(ObjectStore):
                         sha256=None,
                         etag=item.get("ETag"),
                     )
-        except ClientError as exc:
+        except Exception as exc:  # unreachable, timed out, refused: classified like any call
             raise classify_exception(exc) from exc
 
     def presign_get(self, key: str, ttl_seconds: int) -> str:

@@ -28,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from tests.support.ports import free_port
 from tests.support.seaweed import S3Server
 from tests.support.watcher import run_watch_inbox
 
@@ -195,14 +196,6 @@ def test_compose_topology_runs_with_least_privilege_users(
             conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN x INT"))
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_relay_container_health_check_and_graceful_stop(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ import os
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -31,6 +30,7 @@ from tests.e2e.harness import (
     wait_until,
 )
 from tests.support import seaweed
+from tests.support.ports import free_port
 from tests.support.seaweed import S3Server
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
@@ -39,12 +39,6 @@ pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 @pytest.fixture
 def harness(tmp_path: Path, mysql_url: str, s3_server: S3Server, s3_bucket: str) -> Harness:
     return build_harness(tmp_path, mysql_url, s3_server, s3_bucket)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def statuses(harness: Harness) -> Counter[str]:
@@ -121,7 +115,7 @@ def test_s3_gone_for_good_ends_upload_failed_then_requeue_finishes_once_back(
 ) -> None:
     ids = analyze_all(harness, 1, "s3-gone")
     gone = {
-        "S3_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
         "RELAY_MAX_ATTEMPTS": "2",
         # a failed download's staged file is kept for requeue until the grace period ends
         "RELAY_ORPHAN_GRACE_SECONDS": "600",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+
+from tests.support.ports import free_port
 
 CLI = [sys.executable, "-m", "clean_my_data.main"]
 MAX_UPLOAD_BYTES = 300_000
@@ -53,12 +54,6 @@ class Service:
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:

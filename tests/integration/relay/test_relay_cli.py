@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ import sqlalchemy as sa
 from domain.model import ArtifactFormat
 from outbox.settings import Settings
 from outbox.tables import UPLOADED
+from tests.support.ports import free_port
 from tests.unit.relay.staged import commit_analysis, read_all
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 
 CSV = b"a,b\n1,2\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def relay_env(s3_env: dict[str, str], mysql_url: str, **extra: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import threading
 import time
 import urllib.error
@@ -42,6 +41,7 @@ from relay.presign import build_presigner
 from relay.stores.s3 import S3Store
 from relay.worker import RelayWorker
 from tests.integration.relay.conftest import MakeSettings
+from tests.support.ports import free_port
 from tests.support.seaweed import S3Server
 from tests.unit.relay.staged import commit_analysis, read_all
 
@@ -58,12 +58,6 @@ def run_relay(engine: sa.Engine, settings: Settings) -> None:
         worker.drain()
     finally:
         worker.close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_happy_path_uploads_flips_and_cleans_staging(
@@ -170,7 +164,7 @@ def test_s3_unreachable_is_retried_then_uploaded_when_back(
     make_settings: MakeSettings, mysql_engine: sa.Engine
 ) -> None:
     down = make_settings(
-        S3_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}",
+        S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
         RELAY_MAX_ATTEMPTS="5",
         RELAY_BACKOFF_BASE_SECONDS="30",
         RELAY_BACKOFF_MAX_SECONDS="30",

@@ -1,5 +1,5 @@
 """The relay refuses to start when its bucket does not exist: one configuration error line and
-exit 2, instead of failing (or retrying) every record."""
+exit 78, instead of failing (or retrying) every record."""
 
 from __future__ import annotations
 
@@ -58,3 +58,26 @@ def test_an_existing_bucket_passes(
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="here")
         assert cli.main(["relay", "--once"]) == 0, capsys.readouterr().err
+
+
+def test_an_unreachable_store_is_left_to_the_uploads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """S3 down when the relay starts is a transient fault: the uploads retry it with backoff,
+    so the check passes and ``relay --once`` with nothing to do ends cleanly."""
+    from tests.support.ports import free_port
+
+    (tmp_path / "staging").mkdir()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+        "AWS_REGION": "us-east-1",
+        "ARTIFACT_STORE_URL": "s3://here/pre",
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "S3_CONNECT_TIMEOUT_SECONDS": "0.5",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STAGING_DIR": str(tmp_path / "staging"),
+        "LOG_FORMAT": "json",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["relay", "--once"]) == 0, capsys.readouterr().err

@@ -1,0 +1,12 @@
+"""A loopback TCP port nothing listens on: for a server to start on, or as an unreachable
+endpoint."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
