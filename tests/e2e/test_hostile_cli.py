@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from domain.downloads.entries import ARTIFACT_KINDS
+from domain.model import ArtifactFormat
 from outbox.keys import MAX_KEY_LENGTH
 from tests.e2e.harness import CLI, EXAMPLE, PREFIX, Harness, build_harness, non_log_lines
 from tests.hostile.cases import CASES, FILES, HostileCase
@@ -35,7 +37,9 @@ from tests.support.seaweed import S3Server
 pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 
 CASE_TIMEOUT_SECONDS = 180  # a hang is a failure, reported by name
-STAGED_NAME = re.compile(r"[0-9a-f-]{36}\.[0-9a-f]{12}\.(csv|xlsx|json)")
+EXTENSIONS = "|".join(f.value for f in ArtifactFormat)
+STAGED_NAME = re.compile(rf"[0-9a-f-]{{36}}\.[0-9a-f]{{12}}\.({EXTENSIONS})")
+KINDS = len(ARTIFACT_KINDS)
 SAFE_KEY = re.compile(r"[a-z0-9._/-]+")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -119,9 +123,9 @@ def check_case(base: Harness, root: Path, index: int, case: HostileCase) -> list
     else:
         final = json.loads(result.stdout)
         entries = final["report"]["downloads"]
-        if final["analysis_id"] != analysis_id or len(entries) != 3:
+        if final["analysis_id"] != analysis_id or len(entries) != KINDS:
             problems.append(f"{case.name}: malformed final object")
-        if len(staged) != 3 or committed != (1, 3, 3) or errors:
+        if len(staged) != KINDS or committed != (1, KINDS, KINDS) or errors:
             problems.append(f"{case.name}: report with staged {staged}, rows {committed}")
     return problems
 
