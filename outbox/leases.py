@@ -90,17 +90,15 @@ class LeasedTable:
         **values: Any,
     ) -> bool:
         """Extend a lease still held (and ``condition``); False when it was lost."""
-        where = self.held(key, token)
-        if condition is not None:
-            where = sa.and_(where, condition)
-        result = conn.execute(
-            self.table.update()
-            .where(where)
-            .values(
-                lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now, **values
-            )
+        return self.update_held(
+            conn,
+            key,
+            token,
+            condition,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+            **values,
         )
-        return bool(result.rowcount)
 
     def release(
         self,
@@ -113,22 +111,33 @@ class LeasedTable:
         **values: Any,
     ) -> bool:
         """Give a lease back unused: no holder, the attempt counted at claim time taken back."""
+        return self.update_held(
+            conn,
+            key,
+            token,
+            condition,
+            lease_token=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=self.column("attempts") - 1,
+            updated_at=now,
+            **values,
+        )
+
+    def update_held(
+        self,
+        conn: sa.Connection,
+        key: object,
+        token: str,
+        condition: sa.ColumnElement[bool] | None,
+        **values: Any,
+    ) -> bool:
+        """Set ``values`` on the row ``key`` if its lease is still held under ``token`` (and
+        ``condition``): the fenced write. False when the lease was lost."""
         where = self.held(key, token)
         if condition is not None:
             where = sa.and_(where, condition)
-        result = conn.execute(
-            self.table.update()
-            .where(where)
-            .values(
-                lease_token=None,
-                lease_owner=None,
-                lease_expires_at=None,
-                attempts=self.column("attempts") - 1,
-                updated_at=now,
-                **values,
-            )
-        )
-        return bool(result.rowcount)
+        return bool(conn.execute(self.table.update().where(where).values(**values)).rowcount)
 
 
 def lock_due(query: sa.Select[Any]) -> sa.Select[Any]:

@@ -149,22 +149,22 @@ def mark_succeeded(conn: sa.Connection, job: ClaimedJob) -> None:
     """Inside the commit's transaction: the fence. Raises :class:`JobLeaseLostError` (rolling
     the whole transaction back) when the lease was taken over."""
     now = utcnow()
-    result = conn.execute(
-        analysis_jobs.update()
-        .where(sa.and_(JOB_LEASES.held(job.id, job.lease_token), _RUNNING))
-        .values(
-            status=JOB_SUCCEEDED,
-            phase="done",
-            progress=1.0,
-            error_class=None,
-            error_message=None,
-            lease_token=None,
-            lease_expires_at=None,
-            finished_at=now,
-            updated_at=now,
-        )
+    held = JOB_LEASES.update_held(
+        conn,
+        job.id,
+        job.lease_token,
+        _RUNNING,
+        status=JOB_SUCCEEDED,
+        phase="done",
+        progress=1.0,
+        error_class=None,
+        error_message=None,
+        lease_token=None,
+        lease_expires_at=None,
+        finished_at=now,
+        updated_at=now,
     )
-    if result.rowcount == 0:
+    if not held:
         raise JobLeaseLostError(
             f"job for analysis {job.analysis_id!r} was taken over by another worker"
         )
@@ -199,11 +199,7 @@ def finish_failed(
     else:
         values |= {"status": JOB_FAILED, "finished_at": now}
     with engine.begin() as conn:
-        result = conn.execute(
-            analysis_jobs.update()
-            .where(sa.and_(JOB_LEASES.held(job.id, job.lease_token), _RUNNING))
-            .values(**values)
-        )
-    if result.rowcount == 0:
+        held = JOB_LEASES.update_held(conn, job.id, job.lease_token, _RUNNING, **values)
+    if not held:
         return None
     return str(values["status"])
