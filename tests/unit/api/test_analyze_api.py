@@ -14,24 +14,11 @@ import sqlalchemy as sa
 import clean_my_data
 from domain.downloads.entries import ARTIFACT_KINDS
 from outbox.db import open_database
-
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "examples" / "sales_dirty.csv"
+from tests.unit.api.conftest import EXAMPLE
 
 
 class JobFailedError(Exception):
     """The caller's own error, raised from inside the transaction."""
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> clean_my_data.Settings:
-    staging = tmp_path / "staging"
-    staging.mkdir()
-    return clean_my_data.Settings(
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        staging_dir=staging,
-        artifact_store_url=f"file://{tmp_path / 'artifacts'}",
-    )
 
 
 @pytest.fixture

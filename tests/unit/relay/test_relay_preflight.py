@@ -1,5 +1,6 @@
 """The relay refuses to start when its bucket does not exist: one configuration error line and
-exit 78, instead of failing (or retrying) every record."""
+exit 78, instead of failing (or retrying) every record. Any other failure of the check (the
+store unreachable) is left to the uploads, which retry it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,21 @@ import pytest
 from moto import mock_aws
 
 from clean_my_data import main as cli
+from tests.support.ports import free_port
+
+
+def _set_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: str) -> None:
+    (tmp_path / "staging").mkdir()
+    values = {
+        "AWS_ACCESS_KEY_ID": "moto",
+        "AWS_SECRET_ACCESS_KEY": "moto-secret",
+        "AWS_REGION": "us-east-1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STAGING_DIR": str(tmp_path / "staging"),
+        "LOG_FORMAT": "json",
+    }
+    for name, value in (values | extra).items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.mark.parametrize("once", [True, False])
@@ -18,17 +34,7 @@ def test_a_missing_bucket_is_a_configuration_error(
     capsys: pytest.CaptureFixture[str],
     once: bool,
 ) -> None:
-    (tmp_path / "staging").mkdir()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "moto",
-        "AWS_SECRET_ACCESS_KEY": "moto-secret",
-        "AWS_REGION": "us-east-1",
-        "ARTIFACT_STORE_URL": "s3://no-such-bucket/pre",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STAGING_DIR": str(tmp_path / "staging"),
-        "LOG_FORMAT": "json",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _set_env(monkeypatch, tmp_path, ARTIFACT_STORE_URL="s3://no-such-bucket/pre")
     with mock_aws():
         code = cli.main(["relay", "--once"] if once else ["relay"])
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("{")]
@@ -44,17 +50,7 @@ def test_an_existing_bucket_passes(
 ) -> None:
     import boto3
 
-    (tmp_path / "staging").mkdir()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "moto",
-        "AWS_SECRET_ACCESS_KEY": "moto-secret",
-        "AWS_REGION": "us-east-1",
-        "ARTIFACT_STORE_URL": "s3://here/pre",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STAGING_DIR": str(tmp_path / "staging"),
-        "LOG_FORMAT": "json",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _set_env(monkeypatch, tmp_path, ARTIFACT_STORE_URL="s3://here/pre")
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="here")
         assert cli.main(["relay", "--once"]) == 0, capsys.readouterr().err
@@ -65,19 +61,11 @@ def test_an_unreachable_store_is_left_to_the_uploads(
 ) -> None:
     """S3 down when the relay starts is a transient fault: the uploads retry it with backoff,
     so the check passes and ``relay --once`` with nothing to do ends cleanly."""
-    from tests.support.ports import free_port
-
-    (tmp_path / "staging").mkdir()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test-secret",
-        "AWS_REGION": "us-east-1",
-        "ARTIFACT_STORE_URL": "s3://here/pre",
-        "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
-        "S3_CONNECT_TIMEOUT_SECONDS": "0.5",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STAGING_DIR": str(tmp_path / "staging"),
-        "LOG_FORMAT": "json",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _set_env(
+        monkeypatch,
+        tmp_path,
+        ARTIFACT_STORE_URL="s3://here/pre",
+        S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        S3_CONNECT_TIMEOUT_SECONDS="0.5",
+    )
     assert cli.main(["relay", "--once"]) == 0, capsys.readouterr().err
