@@ -806,16 +806,55 @@ def allowed_actions(policy: dict[str, Any]) -> set[str]:
     return actions
 
 
-def test_iam_policy_grants_only_put_get_and_list_on_the_prefix() -> None:
+def test_iam_policy_grants_put_get_list_and_delete_only_where_the_code_deletes() -> None:
+    from clean_my_data.jobs.inputs import inputs_prefix
+    from relay.verify import key_prefix
+
     policy = load_json(DEPLOY / "aws" / "iam-policy.json")
-    assert allowed_actions(policy) == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    assert allowed_actions(policy) == {
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:DeleteObject",
+    }
+    # The prefixes the code deletes under, for ARTIFACT_STORE_URL=s3://EXAMPLE-BUCKET/artifacts
+    # and APP_ENV=prod: the input sweep (workers) and replaced inputs (api); superseded objects
+    # (`verify --delete-superseded-objects`, an operator).
+    settings = Settings.from_env(
+        {"ARTIFACT_STORE_URL": "s3://EXAMPLE-BUCKET/artifacts", "APP_ENV": "prod"}
+    )
+    delete_prefixes = {inputs_prefix(settings), key_prefix(settings)}
+    assert delete_prefixes == {"artifacts/inputs/", "artifacts/prod/clean-my-data/"}
+    deletes: dict[str, str] = {}
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
+        assert "Condition" not in statement or statement["Action"] == "s3:ListBucket"
         if statement["Action"] == "s3:ListBucket":
             assert statement["Resource"] == "arn:aws:s3:::EXAMPLE-BUCKET"
             assert statement["Condition"] == {"StringLike": {"s3:prefix": ["artifacts/*"]}}
+        elif statement["Action"] == "s3:DeleteObject":
+            deletes[statement["Sid"]] = statement["Resource"]
         else:
             assert statement["Resource"] == "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/*"
+    assert deletes == {
+        "ApiAndWorkersDeleteJobInputs": "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/inputs/*",
+        "OperatorDeletesSupersededArtifacts": (
+            "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/prod/clean-my-data/*"
+        ),
+    }
+    assert {resource.split(":::EXAMPLE-BUCKET/")[1] for resource in deletes.values()} == {
+        prefix + "*" for prefix in delete_prefixes
+    }
+
+
+def test_cors_example_for_aws_is_the_rule_bucket_init_sets() -> None:
+    cors = load_json(DEPLOY / "aws" / "cors.json")
+    validate_against_s3_model("PutBucketCors", "CORSConfiguration", cors)
+    create_bucket = load_script_module(DEPLOY / "create_bucket.py")
+    assert cors == create_bucket.cors_configuration("https://cmd.example.com")
+    (rule,) = cors["CORSRules"]
+    assert rule["AllowedMethods"] == ["POST"]  # the presigned POST only
+    assert rule["AllowedOrigins"] != ["*"]
 
 
 def test_bucket_policy_denies_plain_http_and_deletion_and_allows_no_more() -> None:
@@ -955,8 +994,9 @@ def test_prometheus_scrapes_every_relay_under_the_job_the_alerts_use(
 ) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
-    (job,) = config["scrape_configs"]
-    assert job["job_name"] == "clean-my-data-relay"
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"clean-my-data-relay", "clean-my-data-api"}
+    job = jobs["clean-my-data-relay"]
     (discovery,) = job["dns_sd_configs"]
     assert discovery["names"] == ["relay"]  # the compose service: every replica
     assert discovery["port"] == int(compose["services"]["relay"]["environment"]["METRICS_PORT"])
@@ -964,3 +1004,76 @@ def test_prometheus_scrapes_every_relay_under_the_job_the_alerts_use(
     assert 'up{job="clean-my-data-relay"}' in alerts
     mounts = compose["services"]["prometheus"]["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
+
+
+def test_prometheus_scrapes_the_api_on_its_serve_port(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    from clean_my_data.web.app import create_app
+    from outbox.db import open_database
+    from relay.stores.local import LocalStore
+
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "clean-my-data-api"]
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["api"]
+    command = load_compose(read_env_file(ENV_EXAMPLE))["services"]["api"]["command"]
+    assert discovery["port"] == int(command[command.index("--port") + 1])
+    # The api answers the scrape: /metrics, no token needed, Prometheus' text format.
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    engine = open_database(settings)
+    try:
+        app = create_app(settings, engine, LocalStore(tmp_path / "store"), open_access=False)
+
+        async def scrape() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                await client.get("/healthz")
+                return await client.get(job["metrics_path"])
+
+        response = asyncio.run(scrape())
+    finally:
+        engine.dispose()
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "cmd_api_requests_total" in response.text
+
+
+def test_healthcheck_url_mode_checks_only_that_url(
+    tmp_path: Path, metrics_server: HTTPServer
+) -> None:
+    healthcheck = load_script_module(DEPLOY / "healthcheck.py")
+    port = metrics_server.server_address[1]
+    env = {**os.environ, "STAGING_DIR": str(tmp_path / "absent")}  # not probed with --url
+    assert healthcheck.check_http(f"http://127.0.0.1:{port}/metrics") is None
+    assert healthcheck.check_http(f"http://127.0.0.1:{port}/readyz") == (
+        f"http://127.0.0.1:{port}/readyz answered 404"
+    )
+    assert (
+        healthcheck.check_http("file:///etc/passwd") == "file:///etc/passwd is not an http(s) URL"
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(DEPLOY / "healthcheck.py"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    healthy = run("--url", f"http://127.0.0.1:{port}/metrics")
+    assert healthy.returncode == 0, healthy.stderr
+    _MetricsHandler.status = 503
+    try:
+        unready = run("--url", f"http://127.0.0.1:{port}/metrics")
+    finally:
+        _MetricsHandler.status = 200
+    assert unready.returncode == 1
+    assert unready.stderr.strip() == f"unhealthy: http://127.0.0.1:{port}/metrics answered 503"
+    without_url = run()
+    assert without_url.returncode == 1
+    assert "does not exist" in without_url.stderr
