@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
-# The clean-my-data application image: one image for every role (db upgrade, transformer,
-# relay, auditors). Two stages: "build" turns the source into a wheel and installs it with its
-# dependencies into /opt/venv; "runtime" copies only that venv onto a clean slim base, so no
-# compiler, build backend or source tree reaches the final image.
+# The clean-my-data application image: one image for every role (db upgrade, api, worker,
+# transformer, relay, auditors). Two stages: "build" turns the source into a wheel and installs
+# it with its dependencies into /opt/venv; "runtime" copies only that venv onto a clean slim
+# base, so no compiler, build backend or source tree reaches the final image.
 #
 #   docker build -t clean-my-data:latest .
 #   docker run --rm clean-my-data:latest --help
@@ -49,8 +49,10 @@ WORKDIR /var/lib/clean-my-data
 # The staging directory is shared by the transformer and its relay sidecar: mount ONE named
 # volume here in both containers (docker-compose.yml does).
 VOLUME ["/var/lib/clean-my-data/staging"]
-EXPOSE 9108
-# Staging directory writable; with METRICS_PORT set (the relay), /metrics answers too.
+# 8000: `serve` (the api); 9108: the relay's METRICS_PORT.
+EXPOSE 8000 9108
+# Staging directory writable; with METRICS_PORT set (the relay), /metrics answers too; the api
+# overrides it with `healthcheck.py --url http://127.0.0.1:8000/readyz` (docker-compose.yml).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "/opt/clean-my-data/healthcheck.py"]
 ENTRYPOINT ["clean-my-data"]

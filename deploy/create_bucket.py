@@ -1,9 +1,15 @@
-"""One-shot init step: create the artifact bucket named by ARTIFACT_STORE_URL, idempotently.
+"""One-shot init step: create the artifact bucket named by ARTIFACT_STORE_URL, idempotently,
+and set its CORS rule for direct uploads when API_PUBLIC_URL is set.
 
 Used by docker-compose.yml's ``bucket-init`` service against the SeaweedFS S3 gateway, with the
 gateway's admin credentials (the application's own credentials may not create buckets). An
 existing bucket owned by the caller is success, so the step can run on every ``up``. On AWS,
 create the bucket with your infrastructure tooling instead (see docs/guide/production.md).
+
+With ``API_PUBLIC_URL`` set, the bucket's CORS configuration is replaced by ONE rule: pages
+served from that URL's origin may send the presigned POST of a direct upload (``POST
+/api/v1/uploads``) to the bucket and read the answer; no other origin, no other method. The same
+rule for AWS is ``deploy/aws/cors.json``. Unset, the CORS configuration is left as it is.
 
 Retries connection errors until ``--timeout`` seconds have passed, because the gateway may
 answer its health check a moment before it accepts requests. Exit 0 when the bucket exists.
@@ -24,6 +30,7 @@ from outbox.settings import Settings, SettingsError
 
 ALREADY_THERE = frozenset({"BucketAlreadyOwnedByYou"})
 RETRY_PAUSE_SECONDS = 1.0
+CORS_MAX_AGE_SECONDS = 3000  # browsers cache the preflight answer this long
 
 
 def build_client(settings: Settings) -> Any:
@@ -56,15 +63,42 @@ def ensure_bucket(client: Any, bucket: str, region: str | None) -> str:
     return "created"
 
 
+def cors_configuration(origin: str) -> dict[str, Any]:
+    """The bucket's CORS configuration for direct uploads from pages served at ``origin``: the
+    browser may POST the presigned form (a preflight is sent when the page watches the upload's
+    progress) and read the answer and its ETag."""
+    return {
+        "CORSRules": [
+            {
+                "ID": "direct-uploads-from-the-pages",
+                "AllowedOrigins": [origin],
+                "AllowedMethods": ["POST"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": CORS_MAX_AGE_SECONDS,
+            }
+        ]
+    }
+
+
+def set_cors(client: Any, bucket: str, origin: str) -> None:
+    """Replace the bucket's CORS configuration by :func:`cors_configuration` (idempotent)."""
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors_configuration(origin))
+
+
 def ensure_bucket_with_retries(settings: Settings, timeout: float) -> str:
     store = settings.store
     if not store.is_s3:
         raise SettingsError(f"ARTIFACT_STORE_URL {settings.artifact_store_url!r} is not s3://")
     client = build_client(settings)
+    origin = settings.api_public_origin
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return ensure_bucket(client, store.bucket, settings.aws_region)
+            outcome = ensure_bucket(client, store.bucket, settings.aws_region)
+            if origin is not None:
+                set_cors(client, store.bucket, origin)
+            return outcome
         except (
             botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectionClosedError,
@@ -94,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"create_bucket: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
         return 1
     print(f"bucket {settings.store.bucket} {outcome}")
+    if settings.api_public_origin is not None:
+        print(f"bucket {settings.store.bucket} CORS: POST from {settings.api_public_origin}")
     return 0
 
 

@@ -5,6 +5,10 @@ Healthy means:
     removed in it: the shared volume is mounted, writable and not full;
   * when METRICS_PORT is set (the relay), ``http://127.0.0.1:METRICS_PORT/metrics`` answers 200.
 
+``--url URL`` (the API: ``--url http://127.0.0.1:8000/readyz``) checks instead that URL
+answers 200; the API's ``/readyz`` answers 503 while the database or the object store cannot be
+reached. The API writes nothing to the staging directory, so it is not probed then.
+
 Settings come from the application's own settings object, so this script reads the same
 variables, with the same validation, as the process it checks. Exit 0 healthy, 1 unhealthy,
 with one line on stderr saying why.
@@ -12,6 +16,7 @@ with one line on stderr saying why.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -44,10 +49,16 @@ def check_staging_writable(staging_dir: Path) -> str | None:
 
 def check_metrics(port: int) -> str | None:
     """None when the relay's Prometheus endpoint answers 200; otherwise the reason."""
-    url = f"http://127.0.0.1:{port}/metrics"
+    return check_http(f"http://127.0.0.1:{port}/metrics")
+
+
+def check_http(url: str) -> str | None:
+    """None when ``url`` (http or https) answers 200; otherwise the reason."""
+    if not url.startswith(("http://", "https://")):
+        return f"{url} is not an http(s) URL"
     try:
-        # The URL is built from a fixed scheme and host; only the port comes from settings.
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
+        # The scheme is checked above: no file:// or other opener is reached.
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
             status = int(response.status)
     except urllib.error.HTTPError as exc:
         return f"{url} answered {exc.code}"
@@ -63,13 +74,20 @@ def run_checks(settings: Settings) -> list[str]:
     return [problem for problem in problems if problem is not None]
 
 
-def main() -> int:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"unhealthy: configuration error: {exc}", file=sys.stderr)
-        return 1
-    problems = run_checks(settings)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--url", help="check only that this URL answers 200 (the API's /readyz)")
+    args = parser.parse_args(argv)
+    if args.url is not None:
+        problem = check_http(args.url)
+        problems = [] if problem is None else [problem]
+    else:
+        try:
+            settings = Settings.from_env()
+        except SettingsError as exc:
+            print(f"unhealthy: configuration error: {exc}", file=sys.stderr)
+            return 1
+        problems = run_checks(settings)
     for problem in problems:
         print(f"unhealthy: {problem}", file=sys.stderr)
     return 1 if problems else 0

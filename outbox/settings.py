@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 
 from domain.choices import DUPLICATE_CHOICES, FORMULA_CHOICES
 from domain.display import escape_name, mask_credentials
+from outbox.access import HOW_TO_GENERATE, token_weakness
 
 # S3 allows presigned URLs of at most seven days (SigV4).
 MAX_PRESIGN_TTL_SECONDS = 7 * 24 * 3600
@@ -100,6 +101,8 @@ ENV_NAMES: Final = (
     "JOB_INPUT_GRACE_SECONDS",
     "MAX_UPLOAD_BYTES",
     "API_BODY_TIMEOUT_SECONDS",
+    "API_ADMIN_TOKEN",
+    "API_PUBLIC_URL",
 )
 
 
@@ -271,6 +274,36 @@ def check_endpoint_url(name: str, url: str) -> None:
         raise SettingsError(f"{name} {url!r}: the port must be 1-65535")
 
 
+def _secret_token(env: Mapping[str, str], name: str) -> str | None:
+    """A chosen API token secret, or None when unset. The message never shows the value."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    weakness = token_weakness(value)
+    if weakness is not None:
+        raise SettingsError(f"{name}: {weakness}; {HOW_TO_GENERATE}")
+    return value
+
+
+def check_public_url(name: str, url: str) -> str:
+    """An http(s) URL clients use to reach a service; returns its origin (``scheme://host[:port]``,
+    lower case), what a browser sends as ``Origin``."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
+        raise SettingsError(f"{name} {url!r}: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SettingsError(f"{name} {url!r}: expected http(s)://host[:port][/path]")
+    if "@" in parsed.netloc or parsed.query or parsed.fragment or port == 0:
+        raise SettingsError(
+            f"{name} {url!r}: expected http(s)://host[:port][/path] (no user, query or fragment; "
+            "a port of 1-65535)"
+        )
+    return f"{parsed.scheme}://{parsed.netloc.lower()}"
+
+
 def _optional_int(env: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -343,10 +376,20 @@ class Settings:
     # --- HTTP API ---
     max_upload_bytes: int = 1024**3
     api_body_timeout_seconds: float = 30.0
+    # the secret of the admin token `serve` ensures at start (never shown: repr=False)
+    api_admin_token: str | None = field(default=None, repr=False)
+    api_public_url: str | None = None  # where browsers reach the API: the bucket's CORS origin
 
     @property
     def store(self) -> StoreLocation:
         return parse_store_url(self.artifact_store_url)
+
+    @property
+    def api_public_origin(self) -> str | None:
+        """The origin of ``API_PUBLIC_URL`` (``scheme://host[:port]``), or None when unset."""
+        if self.api_public_url is None:
+            return None
+        return check_public_url("API_PUBLIC_URL", self.api_public_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -518,6 +561,8 @@ class Settings:
                 minimum=0.1,
                 maximum=3600,
             ),
+            api_admin_token=_secret_token(env, "API_ADMIN_TOKEN"),
+            api_public_url=_optional(env, "API_PUBLIC_URL"),
         )
         settings.validate()
         return settings
@@ -527,6 +572,7 @@ class Settings:
         check_database_url(self.database_url)
         if self.s3_endpoint_url is not None:
             check_endpoint_url("S3_ENDPOINT_URL", self.s3_endpoint_url)
+        self.api_public_origin  # noqa: B018  (parses API_PUBLIC_URL, raising SettingsError)
         if self.presign_ttl_seconds > MAX_PRESIGN_TTL_SECONDS:
             raise SettingsError(
                 f"PRESIGN_TTL_SECONDS={self.presign_ttl_seconds}: S3 allows at most "

@@ -4,6 +4,10 @@ With no API token configured the server listens on a loopback address only (it r
 other) and every caller is the local administrator. On the embedded default (SQLite) the same
 process also runs one analysis worker and one relay in threads, so this one command is a
 working service; ``--worker``/``--no-worker`` overrides that.
+
+With ``API_ADMIN_TOKEN`` set, the admin token named ``admin`` is ensured at start to have that
+secret (stored hashed; created, kept, or its old secret replaced), so a container gets its first
+token from its environment, and the server may listen on any address.
 """
 
 from __future__ import annotations
@@ -13,20 +17,25 @@ import ipaddress
 import sys
 import threading
 from collections.abc import Callable
+from typing import Final
 
+import sqlalchemy as sa
 import structlog
 import uvicorn
 
 from clean_my_data.web.app import create_app
 from clean_my_data.worker.runner import JobWorker
 from domain.errors import UserFacingError
-from outbox.access import count_tokens
+from outbox.access import count_tokens, ensure_token
 from outbox.db import open_database
 from outbox.settings import Settings
+from outbox.tables import ROLE_ADMIN
 from relay.daemon import run_daemon
 from relay.stores import open_store
 
 log = structlog.get_logger()
+
+ADMIN_TOKEN_NAME: Final = "admin"  # noqa: S105 (a name; API_ADMIN_TOKEN is its secret)
 
 
 class ServeError(UserFacingError):
@@ -54,16 +63,29 @@ def _thread(name: str, target: Callable[[], object]) -> threading.Thread:
     return thread
 
 
+def bootstrap_admin_token(engine: sa.Engine, settings: Settings) -> str | None:
+    """Ensure the ``admin`` token has the secret ``API_ADMIN_TOKEN`` (when set); returns what was
+    done ("created", "present", "replaced") or None. The secret is never logged."""
+    if settings.api_admin_token is None:
+        return None
+    outcome = ensure_token(
+        engine, name=ADMIN_TOKEN_NAME, role=ROLE_ADMIN, token=settings.api_admin_token
+    )
+    log.info("admin_token_ensured", token_name=ADMIN_TOKEN_NAME, outcome=outcome)
+    return outcome
+
+
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_database(settings)
     try:
         store = open_store(settings)
+        bootstrap_admin_token(engine, settings)
         open_access = count_tokens(engine) == 0
         if open_access and not is_loopback(args.host):
             raise ServeError(
                 f"refusing to listen on {args.host} with no API token configured: create one "
-                "with `clean-my-data token create --role admin --name NAME`, or listen on "
-                "127.0.0.1"
+                "with `clean-my-data token create --role admin --name NAME` or set "
+                "API_ADMIN_TOKEN, or listen on 127.0.0.1"
             )
         embedded = args.worker if args.worker is not None else engine.dialect.name == "sqlite"
         stop = threading.Event()

@@ -8,6 +8,8 @@
 * deploy/create_bucket.py creates the bucket once and reports it existing the second time.
 * The image's health check (deploy/healthcheck.py) follows a real relay daemon, which exits 0
   on SIGTERM (`docker stop`).
+* The api service (``serve`` on 0.0.0.0 with its admin token from API_ADMIN_TOKEN, health
+  check ``--url .../readyz``) and the worker service, as the runtime user.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +246,112 @@ def test_relay_container_health_check_and_graceful_stop(tmp_path: Path) -> None:
             relay.wait()
     after = run(healthcheck, env)
     assert after.returncode == 1
+
+
+def http(
+    method: str, url: str, token: str | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, object]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status), json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def start_api(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """The compose `api` service's command; returns once its health check passes."""
+    cli = str(BIN_DIR / "clean-my-data")
+    api = subprocess.Popen(
+        [cli, "serve", "--host", "0.0.0.0", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    check = [
+        sys.executable,
+        str(DEPLOY / "healthcheck.py"),
+        "--url",
+        f"http://127.0.0.1:{port}/readyz",
+    ]
+    deadline = time.monotonic() + 90
+    while run(check, env).returncode != 0:
+        if api.poll() is not None or time.monotonic() > deadline:
+            api.kill()
+            pytest.fail(f"api did not become ready: {api.communicate()[1]}")
+        time.sleep(0.25)
+    return api
+
+
+def stop_api(api: subprocess.Popen[str]) -> str:
+    api.send_signal(signal.SIGTERM)  # what `docker stop` sends
+    _, stderr = api.communicate(timeout=60)
+    # uvicorn finishes the requests in flight, then re-raises the signal it caught.
+    assert api.returncode in (0, -signal.SIGTERM), stderr
+    return stderr
+
+
+@pytest.mark.mariadb
+@pytest.mark.s3
+def test_api_and_worker_services_run_as_the_runtime_user_with_the_bootstrap_token(
+    db_users: DbUsers, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """The compose `api` (serve on 0.0.0.0, its admin token from API_ADMIN_TOKEN, health check
+    on /readyz) and `worker` services, run as the runtime DB user: a restart keeps the one
+    token; a job submitted over HTTP is analysed by the worker and uploaded by the relay."""
+    bucket = f"cmd-deploy-{secrets.token_hex(4)}"
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    secret = "cmd_" + secrets.token_urlsafe(32)
+    runtime = app_env(db_users.runtime_url, staging, s3_server, bucket)
+    runtime["WORKER_SCRATCH_DIR"] = str(tmp_path / "scratch")
+    runtime["JOB_INPUT_RETENTION_HOURS"] = "0"
+    api_env = {**runtime, "API_ADMIN_TOKEN": secret}
+    cli = str(BIN_DIR / "clean-my-data")
+    created = run([sys.executable, str(DEPLOY / "create_bucket.py"), "--timeout", "30"], runtime)
+    assert created.returncode == 0, created.stderr
+    upgraded = run(
+        [cli, "db", "upgrade"], app_env(db_users.migrate_url, staging, s3_server, bucket)
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = stop_api(start_api(api_env, port))  # first start: the token is created
+    api = start_api(api_env, port)  # a restart: the token is found
+    try:
+        assert http("GET", f"{base}/api/v1/downloads")[0] == 401
+        assert http("GET", f"{base}/api/v1/downloads", "cmd_" + "x" * 43)[0] == 401
+        status, answer = http(
+            "POST",
+            f"{base}/api/v1/analyses?file_name=sales.csv&analysis_id=compose-api-1",
+            secret,
+            EXAMPLE.read_bytes(),
+        )
+        assert status == 202, answer
+    finally:
+        logs += stop_api(api)
+    events = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    ensured = [e["outcome"] for e in events if e.get("event") == "admin_token_ensured"]
+    assert ensured == ["created", "present"]
+    assert secret not in logs
+    engine = sa.create_engine(db_users.runtime_url)
+    try:
+        with engine.connect() as conn:
+            tokens = conn.execute(sa.text("SELECT name, role FROM api_tokens")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in tokens] == [("admin", "admin")]
+
+    worked = run([cli, "worker", "--once"], runtime)
+    assert worked.returncode == 0, worked.stderr
+    relayed = run([cli, "relay", "--once"], runtime)
+    assert relayed.returncode == 0, relayed.stderr
+    report = run([cli, "report", "compose-api-1"], runtime)
+    assert report.returncode == 0, report.stderr
+    downloads = json.loads(report.stdout)["report"]["downloads"]
+    assert {d["status"] for d in downloads} == {"uploaded"}
+    inputs = s3_server.client().list_objects_v2(Bucket=bucket, Prefix="artifacts/inputs/")
+    assert inputs.get("KeyCount", 0) == 0  # swept by the worker (retention 0 h)

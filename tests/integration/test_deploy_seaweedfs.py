@@ -10,6 +10,7 @@ check) answers without credentials.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -133,7 +134,7 @@ def error_code(call: Any) -> str:
     return str(raised.value.response["Error"]["Code"])
 
 
-def bucket_init(endpoint: str) -> subprocess.CompletedProcess[str]:
+def bucket_init(endpoint: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -142,6 +143,7 @@ def bucket_init(endpoint: str) -> subprocess.CompletedProcess[str]:
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": IDENTITIES["S3_ADMIN_ACCESS_KEY"],
         "AWS_SECRET_ACCESS_KEY": IDENTITIES["S3_ADMIN_SECRET_KEY"],
+        **extra,
     }
     return subprocess.run(
         [sys.executable, str(DEPLOY / "create_bucket.py"), "--timeout", "60"],
@@ -195,3 +197,110 @@ def test_wrong_or_missing_credentials_are_refused(gateway: str) -> None:
         urllib.request.urlopen(f"{gateway}/{BUCKET}/", timeout=5)
     assert raised.value.code == 403  # no anonymous identity
     assert healthz(gateway) == 200  # while the health endpoint needs none
+
+
+def preflight(endpoint: str, origin: str) -> tuple[int, dict[str, str]]:
+    """A browser's CORS preflight for a POST to the bucket from ``origin``."""
+    request = urllib.request.Request(
+        f"{endpoint}/{BUCKET}/",
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+def test_bucket_init_sets_the_cors_rule_for_direct_uploads_from_the_api_origin(
+    gateway: str,
+) -> None:
+    create_bucket = load_create_bucket()
+    public_url = "https://CMD.example.com:8443/app/"
+    origin = "https://cmd.example.com:8443"
+    for _ in range(2):  # every `up` runs it again: same rule, no error
+        result = bucket_init(gateway, API_PUBLIC_URL=public_url)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.strip().splitlines()
+        assert lines[0] in (f"bucket {BUCKET} created", f"bucket {BUCKET} existed")
+        assert lines[1] == f"bucket {BUCKET} CORS: POST from {origin}"
+    admin = client(gateway, IDENTITIES["S3_ADMIN_ACCESS_KEY"], IDENTITIES["S3_ADMIN_SECRET_KEY"])
+    rules = admin.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
+    expected = create_bucket.cors_configuration(origin)["CORSRules"]
+    assert [{k: v for k, v in rule.items() if k != "ID"} for rule in rules] == [
+        {k: v for k, v in rule.items() if k != "ID"} for rule in expected
+    ]
+
+    status, headers = preflight(gateway, origin)
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == origin
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    status, headers = preflight(gateway, "https://elsewhere.example")
+    assert status == 403
+    assert "Access-Control-Allow-Origin" not in headers
+
+    # The presigned POST the API hands out, sent as the page would (with its Origin).
+    app = client(gateway, IDENTITIES["CMD_S3_ACCESS_KEY"], IDENTITIES["CMD_S3_SECRET_KEY"])
+    post = app.generate_presigned_post(
+        Bucket=BUCKET,
+        Key="artifacts/inputs/20261204T000000Z-0123456789abcdef",
+        Conditions=[["content-length-range", 1, 1024]],
+        ExpiresIn=60,
+    )
+    status, headers = send_form(post["url"], post["fields"], b"a,b\n1,2\n", origin)
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == origin
+    # The app identity's Write includes deleting: the input sweep and a replaced input need it.
+    app.delete_object(Bucket=BUCKET, Key=post["fields"]["key"])
+    assert error_code(lambda: app.head_object(Bucket=BUCKET, Key=post["fields"]["key"])) == "404"
+
+
+def test_bucket_init_without_api_public_url_leaves_cors_alone(gateway: str) -> None:
+    result = bucket_init(gateway)
+    assert result.returncode == 0, result.stderr
+    assert "CORS" not in result.stdout
+
+
+def test_bucket_init_refuses_a_bad_api_public_url_in_one_line(gateway: str) -> None:
+    result = bucket_init(gateway, API_PUBLIC_URL="ftp://cmd.example.com")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "API_PUBLIC_URL" in line
+
+
+def load_create_bucket() -> Any:
+    spec = importlib.util.spec_from_file_location("create_bucket", DEPLOY / "create_bucket.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def send_form(
+    url: str, fields: dict[str, str], content: bytes, origin: str
+) -> tuple[int, dict[str, str]]:
+    """A multipart/form-data POST of ``fields`` then the file, as a browser sends it."""
+    boundary = "cmd-boundary-0123456789"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url,
+        data=b"".join(parts),
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Origin": origin},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)

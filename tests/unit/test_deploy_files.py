@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import subprocess
@@ -39,7 +40,7 @@ import dockerfile
 import pytest
 import yaml
 
-from outbox.settings import Settings
+from outbox.settings import Settings, SettingsError
 from tests.support.watcher import run_watch_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +53,14 @@ KNOWN_INSTRUCTIONS = {
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 }  # fmt: skip
-APP_SERVICES = ("migrate", "bucket-init", "transformer", "relay")
-LONG_RUNNING = ("mysql", "seaweedfs", "transformer", "relay", "prometheus")
+APP_SERVICES = ("migrate", "bucket-init", "api", "worker", "transformer", "relay")
+LONG_RUNNING = ("mysql", "seaweedfs", "api", "worker", "transformer", "relay", "prometheus")
+STAGING_USERS = ("api", "worker", "transformer", "relay")  # services mounting `staging`
+CREDENTIALS = frozenset({
+    "MYSQL_ROOT_PASSWORD", "MYSQL_USER", "MYSQL_PASSWORD", "CMD_DB_USER", "CMD_DB_PASSWORD",
+    "S3_ADMIN_ACCESS_KEY", "S3_ADMIN_SECRET_KEY", "CMD_S3_ACCESS_KEY", "CMD_S3_SECRET_KEY",
+    "API_ADMIN_TOKEN",
+})  # fmt: skip
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN", re.IGNORECASE)
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 ONLY_REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Z0-9_]+:\?[^}]*\}$")
@@ -332,6 +339,8 @@ def test_compose_names_the_expected_services(compose: dict[str, Any]) -> None:
         "migrate",
         "seaweedfs",
         "bucket-init",
+        "api",
+        "worker",
         "transformer",
         "relay",
         "prometheus",
@@ -352,11 +361,12 @@ def test_compose_start_order_uses_health_and_completion_conditions(
     assert conditions("migrate") == {"mysql": "service_healthy"}
     assert conditions("bucket-init") == {"seaweedfs": "service_healthy"}
     assert conditions("transformer") == {"migrate": "service_completed_successfully"}
-    assert conditions("relay") == {
-        "migrate": "service_completed_successfully",
-        "bucket-init": "service_completed_successfully",
-        "seaweedfs": "service_healthy",
-    }
+    for name in ("relay", "api", "worker"):
+        assert conditions(name) == {
+            "migrate": "service_completed_successfully",
+            "bucket-init": "service_completed_successfully",
+            "seaweedfs": "service_healthy",
+        }, name
     assert services["migrate"]["command"] == ["db", "upgrade"]
     for one_shot in ("migrate", "bucket-init"):
         assert services[one_shot]["restart"] == "no"
@@ -390,8 +400,26 @@ def test_transformer_and_relay_share_one_named_staging_volume(compose: dict[str,
     assert "staging" in compose["volumes"]
     ids = {services[n]["environment"]["STAGING_VOLUME_ID"] for n in ("transformer", "relay")}
     assert len(ids) == 1
-    for name in ("mysql", "seaweedfs", "migrate", "bucket-init"):
+    for name in set(services) - set(STAGING_USERS):
         assert not any(v.startswith("staging:") for v in services[name].get("volumes", []))
+
+
+def test_api_and_worker_share_the_relays_staging_volume_and_volume_id(
+    compose: dict[str, Any],
+) -> None:
+    """The relay writes the volume's ``.staging-volume`` marker with its STAGING_VOLUME_ID; every
+    service staging into (or reading) that volume must carry the same id at the same path."""
+    services = compose["services"]
+    relay_env = services["relay"]["environment"]
+    for name in STAGING_USERS:
+        environment = services[name]["environment"]
+        assert environment["STAGING_DIR"] == relay_env["STAGING_DIR"], name
+        assert environment["STAGING_VOLUME_ID"] == relay_env["STAGING_VOLUME_ID"], name
+        (mount,) = [v for v in services[name]["volumes"] if v.startswith("staging:")]
+        _, target, *mode = mount.split(":")
+        assert target == relay_env["STAGING_DIR"], name
+        # Writers mount it read-write; the api only reads staged files (requeue checks them).
+        assert mode == (["ro"] if name == "api" else []), name
 
 
 def test_relay_runs_the_relay_with_metrics_and_the_transformer_the_watch_folder(
@@ -405,6 +433,56 @@ def test_relay_runs_the_relay_with_metrics_and_the_transformer_the_watch_folder(
     transformer = compose["services"]["transformer"]
     assert transformer["entrypoint"] == ["/opt/clean-my-data/watch-inbox.sh"]
     assert "AWS_SECRET_ACCESS_KEY" not in transformer["environment"]
+
+
+def test_api_serves_on_all_interfaces_with_a_readiness_health_check(
+    compose: dict[str, Any],
+) -> None:
+    api = compose["services"]["api"]
+    assert "entrypoint" not in api
+    command = api["command"]
+    assert command[0] == "serve"
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    port = command[command.index("--port") + 1]
+    assert "--no-worker" in command  # the worker service runs the jobs
+    assert api["ports"] == [f"127.0.0.1:8000:{port}"]
+    check = api["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "/opt/clean-my-data/healthcheck.py"]
+    assert check[3:] == ["--url", f"http://127.0.0.1:{port}/readyz"]
+    assert api["init"] is True
+
+
+def test_workers_run_the_worker_and_can_be_replicated(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    assert worker["command"] == ["worker"]
+    assert "entrypoint" not in worker
+    assert "ports" not in worker
+    assert "container_name" not in worker  # a fixed name would forbid replicas
+    assert int(worker["deploy"]["replicas"]) >= 1
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "/opt/clean-my-data/healthcheck.py"]
+    assert worker["init"] is True
+
+
+def test_each_service_gets_only_the_credentials_it_needs(
+    compose: dict[str, Any], example_env: dict[str, str]
+) -> None:
+    """Which credentials each application container holds: the .env.example values found in its
+    interpolated environment."""
+    runtime_db = {"CMD_DB_USER", "CMD_DB_PASSWORD"}
+    app_s3 = {"CMD_S3_ACCESS_KEY", "CMD_S3_SECRET_KEY"}
+    expected = {
+        "migrate": {"MYSQL_USER", "MYSQL_PASSWORD"},
+        "bucket-init": {"S3_ADMIN_ACCESS_KEY", "S3_ADMIN_SECRET_KEY"},
+        "api": runtime_db | app_s3 | {"API_ADMIN_TOKEN"},
+        "worker": runtime_db | app_s3,
+        "transformer": runtime_db,
+        "relay": runtime_db | app_s3,
+    }
+    assert set(expected) == set(APP_SERVICES)
+    for name, wanted in expected.items():
+        values = [str(v) for v in compose["services"][name]["environment"].values()]
+        held = {c for c in CREDENTIALS if any(example_env[c] in value for value in values)}
+        assert held == wanted, (name, sorted(held ^ wanted))
 
 
 def test_compose_file_holds_no_literal_secret() -> None:
@@ -453,6 +531,11 @@ def test_app_containers_get_only_documented_settings_that_parse(
     for name in APP_SERVICES:
         environment = {k: str(v) for k, v in compose["services"][name]["environment"].items()}
         assert set(environment) <= documented, set(environment) - documented
+        if "API_ADMIN_TOKEN" in environment:
+            # The placeholder of .env.example is refused; a generated secret is taken.
+            with pytest.raises(SettingsError, match="API_ADMIN_TOKEN"):
+                Settings.from_env(environment)
+            environment["API_ADMIN_TOKEN"] = "cmd_" + secrets.token_urlsafe(32)
         settings = Settings.from_env(environment)  # the one settings object, for real
         assert settings.staging_dir == Path("/var/lib/clean-my-data/staging")
         assert settings.store.is_s3
@@ -462,6 +545,8 @@ def test_app_containers_get_only_documented_settings_that_parse(
     )
     assert relay.metrics_port == 9108
     assert relay.database_url.startswith("mysql+pymysql://cmd_app:")
+    bucket_init = compose["services"]["bucket-init"]["environment"]
+    assert Settings.from_env(bucket_init).api_public_origin == "http://127.0.0.1:8000"
     migrate = compose["services"]["migrate"]["environment"]
     assert migrate["DATABASE_URL"].startswith("mysql+pymysql://cmd_migrate:")
 
@@ -721,16 +806,55 @@ def allowed_actions(policy: dict[str, Any]) -> set[str]:
     return actions
 
 
-def test_iam_policy_grants_only_put_get_and_list_on_the_prefix() -> None:
+def test_iam_policy_grants_put_get_list_and_delete_only_where_the_code_deletes() -> None:
+    from clean_my_data.jobs.inputs import inputs_prefix
+    from relay.verify import key_prefix
+
     policy = load_json(DEPLOY / "aws" / "iam-policy.json")
-    assert allowed_actions(policy) == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    assert allowed_actions(policy) == {
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:DeleteObject",
+    }
+    # The prefixes the code deletes under, for ARTIFACT_STORE_URL=s3://EXAMPLE-BUCKET/artifacts
+    # and APP_ENV=prod: the input sweep (workers) and replaced inputs (api); superseded objects
+    # (`verify --delete-superseded-objects`, an operator).
+    settings = Settings.from_env(
+        {"ARTIFACT_STORE_URL": "s3://EXAMPLE-BUCKET/artifacts", "APP_ENV": "prod"}
+    )
+    delete_prefixes = {inputs_prefix(settings), key_prefix(settings)}
+    assert delete_prefixes == {"artifacts/inputs/", "artifacts/prod/clean-my-data/"}
+    deletes: dict[str, str] = {}
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
+        assert "Condition" not in statement or statement["Action"] == "s3:ListBucket"
         if statement["Action"] == "s3:ListBucket":
             assert statement["Resource"] == "arn:aws:s3:::EXAMPLE-BUCKET"
             assert statement["Condition"] == {"StringLike": {"s3:prefix": ["artifacts/*"]}}
+        elif statement["Action"] == "s3:DeleteObject":
+            deletes[statement["Sid"]] = statement["Resource"]
         else:
             assert statement["Resource"] == "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/*"
+    assert deletes == {
+        "ApiAndWorkersDeleteJobInputs": "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/inputs/*",
+        "OperatorDeletesSupersededArtifacts": (
+            "arn:aws:s3:::EXAMPLE-BUCKET/artifacts/prod/clean-my-data/*"
+        ),
+    }
+    assert {resource.split(":::EXAMPLE-BUCKET/")[1] for resource in deletes.values()} == {
+        prefix + "*" for prefix in delete_prefixes
+    }
+
+
+def test_cors_example_for_aws_is_the_rule_bucket_init_sets() -> None:
+    cors = load_json(DEPLOY / "aws" / "cors.json")
+    validate_against_s3_model("PutBucketCors", "CORSConfiguration", cors)
+    create_bucket = load_script_module(DEPLOY / "create_bucket.py")
+    assert cors == create_bucket.cors_configuration("https://cmd.example.com")
+    (rule,) = cors["CORSRules"]
+    assert rule["AllowedMethods"] == ["POST"]  # the presigned POST only
+    assert rule["AllowedOrigins"] != ["*"]
 
 
 def test_bucket_policy_denies_plain_http_and_deletion_and_allows_no_more() -> None:
@@ -870,8 +994,9 @@ def test_prometheus_scrapes_every_relay_under_the_job_the_alerts_use(
 ) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
-    (job,) = config["scrape_configs"]
-    assert job["job_name"] == "clean-my-data-relay"
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"clean-my-data-relay", "clean-my-data-api"}
+    job = jobs["clean-my-data-relay"]
     (discovery,) = job["dns_sd_configs"]
     assert discovery["names"] == ["relay"]  # the compose service: every replica
     assert discovery["port"] == int(compose["services"]["relay"]["environment"]["METRICS_PORT"])
@@ -879,3 +1004,76 @@ def test_prometheus_scrapes_every_relay_under_the_job_the_alerts_use(
     assert 'up{job="clean-my-data-relay"}' in alerts
     mounts = compose["services"]["prometheus"]["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
+
+
+def test_prometheus_scrapes_the_api_on_its_serve_port(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    from clean_my_data.web.app import create_app
+    from outbox.db import open_database
+    from relay.stores.local import LocalStore
+
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "clean-my-data-api"]
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["api"]
+    command = load_compose(read_env_file(ENV_EXAMPLE))["services"]["api"]["command"]
+    assert discovery["port"] == int(command[command.index("--port") + 1])
+    # The api answers the scrape: /metrics, no token needed, Prometheus' text format.
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    engine = open_database(settings)
+    try:
+        app = create_app(settings, engine, LocalStore(tmp_path / "store"), open_access=False)
+
+        async def scrape() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                await client.get("/healthz")
+                return await client.get(job["metrics_path"])
+
+        response = asyncio.run(scrape())
+    finally:
+        engine.dispose()
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "cmd_api_requests_total" in response.text
+
+
+def test_healthcheck_url_mode_checks_only_that_url(
+    tmp_path: Path, metrics_server: HTTPServer
+) -> None:
+    healthcheck = load_script_module(DEPLOY / "healthcheck.py")
+    port = metrics_server.server_address[1]
+    env = {**os.environ, "STAGING_DIR": str(tmp_path / "absent")}  # not probed with --url
+    assert healthcheck.check_http(f"http://127.0.0.1:{port}/metrics") is None
+    assert healthcheck.check_http(f"http://127.0.0.1:{port}/readyz") == (
+        f"http://127.0.0.1:{port}/readyz answered 404"
+    )
+    assert (
+        healthcheck.check_http("file:///etc/passwd") == "file:///etc/passwd is not an http(s) URL"
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(DEPLOY / "healthcheck.py"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    healthy = run("--url", f"http://127.0.0.1:{port}/metrics")
+    assert healthy.returncode == 0, healthy.stderr
+    _MetricsHandler.status = 503
+    try:
+        unready = run("--url", f"http://127.0.0.1:{port}/metrics")
+    finally:
+        _MetricsHandler.status = 200
+    assert unready.returncode == 1
+    assert unready.stderr.strip() == f"unhealthy: http://127.0.0.1:{port}/metrics answered 503"
+    without_url = run()
+    assert without_url.returncode == 1
+    assert "does not exist" in without_url.stderr
