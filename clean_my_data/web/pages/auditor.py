@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.web.audit import read_stats
+from clean_my_data.web.audit import read_relays, read_stats
 from clean_my_data.web.pages import charts
 from clean_my_data.web.pages.common import (
     checked_form,
@@ -46,7 +46,13 @@ AuditViewer = Annotated[Principal, Depends(auditor_principal)]
 @router.get("/audit", response_class=HTMLResponse)
 async def dashboard(request: Request, principal: AuditViewer) -> HTMLResponse:
     stats = await run_in_threadpool(read_stats, request.app.state.engine)
-    context = {"stats": stats, "failures": charts.failures_chart(stats["failures_by_hour"])}
+    relays = await run_in_threadpool(read_relays, request.app.state.engine)
+    context = {
+        "stats": stats,
+        "failures": charts.failures_chart(stats["failures_by_hour"]),
+        "relays": relays["relays"],
+        "stale_after": relays["stale_after_seconds"],
+    }
     return render(request, "dashboard.html", context, principal=principal)
 
 
