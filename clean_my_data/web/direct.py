@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.datastructures import State
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -74,6 +76,21 @@ def register(app: FastAPI, settings: Settings, store: ObjectStore) -> None:
             "fields": fields,
             "expires_in": UPLOAD_TTL_SECONDS,
         }
+
+
+def direct_upload_origin(app: FastAPI) -> str | None:
+    """The origin (``scheme://host[:port]``) the browser sends direct uploads to, None when the
+    store takes none; read once from a presigned POST (signing is local, nothing is sent)."""
+    state: State = app.state
+    if not hasattr(state, "direct_upload_origin"):
+        store: ObjectStore = state.store
+        post = store.presign_post(
+            "inputs/.origin-probe", max_bytes=1, sha256="0" * 64, ttl_seconds=60
+        )
+        parts = None if post is None else urlsplit(post[0])
+        state.direct_upload_origin = None if parts is None else f"{parts.scheme}://{parts.netloc}"
+    origin: str | None = state.direct_upload_origin
+    return origin
 
 
 async def uploaded_input(

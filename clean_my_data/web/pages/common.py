@@ -28,7 +28,7 @@ WEB_DIR: Final = Path(__file__).resolve().parent.parent
 TEMPLATES: Final = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'{connect}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 
@@ -58,9 +58,11 @@ def render(
     status: int = 200,
     principal: Principal | None = None,
     session: Session | None = None,
+    connect_src: tuple[str, ...] = (),
 ) -> HTMLResponse:
     """Render ``template``; opens an (anonymous) session when the browser has none, so that
-    every form carries a CSRF token."""
+    every form carries a CSRF token. ``connect_src``: origins the page's scripts may send to
+    besides this one (the S3 endpoint of direct uploads)."""
     current = session or session_of(request)
     fresh = current is None
     if current is None:
@@ -77,7 +79,9 @@ def render(
         },
         status_code=status,
     )
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
+        connect="".join(f" {origin}" for origin in connect_src)
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
