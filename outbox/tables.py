@@ -261,3 +261,18 @@ relay_heartbeats = Table(
     PrimaryKeyConstraint("relay_id", name="pk_relay_heartbeats"),
     Index("ix_relay_heartbeats_last_seen", "last_seen_at"),
 )
+
+# Browser sessions of the web pages (outbox/web_sessions.py): the sha256 of the cookie's id,
+# the sha256 of the API token the session was opened with, its CSRF token and expiry.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_sha256", String(64), nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", _Ts, nullable=False),
+    Column("expires_at", _Ts, nullable=False),
+    PrimaryKeyConstraint("session_sha256", name="pk_web_sessions"),
+    Index("ix_web_sessions_token", "token_sha256"),
+    Index("ix_web_sessions_expires", "expires_at"),
+)
