@@ -81,7 +81,7 @@ class RelayHeartbeat:
         try:
             record_heartbeat(self._engine, self.identity, self._clock(), batch)
         except sa.exc.SQLAlchemyError as exc:
-            self._pending = self._pending or batch
+            self._pending = batch  # written with the next beat
             log.warning("relay_heartbeat_failed", error=str(exc).splitlines()[0])
             return
         self._last_write = self._monotonic()

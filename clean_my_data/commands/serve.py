@@ -9,7 +9,6 @@ working service; ``--worker``/``--no-worker`` overrides that.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import structlog
 import uvicorn
 
 from clean_my_data.web.app import create_app
+from clean_my_data.web.crosssite import is_loopback
 from clean_my_data.worker.runner import JobWorker
 from domain.errors import UserFacingError
 from outbox.access import count_tokens
@@ -31,15 +31,6 @@ log = structlog.get_logger()
 
 class ServeError(UserFacingError):
     """The server cannot start as asked."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _thread(name: str, target: Callable[[], object]) -> threading.Thread:

@@ -113,7 +113,7 @@ def test_the_api_killed_mid_upload_leaves_no_job_and_no_stored_input(tmp_path: P
     assert not store.exists() or [p for p in store.rglob("*") if p.is_file()] == []
 
 
-def test_without_tokens_cross_site_writes_are_refused_and_own_ones_pass(tmp_path: Path) -> None:
+def test_without_tokens_cross_site_writes_and_other_hosts_are_refused(tmp_path: Path) -> None:
     service = start_service(_embedded(tmp_path))
     base = service.base_url
     submit = base + "/api/v1/analyses?file_name=x.csv"
@@ -153,5 +153,17 @@ def test_without_tokens_cross_site_writes_are_refused_and_own_ones_pass(tmp_path
         with service.engine().connect() as conn:
             count = conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar()
         assert count == 3
+
+        # a name that was made to resolve to this machine (DNS rebinding): nothing is answered
+        for method in ("GET", "POST"):
+            rebound = httpx.request(
+                method,
+                base + "/api/v1/analyses/none",
+                headers={"Host": "evil.example:1234", "Sec-Fetch-Site": "same-origin"},
+            )
+            assert rebound.status_code == 403
+            assert rebound.json()["type"].endswith("/host-refused")
+        localhost = base.replace("127.0.0.1", "localhost")
+        assert httpx.get(localhost + "/api/v1/analyses/none").status_code == 404
     finally:
         stop_service(service)
