@@ -6,6 +6,7 @@ import pytest
 from starlette.requests import Request
 
 from clean_my_data.web.pages import charts
+from clean_my_data.web.pages.auditor import age_text
 from clean_my_data.web.pages.login import safe_next
 from clean_my_data.web.pages.sessions import Session, csrf_matches, same_origin
 
@@ -100,3 +101,11 @@ def test_failures_chart_sums_hours_per_error_class() -> None:
         ("timeout", 5.0),
     ]
     assert chart.bars[1].width == charts.PLOT_WIDTH
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(0.4, "0 s"), (59.9, "59 s"), (60, "1 min"), (3599, "59 min"), (7200, "2 h"), (90000, "1 d")],
+)
+def test_relay_ages_read_in_the_largest_whole_unit(seconds: float, expected: str) -> None:
+    assert age_text(seconds) == expected

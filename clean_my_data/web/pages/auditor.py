@@ -50,10 +50,20 @@ async def dashboard(request: Request, principal: AuditViewer) -> HTMLResponse:
     context = {
         "stats": stats,
         "failures": charts.failures_chart(stats["failures_by_hour"]),
-        "relays": relays["relays"],
+        "relays": [
+            relay | {"age_text": age_text(relay["age_seconds"])} for relay in relays["relays"]
+        ],
         "stale_after": relays["stale_after_seconds"],
     }
     return render(request, "dashboard.html", context, principal=principal)
+
+
+def age_text(seconds: float) -> str:
+    """``42 s``, ``5 min``, ``3 h``, ``2 d``: how long ago, rounded down."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
 
 
 @router.get("/audit/history", response_class=HTMLResponse)
