@@ -2,10 +2,16 @@
 a real ``clean-my-data serve`` (SQLite + local directory, worker and relay in the process).
 
     python bench/bench_pages.py [--columns 3000] [--rows 2000] [--history 100000]
+                                [--direct-upload-mb 100 200]
 
 The report page is drawn from the stored report, whose size grows with the columns and the
 findings, not with the rows: a wide input is the heavy case. ``--history`` adds that many
 synthetic attempt rows before timing the dashboard and the first history page.
+
+``--direct-upload-mb N ...`` (none: skipped) uploads an N MB CSV through the upload page of a
+``serve`` on a SeaweedFS store (started here): the browser hashes the file and posts it straight
+to S3. Baseline in the same run: Python's hashlib on the same file and a bare presigned POST of
+it with httpx to the same SeaweedFS.
 """
 
 from __future__ import annotations
@@ -93,6 +99,124 @@ def add_history(env: dict[str, str], count: int) -> None:
     engine.dispose()
 
 
+def start_serve(env: dict[str, str], root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (root / "serve.log").open("ab")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "clean_my_data.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return serve, base
+
+
+def write_tall_csv(path: Path, megabytes: int) -> None:
+    line = "2024-03-01,ACME Corp , 1234.50,boston,ok\n"
+    block = "date,customer,amount,city,state\n" + line * (1024 * 1024 // len(line))
+    with path.open("w", encoding="utf-8") as out:
+        out.write(block)
+        for _ in range(megabytes - 1):
+            out.write(line * (1024 * 1024 // len(line)))
+
+
+def bench_direct_upload(sizes: list[int]) -> None:
+    import hashlib
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.support import seaweed
+
+    server = seaweed.start_seaweed()
+    try:
+        for megabytes in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-direct-") as tmp:
+                root = Path(tmp)
+                (root / "staging").mkdir()
+                data = root / "tall.csv"
+                write_tall_csv(data, megabytes)
+                size_mb = data.stat().st_size / 1e6
+                bucket = f"bench-direct-{megabytes}"
+                s3 = server.client()
+                s3.create_bucket(Bucket=bucket)
+                started = time.perf_counter()
+                digest = hashlib.sha256()
+                with data.open("rb") as source:
+                    while chunk := source.read(4 * 1024 * 1024):
+                        digest.update(chunk)
+                hash_py = time.perf_counter() - started
+                post = s3.generate_presigned_post(
+                    Bucket=bucket,
+                    Key="inputs/bare",
+                    Conditions=[["content-length-range", 1, data.stat().st_size]],
+                )
+                started = time.perf_counter()
+                with data.open("rb") as source:
+                    httpx.post(
+                        post["url"], data=post["fields"], files={"file": source}, timeout=600
+                    ).raise_for_status()
+                post_py = time.perf_counter() - started
+
+                env = {
+                    **os.environ,
+                    **server.env(),
+                    "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+                    "ARTIFACT_STORE_URL": f"s3://{bucket}",
+                    "STAGING_DIR": str(root / "staging"),
+                    "WORKER_SCRATCH_DIR": str(root / "scratch"),
+                    "MAX_UPLOAD_BYTES": str(data.stat().st_size * 2),
+                    "LOG_LEVEL": "warning",
+                }
+                serve, base = start_serve(env, root)
+                try:
+                    rule = {"AllowedOrigins": [base], "AllowedMethods": ["POST"]}
+                    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+                    with sync_playwright() as playwright:
+                        browser = playwright.chromium.launch(
+                            executable_path=CHROMIUM, args=["--no-sandbox"]
+                        )
+                        page = browser.new_page()
+                        page.goto(base + "/upload")
+                        page.set_input_files("#file", str(data))
+                        queued = base + "/api/v1/analyses"
+                        with page.expect_response(
+                            lambda r, url=queued: r.url == url and r.request.method == "POST",
+                            timeout=600_000,
+                        ) as answered:
+                            started = time.perf_counter()
+                            page.click("#upload-button")
+                            page.wait_for_function(
+                                "() => document.getElementById('hash-progress').value >= 100",
+                                polling=20,
+                                timeout=600_000,
+                            )
+                            hash_js = time.perf_counter() - started
+                        total_js = time.perf_counter() - started
+                        assert answered.value.status == 202
+                        browser.close()
+                finally:
+                    serve.terminate()
+                    serve.wait(timeout=60)
+            how = "WebCrypto" if megabytes * 1024 * 1024 <= 128 * 1024 * 1024 else "4 MiB slices"
+            print(
+                f"direct upload of {size_mb:.0f} MB through the page: {total_js:.1f} s to the 202 "
+                f"(hash in the browser, {how}, {hash_js:.1f} s = {size_mb / hash_js:.0f} MB/s; "
+                f"POST to S3 and queue {total_js - hash_js:.1f} s); "
+                f"bare: hashlib {hash_py:.2f} s = {size_mb / hash_py:.0f} MB/s, "
+                f"presigned POST from httpx {post_py:.1f} s; "
+                f"page/bare {total_js / (hash_py + post_py):.2f}x"
+            )
+    finally:
+        seaweed.stop_seaweed(server)
+
+
 def server_ms(client: httpx.Client, path: str, runs: int = 7) -> tuple[float, int]:
     times, size = [], 0
     for _ in range(runs):
@@ -110,7 +234,12 @@ def main() -> int:
     parser.add_argument("--columns", type=int, default=3000)
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--history", type=int, default=100_000)
+    parser.add_argument("--direct-upload-mb", type=int, nargs="*", default=[100, 200])
     args = parser.parse_args()
+    if args.direct_upload_mb:
+        bench_direct_upload(args.direct_upload_mb)
+    if not args.columns:
+        return 0
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:

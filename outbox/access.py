@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from domain.errors import UserFacingError
 from outbox.clock import utcnow
-from outbox.tables import ROLES, api_tokens
+from outbox.tables import ROLES, api_tokens, web_sessions
 
 TOKEN_PREFIX: Final = "cmd_"  # noqa: S105 (a prefix, not a secret)
 MAX_TOKEN_LENGTH: Final = 128
@@ -136,8 +136,11 @@ def ensure_token(engine: sa.Engine, *, name: str, role: str, token: str) -> str:
 
 
 def revoke_token(engine: sa.Engine, name: str) -> None:
-    """Revoke the token named ``name`` (its row is deleted, freeing the name)."""
+    """Revoke the token named ``name`` (its row is deleted, freeing the name) and end the
+    browser sessions opened with it."""
     with engine.begin() as conn:
+        held = sa.select(api_tokens.c.token_sha256).where(api_tokens.c.name == name)
+        conn.execute(web_sessions.delete().where(web_sessions.c.token_sha256.in_(held)))
         result = conn.execute(api_tokens.delete().where(api_tokens.c.name == name))
     if result.rowcount == 0:
         raise TokenError(f"no token named {name!r}")

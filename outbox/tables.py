@@ -242,3 +242,37 @@ api_tokens = Table(
     UniqueConstraint("token_sha256", name="uq_api_tokens_token_sha256"),
     CheckConstraint("role IN ('analyst', 'auditor', 'admin')", name="ck_api_tokens_role"),
 )
+
+# One row per relay process (relay/heartbeat.py upserts it; the auditor dashboard reads it).
+relay_heartbeats = Table(
+    "relay_heartbeats",
+    metadata,
+    Column("relay_id", String(128), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("staging_volume", String(64), nullable=False),
+    Column("started_at", _Ts, nullable=False),
+    Column("last_seen_at", _Ts, nullable=False),
+    Column("last_batch_at", _Ts, nullable=True),
+    Column("last_batch_claimed", Integer, nullable=False, server_default="0"),
+    Column("last_batch_outcomes", JSON, nullable=True),
+    Column("last_batch_duration_ms", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("relay_id", name="pk_relay_heartbeats"),
+    Index("ix_relay_heartbeats_last_seen", "last_seen_at"),
+)
+
+# Browser sessions of the web pages (outbox/web_sessions.py): the sha256 of the cookie's id,
+# the sha256 of the API token the session was opened with, its CSRF token and expiry.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_sha256", String(64), nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", _Ts, nullable=False),
+    Column("expires_at", _Ts, nullable=False),
+    PrimaryKeyConstraint("session_sha256", name="pk_web_sessions"),
+    Index("ix_web_sessions_token", "token_sha256"),
+    Index("ix_web_sessions_expires", "expires_at"),
+)

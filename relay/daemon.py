@@ -2,9 +2,9 @@
 
 An interval job polls every RELAY_POLL_INTERVAL_SECONDS (max_instances=1, coalesce) and drains:
 after a batch that found work it claims again at once, so a backlog drains at full speed and a
-new commit is picked up within one poll interval. Side jobs: the orphan sweep and, hourly, the
-retention purge. SIGTERM/SIGINT stop claiming; running uploads finish and are flipped, claimed
-but unstarted records are released; the process exits 0.
+new commit is picked up within one poll interval. Side jobs: the orphan sweep, the heartbeat
+(relay/heartbeat.py) and, hourly, the retention purge. SIGTERM/SIGINT stop claiming; running
+uploads finish and are flipped, claimed but unstarted records are released; the process exits 0.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from outbox.audit.retention import purge_finished
 from outbox.db import open_database
+from outbox.heartbeats import HEARTBEAT_INTERVAL_SECONDS
 from outbox.settings import Settings, SettingsError
 from outbox.staging import claim_staging_volume
+from relay.heartbeat import RelayHeartbeat
 from relay.metrics import RelayMetrics
 from relay.preflight import check_store
 from relay.stores import open_store
@@ -55,12 +57,15 @@ def run_once(settings: Settings) -> int:
     store = open_store(settings)
     check_store(store, settings)
     engine = open_database(settings)
-    worker = RelayWorker(engine, store, settings)
+    heartbeat = RelayHeartbeat(engine, settings)
+    heartbeat.beat()
+    worker = RelayWorker(engine, store, settings, heartbeat=heartbeat)
     try:
         summaries = worker.drain()
         sweep_orphans(engine, settings)
     finally:
         worker.close()
+        heartbeat.beat()
         engine.dispose()
     log.info(
         "relay_once_finished",
@@ -80,7 +85,11 @@ def _install_stop_handlers(stop: threading.Event) -> None:
 
 
 def _schedule(
-    scheduler: BackgroundScheduler, engine: sa.Engine, worker: RelayWorker, settings: Settings
+    scheduler: BackgroundScheduler,
+    engine: sa.Engine,
+    worker: RelayWorker,
+    settings: Settings,
+    heartbeat: RelayHeartbeat,
 ) -> None:
     scheduler.add_job(
         _run_guarded,
@@ -99,6 +108,15 @@ def _schedule(
         args=("sweep_orphans", lambda: sweep_orphans(engine, settings)),
         seconds=sweep_every,
         id="sweep",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _run_guarded,
+        "interval",
+        args=("heartbeat", heartbeat.beat),
+        seconds=HEARTBEAT_INTERVAL_SECONDS,
+        id="heartbeat",
         max_instances=1,
         coalesce=True,
     )
@@ -139,12 +157,14 @@ def run_daemon(settings: Settings, stop: threading.Event | None = None) -> int:
                 f"METRICS_PORT={settings.metrics_port}: cannot listen ({exc.strerror or exc})"
             ) from None
         log.info("relay_metrics_served", port=settings.metrics_port)
-    worker = RelayWorker(engine, store, settings, metrics)
+    heartbeat = RelayHeartbeat(engine, settings)
+    heartbeat.beat()
+    worker = RelayWorker(engine, store, settings, metrics, heartbeat)
     if stop is None:
         stop = threading.Event()
         _install_stop_handlers(stop)
     scheduler = BackgroundScheduler(timezone="UTC", logger=_quiet_scheduler_logger())
-    _schedule(scheduler, engine, worker, settings)
+    _schedule(scheduler, engine, worker, settings, heartbeat)
     log.info(
         "relay_started",
         relay_id=settings.relay_id,
@@ -161,6 +181,7 @@ def run_daemon(settings: Settings, stop: threading.Event | None = None) -> int:
         worker.request_stop()
         scheduler.shutdown(wait=True)
         worker.close()
+        heartbeat.beat()
         engine.dispose()
     log.info("relay_stopped", relay_id=settings.relay_id)
     return 0

@@ -30,6 +30,7 @@ from relay.attempt import attempt_upload
 from relay.backlog import measure_backlog
 from relay.claim import claim_batch, release_leases
 from relay.flip import FlipResult, flip_outcomes
+from relay.heartbeat import RelayHeartbeat
 from relay.leases import LeaseKeeper
 from relay.metrics import RelayMetrics
 from relay.records import AttemptReport, ClaimedRecord
@@ -87,8 +88,10 @@ class RelayWorker:
         store: ObjectStore,
         settings: Settings,
         metrics: RelayMetrics | None = None,
+        heartbeat: RelayHeartbeat | None = None,
     ) -> None:
         self._engine = engine
+        self._heartbeat = heartbeat
         self._store = store
         self._settings = settings
         self._metrics = metrics
@@ -210,6 +213,8 @@ class RelayWorker:
             bytes=summary.bytes_sent,
             duration_ms=summary.duration_ms,
         )
+        if self._heartbeat is not None:
+            self._heartbeat.batch_finished(summary.claimed, summary.outcomes, summary.duration_ms)
         return summary
 
     def _wait_for_removals(self) -> None:

@@ -13,7 +13,6 @@ token from its environment, and the server may listen on any address.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 import threading
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import structlog
 import uvicorn
 
 from clean_my_data.web.app import create_app
+from clean_my_data.web.crosssite import is_loopback
 from clean_my_data.worker.runner import JobWorker
 from domain.errors import UserFacingError
 from outbox.access import count_tokens, ensure_token
@@ -40,15 +40,6 @@ ADMIN_TOKEN_NAME: Final = "admin"  # noqa: S105 (a name; API_ADMIN_TOKEN is its 
 
 class ServeError(UserFacingError):
     """The server cannot start as asked."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _thread(name: str, target: Callable[[], object]) -> threading.Thread:

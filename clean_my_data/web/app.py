@@ -24,6 +24,7 @@ from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
 from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
+from clean_my_data.web.crosssite import install_cross_site_guard
 from clean_my_data.web.direct import uploaded_input
 from clean_my_data.web.pages.install import install_pages
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
@@ -82,6 +83,7 @@ def create_app(
     app.state.open_access = open_access
     app.state.presign = build_presigner(settings) if settings.store.is_s3 else None
     install_problem_handlers(app)
+    install_cross_site_guard(app)
     _install_metrics(app)
 
     @app.get("/healthz", tags=["operations"])

@@ -23,6 +23,7 @@ from outbox.audit.history import HistoryFilter, iter_history
 from outbox.audit.requeue import RequeueError, Selection, requeue_downloads
 from outbox.audit.timespec import TimeSpecError, parse_since
 from outbox.clock import utcnow
+from outbox.heartbeats import STALE_AFTER_SECONDS, RelayStatus, list_relays
 from outbox.settings import Settings
 from outbox.tables import (
     DOWNLOAD_STATUSES,
@@ -176,6 +177,43 @@ def register(app: FastAPI, engine: sa.Engine, settings: Settings, store: ObjectS
         """Counts by status, the upload backlog, the oldest pending age, failures by error
         class per hour (last 24 hours)."""
         return read_stats(engine)
+
+    @app.get(f"{API}/relays", tags=["audit"])
+    def relays(_: Auditor) -> dict[str, Any]:
+        """Every relay that ever sent a heartbeat, most recently seen first, with its last
+        batch; ``stale`` once not seen for ``stale_after_seconds``."""
+        return read_relays(engine)
+
+
+def read_relays(engine: sa.Engine) -> dict[str, Any]:
+    statuses = list_relays(engine, utcnow())
+    return {
+        "stale_after_seconds": STALE_AFTER_SECONDS,
+        "relays": [relay_json(status) for status in statuses],
+    }
+
+
+def relay_json(status: RelayStatus) -> dict[str, Any]:
+    who, batch = status.identity, status.last_batch
+    return {
+        "relay_id": who.relay_id,
+        "host": who.host,
+        "pid": who.pid,
+        "version": who.version,
+        "staging_volume": who.staging_volume,
+        "started_at": iso(who.started_at),
+        "last_seen_at": iso(status.last_seen_at),
+        "age_seconds": round(status.age_seconds, 3),
+        "stale": status.stale,
+        "last_batch": None
+        if batch is None
+        else {
+            "finished_at": iso(batch.finished_at),
+            "claimed": batch.claimed,
+            "outcomes": dict(batch.outcomes),
+            "duration_ms": batch.duration_ms,
+        },
+    }
 
 
 def _counts(conn: sa.Connection, column: sa.Column[Any]) -> dict[str, int]:

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 
+import structlog
 from fastapi import FastAPI, Request
+from fastapi.datastructures import State
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +28,7 @@ from outbox.settings import Settings
 from relay.stores.base import ObjectStore, StoreError
 
 API: Final = "/api/v1"
+log = structlog.get_logger()
 UPLOAD_TTL_SECONDS: Final = 600
 UPLOAD_ID: Final = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{16}$")
 
@@ -74,6 +78,26 @@ def register(app: FastAPI, settings: Settings, store: ObjectStore) -> None:
             "fields": fields,
             "expires_in": UPLOAD_TTL_SECONDS,
         }
+
+
+def direct_upload_origin(app: FastAPI) -> str | None:
+    """The origin (``scheme://host[:port]``) the browser sends direct uploads to, None when the
+    store takes none or cannot sign (the page then uploads through the API); read once from a
+    presigned POST (signing is local, nothing is sent)."""
+    state: State = app.state
+    if not hasattr(state, "direct_upload_origin"):
+        store: ObjectStore = state.store
+        try:
+            post = store.presign_post(
+                "inputs/.origin-probe", max_bytes=1, sha256="0" * 64, ttl_seconds=60
+            )
+        except Exception as exc:  # noqa: BLE001 (logged; the page falls back to the API)
+            log.warning("direct_upload_unavailable", error=f"{type(exc).__name__}: {exc}")
+            post = None
+        parts = None if post is None else urlsplit(post[0])
+        state.direct_upload_origin = None if parts is None else f"{parts.scheme}://{parts.netloc}"
+    origin: str | None = state.direct_upload_origin
+    return origin
 
 
 async def uploaded_input(

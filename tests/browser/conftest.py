@@ -20,6 +20,7 @@ from tests.e2e.api.conftest import (
     start_service,
     stop_service,
 )
+from tests.support.seaweed import S3Server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 720}
@@ -102,15 +103,35 @@ def service(tmp_path: Path) -> Iterator[Service]:
         stop_service(svc)
 
 
+def allow_browser_uploads(s3_server: S3Server, bucket: str, origin: str) -> None:
+    """The bucket's CORS rule for the pages' direct uploads: POST from ``origin`` only (the
+    page's origin is not the S3 endpoint's, so the browser needs it to read the answer)."""
+    s3_server.client().put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [origin],
+                    "AllowedMethods": ["POST"],
+                    "AllowedHeaders": ["*"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
+
+
 @pytest.fixture
 def mariadb_s3_service(
-    tmp_path: Path, mysql_url: str, s3_server: object, s3_bucket: str
+    tmp_path: Path, mysql_url: str, s3_server: S3Server, s3_bucket: str
 ) -> Iterator[Service]:
-    """``serve --worker`` on MariaDB + SeaweedFS: downloads are presigned S3 URLs."""
-    env = base_env(tmp_path) | s3_server.env()  # type: ignore[attr-defined]
+    """``serve --worker`` on MariaDB + SeaweedFS: uploads go straight to S3, downloads are
+    presigned S3 URLs."""
+    env = base_env(tmp_path) | s3_server.env()
     env["DATABASE_URL"] = mysql_url
     env["ARTIFACT_STORE_URL"] = f"s3://{s3_bucket}"
     svc = Service(f"http://127.0.0.1:{free_port()}", env, tmp_path / "serve.log", kind="mariadb_s3")
+    allow_browser_uploads(s3_server, s3_bucket, svc.base_url)
     upgraded = svc.cli("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     create_tokens(svc)

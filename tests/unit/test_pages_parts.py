@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from starlette.requests import Request
 
 from clean_my_data.web.pages import charts
+from clean_my_data.web.pages.auditor import age_text
 from clean_my_data.web.pages.login import safe_next
-from clean_my_data.web.pages.sessions import SessionStore, csrf_matches, same_origin
+from clean_my_data.web.pages.sessions import Session, csrf_matches, same_origin
 
 
 def _request(headers: dict[str, str], host: str = "svc.example:8000") -> Request:
@@ -59,18 +58,12 @@ def test_login_follows_only_local_paths(target: str | None, expected: str) -> No
     assert safe_next(target) == expected
 
 
-def test_login_gets_a_new_session_id_and_expired_sessions_are_gone() -> None:
-    store = SessionStore(ttl_seconds=0.05)
-    anonymous = store.open()
-    logged_in = store.log_in(anonymous, "cmd_token")
-    assert logged_in.session_id != anonymous.session_id
-    assert store.get(anonymous.session_id) is None
-    assert store.get(logged_in.session_id) == logged_in
-    assert csrf_matches(logged_in, logged_in.csrf)
-    assert not csrf_matches(logged_in, anonymous.csrf)
-    assert not csrf_matches(logged_in, None)
-    time.sleep(0.06)
-    assert store.get(logged_in.session_id) is None
+def test_csrf_matches_only_the_sessions_own_token() -> None:
+    session = Session("a" * 43)
+    assert csrf_matches(session, "a" * 43)
+    assert not csrf_matches(session, "b" * 43)
+    assert not csrf_matches(session, "")
+    assert not csrf_matches(session, None)
 
 
 def test_missing_share_chart_scales_to_full_width() -> None:
@@ -108,3 +101,11 @@ def test_failures_chart_sums_hours_per_error_class() -> None:
         ("timeout", 5.0),
     ]
     assert chart.bars[1].width == charts.PLOT_WIDTH
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(0.4, "0 s"), (59.9, "59 s"), (60, "1 min"), (3599, "59 min"), (7200, "2 h"), (90000, "1 d")],
+)
+def test_relay_ages_read_in_the_largest_whole_unit(seconds: float, expected: str) -> None:
+    assert age_text(seconds) == expected

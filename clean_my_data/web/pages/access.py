@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from clean_my_data.web.pages.sessions import CSRF_HEADER, csrf_matches, same_origin, session_of
+from clean_my_data.web.pages.sessions import CSRF_HEADER, csrf_matches, load_session, same_origin
 from clean_my_data.web.problems import ProblemError
 from outbox.access import Principal, find_principal
 
@@ -16,14 +16,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def session_principal(request: Request) -> Principal:
     """The API caller authenticated by the session cookie. A state-changing request must come
     from this origin and carry the session's CSRF token in ``X-CSRF-Token``."""
-    session = session_of(request)
-    if session is None or session.token is None:
+    session = await load_session(request)
+    if session.principal is None:
         raise ProblemError(401, "the session has expired; log in again", kind="unauthenticated")
     if request.method not in SAFE_METHODS and (
         not same_origin(request) or not csrf_matches(session, request.headers.get(CSRF_HEADER))
     ):
         raise ProblemError(403, "the request lacks this site's CSRF token", kind="csrf-refused")
-    return await token_principal(request, session.token)
+    return session.principal
 
 
 async def token_principal(request: Request, token: str) -> Principal:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from clean_my_data.web.auth import CAN_SUBMIT, sees_everything
+from clean_my_data.web.direct import direct_upload_origin
 from clean_my_data.web.pages import charts
 from clean_my_data.web.pages.common import PageError, page_principal, render
 from clean_my_data.web.views import job_json, load_analysis, visible_to
@@ -48,7 +49,15 @@ async def upload_page(request: Request, principal: Viewer) -> HTMLResponse:
     if principal.role not in CAN_SUBMIT:
         raise PageError(403, "Only analysts can submit files.")
     max_bytes = request.app.state.settings.max_upload_bytes
-    return render(request, "upload.html", {"max_bytes": max_bytes}, principal=principal)
+    origin = await run_in_threadpool(direct_upload_origin, request.app)
+    context = {"max_bytes": max_bytes, "direct_upload": origin is not None}
+    return render(
+        request,
+        "upload.html",
+        context,
+        principal=principal,
+        connect_src=() if origin is None else (origin,),
+    )
 
 
 @router.get("/analyses", response_class=HTMLResponse)

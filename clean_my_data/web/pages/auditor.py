@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.web.audit import read_stats
+from clean_my_data.web.audit import read_relays, read_stats
 from clean_my_data.web.pages import charts
 from clean_my_data.web.pages.common import (
     checked_form,
@@ -46,8 +46,24 @@ AuditViewer = Annotated[Principal, Depends(auditor_principal)]
 @router.get("/audit", response_class=HTMLResponse)
 async def dashboard(request: Request, principal: AuditViewer) -> HTMLResponse:
     stats = await run_in_threadpool(read_stats, request.app.state.engine)
-    context = {"stats": stats, "failures": charts.failures_chart(stats["failures_by_hour"])}
+    relays = await run_in_threadpool(read_relays, request.app.state.engine)
+    context = {
+        "stats": stats,
+        "failures": charts.failures_chart(stats["failures_by_hour"]),
+        "relays": [
+            relay | {"age_text": age_text(relay["age_seconds"])} for relay in relays["relays"]
+        ],
+        "stale_after": relays["stale_after_seconds"],
+    }
     return render(request, "dashboard.html", context, principal=principal)
+
+
+def age_text(seconds: float) -> str:
+    """``42 s``, ``5 min``, ``3 h``, ``2 d``: how long ago, rounded down."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
 
 
 @router.get("/audit/history", response_class=HTMLResponse)

@@ -11,24 +11,22 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from clean_my_data.web.auth import CAN_AUDIT, LOCAL_PRINCIPAL
-from clean_my_data.web.pages.access import token_principal
 from clean_my_data.web.pages.sessions import (
     CSRF_FIELD,
     Session,
-    SessionStore,
     csrf_matches,
+    current_session,
+    load_session,
     same_origin,
-    session_of,
-    set_cookie,
+    set_csrf_cookie,
 )
-from clean_my_data.web.problems import ProblemError
 from outbox.access import Principal
 
 WEB_DIR: Final = Path(__file__).resolve().parent.parent
 TEMPLATES: Final = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'{connect}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 
@@ -45,11 +43,6 @@ class PageError(Exception):
         self.message = message
 
 
-def sessions(request: Request) -> SessionStore:
-    store: SessionStore = request.app.state.sessions
-    return store
-
-
 def render(
     request: Request,
     template: str,
@@ -58,13 +51,12 @@ def render(
     status: int = 200,
     principal: Principal | None = None,
     session: Session | None = None,
+    connect_src: tuple[str, ...] = (),
 ) -> HTMLResponse:
-    """Render ``template``; opens an (anonymous) session when the browser has none, so that
-    every form carries a CSRF token."""
-    current = session or session_of(request)
-    fresh = current is None
-    if current is None:
-        current = sessions(request).open()
+    """Render ``template``; sets a CSRF cookie when the browser has none, so that every form
+    carries a CSRF token. ``connect_src``: origins the page's scripts may send to besides this
+    one (the S3 endpoint of direct uploads)."""
+    current = session or current_session(request)
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -77,36 +69,34 @@ def render(
         },
         status_code=status,
     )
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
+        connect="".join(f" {origin}" for origin in connect_src)
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    if fresh:
-        set_cookie(request, response, current)
+    if current.fresh:
+        set_csrf_cookie(request, response, current)
     return response
 
 
 async def page_principal(request: Request) -> Principal:
-    """The page's viewer: the local administrator in open mode, else the session's token."""
+    """The page's viewer: the local administrator in open mode, else the session's holder."""
     if request.app.state.open_access:
         return LOCAL_PRINCIPAL
-    session = session_of(request)
-    if session is None or session.token is None:
+    session = await load_session(request)
+    if session.principal is None:
         raise LoginRequiredError
-    try:
-        return await token_principal(request, session.token)
-    except ProblemError:
-        sessions(request).close(session.session_id)
-        raise LoginRequiredError from None
+    return session.principal
 
 
 async def checked_form(request: Request) -> tuple[FormData, Session]:
     """The posted form, refused unless it comes from this origin with the session's token."""
-    session = session_of(request)
+    session = await load_session(request)
     form = await request.form()
     sent = form.get(CSRF_FIELD)
     if (
-        session is None
+        session.fresh
         or not same_origin(request)
         or not csrf_matches(session, sent if isinstance(sent, str) else None)
     ):

@@ -1,4 +1,4 @@
-"""Mount the pages: sessions, static files, routers and the HTML error answers."""
+"""Mount the pages: static files, routers and the HTML error answers."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from fastapi.staticfiles import StaticFiles
 
 from clean_my_data.web.pages import analyst, auditor, login
 from clean_my_data.web.pages.common import WEB_DIR, LoginRequiredError, PageError, render
-from clean_my_data.web.pages.sessions import SessionStore
 
 
 def install_pages(app: FastAPI) -> None:
-    app.state.sessions = SessionStore()
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     app.include_router(login.router)
     app.include_router(analyst.router)

@@ -1,104 +1,100 @@
-"""Browser sessions: a random id in an HttpOnly, SameSite=Strict cookie, kept in memory.
+"""Browser sessions: HttpOnly, SameSite=Strict cookies (Secure over https).
 
-A session holds its CSRF token and, once logged in, the API token it was opened with; the
-token is checked against the database on every request, so a revoked token ends the session.
-Sessions live in the serving process: a restart logs everyone out.
+- ``cmd_session``: a logged-in session's random id; the session itself lives in the database
+  (outbox/web_sessions.py), so every ``serve`` process shares it and a restart keeps it. It
+  expires ``SESSION_TTL_SECONDS`` after the login; logging out deletes it; revoking its API
+  token ends it.
+- ``cmd_csrf``: before login (and in open mode), a random CSRF token that forms echo (double
+  submit); nothing is stored for visitors who are not logged in.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from typing import Final
 
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from outbox.access import Principal
+from outbox.clock import utcnow
+from outbox.web_sessions import OpenedSession, find_session
+
 COOKIE_NAME: Final = "cmd_session"
+CSRF_COOKIE: Final = "cmd_csrf"
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "x-csrf-token"
 SESSION_TTL_SECONDS: Final = 8 * 3600
-MAX_SESSIONS: Final = 10_000
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 @dataclass(frozen=True)
 class Session:
-    session_id: str
+    """What a request's cookies establish: the CSRF token its forms must carry and, when
+    logged in, the principal and the session's id."""
+
     csrf: str
-    expires_at: float
-    token: str | None = None  # None: not logged in (or open mode)
+    principal: Principal | None = None
+    session_id: str | None = None
+    fresh: bool = False  # a CSRF token minted for this response: its cookie must be set
 
 
-class SessionStore:
-    """Sessions by id, expiring after ``SESSION_TTL_SECONDS``; thread-safe."""
-
-    def __init__(self, ttl_seconds: float = SESSION_TTL_SECONDS) -> None:
-        self._ttl = ttl_seconds
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
-
-    def open(self, token: str | None = None) -> Session:
-        session = Session(
-            secrets.token_urlsafe(32),
-            secrets.token_urlsafe(32),
-            time.monotonic() + self._ttl,
-            token,
-        )
-        with self._lock:
-            self._evict()
-            self._sessions[session.session_id] = session
-        return session
-
-    def get(self, session_id: str | None) -> Session | None:
-        if not session_id:
-            return None
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                return None
-            if session.expires_at < time.monotonic():
-                del self._sessions[session_id]
-                return None
-            return session
-
-    def log_in(self, previous: Session | None, token: str) -> Session:
-        """A new session id (never the one seen before login) holding ``token``."""
-        if previous is not None:
-            self.close(previous.session_id)
-        return self.open(token)
-
-    def close(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(session_id, None)
-
-    def _evict(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, s in self._sessions.items() if s.expires_at < now]:
-            del self._sessions[key]
-        while len(self._sessions) >= MAX_SESSIONS:
-            del self._sessions[next(iter(self._sessions))]
+async def load_session(request: Request) -> Session:
+    """The request's session (read once per request, then kept on ``request.state``)."""
+    cached: Session | None = getattr(request.state, "session", None)
+    if cached is not None:
+        return cached
+    session = anonymous_session(request)
+    session_id = request.cookies.get(COOKIE_NAME)
+    if session_id and not request.app.state.open_access:
+        engine: sa.Engine = request.app.state.engine
+        stored = await run_in_threadpool(find_session, engine, session_id, now=utcnow())
+        if stored is not None:
+            session = Session(stored.csrf, stored.principal, session_id)
+    request.state.session = session
+    return session
 
 
-def session_of(request: Request) -> Session | None:
-    store: SessionStore | None = getattr(request.app.state, "sessions", None)
-    if store is None:
-        return None
-    return store.get(request.cookies.get(COOKIE_NAME))
+def anonymous_session(request: Request) -> Session:
+    """The visitor's CSRF cookie, or a new token when it has none (or a malformed one)."""
+    sent = request.cookies.get(CSRF_COOKIE, "")
+    if _TOKEN.fullmatch(sent):
+        return Session(sent)
+    return Session(secrets.token_urlsafe(32), fresh=True)
 
 
-def set_cookie(request: Request, response: Response, session: Session) -> None:
+def current_session(request: Request) -> Session:
+    """The session loaded for this request, else the anonymous one (no database read)."""
+    cached: Session | None = getattr(request.state, "session", None)
+    if cached is None:
+        cached = anonymous_session(request)
+        request.state.session = cached
+    return cached
+
+
+def _cookie(request: Request, response: Response, name: str, value: str) -> None:
     response.set_cookie(
-        COOKIE_NAME,
-        session.session_id,
+        name,
+        value,
         max_age=SESSION_TTL_SECONDS,
         path="/",
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+
+
+def set_csrf_cookie(request: Request, response: Response, session: Session) -> None:
+    _cookie(request, response, CSRF_COOKIE, session.csrf)
+
+
+def set_session_cookie(request: Request, response: Response, opened: OpenedSession) -> None:
+    _cookie(request, response, COOKIE_NAME, opened.session_id)
 
 
 def csrf_matches(session: Session, sent: str | None) -> bool:

@@ -1,4 +1,4 @@
-// clean-my-data pages: upload with progress, live job and download status (Server-Sent
+// clean-my-data pages: upload with progress (to the API, or straight to S3), live job and download status (Server-Sent
 // Events, polling as the fallback), table sort and filter.
 "use strict";
 (function () {
@@ -101,44 +101,96 @@
       var file = input.files && input.files[0];
       document.getElementById("progress").hidden = false;
       errorEl.hidden = true;
-      if (!file) { errorEl.textContent = "Error: choose a file first."; errorEl.hidden = false; return; }
-      if (file.size > maxBytes) {
-        errorEl.textContent = "Error: the file is larger than " + maxBytes + " bytes.";
-        errorEl.hidden = false;
-        return;
-      }
+      if (!file) { fail("choose a file first."); return; }
+      if (file.size > maxBytes) { fail("the file is larger than " + maxBytes + " bytes."); return; }
       document.getElementById("upload-button").disabled = true;
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", "/api/v1/analyses?file_name=" + encodeURIComponent(file.name));
-      xhr.setRequestHeader("X-CSRF-Token", csrf);
-      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      if (form.getAttribute("data-direct") === "true" && window.cmdSha256 && file.size > 0) {
+        sendDirect(file);
+      } else {
+        sendThroughApi(file);
+      }
+    });
+
+    function fail(message) {
+      errorEl.textContent = "Error: " + message;
+      errorEl.hidden = false;
+      document.getElementById("upload-button").disabled = false;
+    }
+
+    function showUpload(loaded, total) {
+      var pct = total ? Math.round(loaded / total * 100) : 100;
       var bar = document.getElementById("upload-progress");
-      var text = document.getElementById("upload-text");
+      bar.value = pct;
+      bar.textContent = pct + " %";
+      document.getElementById("upload-text").textContent = pct + " %";
+    }
+
+    function accepted(xhr) {
+      showUpload(1, 1);
+      followJob(JSON.parse(xhr.responseText).job.analysis_id, errorEl);
+    }
+
+    function post(url, contentType, onDone) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      xhr.setRequestHeader("Content-Type", contentType);
+      xhr.onload = function () { onDone(xhr); };
+      xhr.onerror = function () { fail("the server cannot be reached."); };
+      return xhr;
+    }
+
+    // The store is a local directory (or the browser cannot hash): the file goes to the API.
+    function sendThroughApi(file) {
+      var url = "/api/v1/analyses?file_name=" + encodeURIComponent(file.name);
+      var xhr = post(url, "application/octet-stream", function (done) {
+        if (done.status === 202) { accepted(done); } else { fail(problemText(done)); }
+      });
       xhr.upload.onprogress = function (ev) {
-        if (ev.lengthComputable) {
-          var pct = Math.round(ev.loaded / ev.total * 100);
-          bar.value = pct;
-          text.textContent = pct + " %";
-        }
+        if (ev.lengthComputable) { showUpload(ev.loaded, ev.total); }
+      };
+      xhr.onerror = function () { fail("the upload was interrupted."); };
+      xhr.send(file);
+    }
+
+    // S3 store: hash the file, ask for a presigned POST, send the file straight to the store,
+    // then queue the analysis of the stored object.
+    function sendDirect(file) {
+      var hashBar = document.getElementById("hash-progress");
+      window.cmdSha256(file, function (read, total) {
+        hashBar.value = Math.round(read / total * 100);
+      }, function (sha256) {
+        var body = JSON.stringify({ file_name: file.name, size_bytes: file.size, sha256: sha256 });
+        post("/api/v1/uploads", "application/json", function (xhr) {
+          if (xhr.status === 409) { sendThroughApi(file); return; }
+          if (xhr.status !== 201) { fail(problemText(xhr)); return; }
+          sendToStore(file, JSON.parse(xhr.responseText));
+        }).send(body);
+      }, function () { fail("the file cannot be read."); });
+    }
+
+    function sendToStore(file, upload) {
+      var data = new FormData();
+      Object.keys(upload.fields).forEach(function (name) { data.append(name, upload.fields[name]); });
+      data.append("file", file);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", upload.url);
+      xhr.upload.onprogress = function (ev) {
+        if (ev.lengthComputable) { showUpload(ev.loaded, ev.total); }
       };
       xhr.onload = function () {
-        if (xhr.status === 202) {
-          bar.value = 100;
-          text.textContent = "100 %";
-          followJob(JSON.parse(xhr.responseText).job.analysis_id, errorEl);
-        } else {
-          errorEl.textContent = "Error: " + problemText(xhr);
-          errorEl.hidden = false;
-          document.getElementById("upload-button").disabled = false;
+        if (xhr.status < 200 || xhr.status > 299) {
+          fail("the store refused the file (HTTP " + xhr.status + ").");
+          return;
         }
+        var body = JSON.stringify({ upload_id: upload.upload_id, file_name: file.name });
+        post("/api/v1/analyses", "application/json", function (done) {
+          if (done.status === 202) { accepted(done); } else { fail(problemText(done)); }
+        }).send(body);
       };
-      xhr.onerror = function () {
-        errorEl.textContent = "Error: the upload was interrupted.";
-        errorEl.hidden = false;
-        document.getElementById("upload-button").disabled = false;
-      };
-      xhr.send(file);
-    });
+      xhr.onerror = function () { fail("the store cannot be reached or refused this site (CORS)."); };
+      xhr.send(data);
+    }
   }
 
   function setUpJob() {

@@ -111,3 +111,59 @@ def test_the_api_killed_mid_upload_leaves_no_job_and_no_stored_input(tmp_path: P
     engine.dispose()
     store = tmp_path / "store"
     assert not store.exists() or [p for p in store.rglob("*") if p.is_file()] == []
+
+
+def test_without_tokens_cross_site_writes_and_other_hosts_are_refused(tmp_path: Path) -> None:
+    service = start_service(_embedded(tmp_path))
+    base = service.base_url
+    submit = base + "/api/v1/analyses?file_name=x.csv"
+    try:
+        for headers in (
+            {"Origin": "http://evil.example"},
+            {"Origin": "null"},
+            {"Referer": "http://evil.example/page"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site", "Origin": base.replace("127.0.0.1", "localhost")},
+            {"Sec-Fetch-Site": "cross-site", "Origin": base},  # the browser's word wins
+        ):
+            refused = httpx.post(submit, content=b"a,b\n1,2\n", headers=headers)
+            assert refused.status_code == 403, headers
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["type"].endswith("/cross-site-refused")
+        requeue = httpx.post(
+            base + "/api/v1/downloads/x/requeue",
+            json={"reason": "r"},
+            headers={"Sec-Fetch-Site": "cross-site"},
+        )
+        assert requeue.status_code == 403
+        assert (
+            httpx.get(
+                base + "/api/v1/analyses/none", headers={"Sec-Fetch-Site": "cross-site"}
+            ).status_code
+            == 404
+        )  # reading stays open to the loopback caller
+
+        for headers in (
+            {},  # curl, scripts
+            {"Origin": base, "Sec-Fetch-Site": "same-origin"},  # the service's own pages
+            {"Sec-Fetch-Site": "none"},  # typed by the user
+        ):
+            accepted = httpx.post(submit, content=b"a,b\n1,2\n", headers=headers)
+            assert accepted.status_code == 202, (headers, accepted.text)
+        with service.engine().connect() as conn:
+            count = conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar()
+        assert count == 3
+
+        # a name that was made to resolve to this machine (DNS rebinding): nothing is answered
+        for method in ("GET", "POST"):
+            rebound = httpx.request(
+                method,
+                base + "/api/v1/analyses/none",
+                headers={"Host": "evil.example:1234", "Sec-Fetch-Site": "same-origin"},
+            )
+            assert rebound.status_code == 403
+            assert rebound.json()["type"].endswith("/host-refused")
+        localhost = base.replace("127.0.0.1", "localhost")
+        assert httpx.get(localhost + "/api/v1/analyses/none").status_code == 404
+    finally:
+        stop_service(service)
