@@ -59,6 +59,7 @@ ENV_NAMES: Final = (
     "DATABASE_URL",
     "ARTIFACT_STORE_URL",
     "S3_ENDPOINT_URL",
+    "S3_PUBLIC_ENDPOINT_URL",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "STAGING_DIR",
@@ -324,6 +325,8 @@ class Settings:
     database_url: str = "sqlite:///var/clean-my-data.sqlite3"
     artifact_store_url: str = "file://./var/artifacts"
     s3_endpoint_url: str | None = None
+    # Where browsers reach the store: the host of presigned URLs (None: S3_ENDPOINT_URL).
+    s3_public_endpoint_url: str | None = None
     aws_region: str | None = None
     staging_dir: Path = Path("var/staging")
     app_env: str = "dev"
@@ -398,6 +401,7 @@ class Settings:
             database_url=_str(env, "DATABASE_URL", cls.database_url),
             artifact_store_url=_str(env, "ARTIFACT_STORE_URL", cls.artifact_store_url),
             s3_endpoint_url=_optional(env, "S3_ENDPOINT_URL"),
+            s3_public_endpoint_url=_optional(env, "S3_PUBLIC_ENDPOINT_URL"),
             aws_region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION"),
             staging_dir=Path(_str(env, "STAGING_DIR", str(cls.staging_dir))),
             app_env=_str(env, "APP_ENV", cls.app_env),
@@ -572,6 +576,8 @@ class Settings:
         check_database_url(self.database_url)
         if self.s3_endpoint_url is not None:
             check_endpoint_url("S3_ENDPOINT_URL", self.s3_endpoint_url)
+        if self.s3_public_endpoint_url is not None:
+            check_endpoint_url("S3_PUBLIC_ENDPOINT_URL", self.s3_public_endpoint_url)
         self.api_public_origin  # noqa: B018  (parses API_PUBLIC_URL, raising SettingsError)
         if self.presign_ttl_seconds > MAX_PRESIGN_TTL_SECONDS:
             raise SettingsError(

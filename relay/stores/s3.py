@@ -59,7 +59,13 @@ SHA256_METADATA_KEY = "sha256"
 DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
 
 
-def build_client(settings: Settings, *, max_pool_connections: int | None = None) -> S3Client:
+def build_client(
+    settings: Settings,
+    *,
+    max_pool_connections: int | None = None,
+    endpoint_url: str | None = None,
+) -> S3Client:
+    """A client for ``endpoint_url`` (default ``S3_ENDPOINT_URL``)."""
     config = Config(
         retries={"max_attempts": 1, "mode": "standard"},
         connect_timeout=settings.s3_connect_timeout_seconds,
@@ -74,7 +80,7 @@ def build_client(settings: Settings, *, max_pool_connections: int | None = None)
     # in boto3's process-wide default session. The client is shared by the upload threads.
     client: S3Client = boto3.session.Session().client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url,
+        endpoint_url=endpoint_url or settings.s3_endpoint_url,
         region_name=settings.aws_region,
         config=config,
     )
@@ -92,8 +98,12 @@ class S3Store(ObjectStore):
         sse: str | None = None,
         sse_kms_key_id: str | None = None,
         max_bytes_in_flight: int = DEFAULT_MAX_BYTES_IN_FLIGHT,
+        presign_client: S3Client | None = None,
     ) -> None:
         self._client = client
+        # Presigning is local (no request): a client for the address browsers use, which may
+        # differ from the one this process reaches the store at (S3_PUBLIC_ENDPOINT_URL).
+        self._presign_client = presign_client or client
         self._bucket = bucket
         self._threshold = multipart_threshold_bytes
         self._chunk = multipart_chunk_bytes
@@ -118,6 +128,11 @@ class S3Store(ObjectStore):
             sse=settings.s3_sse,
             sse_kms_key_id=settings.s3_sse_kms_key_id,
             max_bytes_in_flight=settings.relay_max_bytes_in_flight,
+            presign_client=(
+                build_client(settings, endpoint_url=settings.s3_public_endpoint_url)
+                if settings.s3_public_endpoint_url
+                else None
+            ),
         )
 
     # --- writing -------------------------------------------------------------------------
@@ -337,7 +352,7 @@ class S3Store(ObjectStore):
 
     def presign_get(self, key: str, ttl_seconds: int) -> str:
         ttl = max(1, min(int(ttl_seconds), MAX_PRESIGN_TTL_SECONDS))
-        return self._client.generate_presigned_url(
+        return self._presign_client.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ttl
         )
 
@@ -345,7 +360,7 @@ class S3Store(ObjectStore):
         self, key: str, *, max_bytes: int, sha256: str, ttl_seconds: int
     ) -> tuple[str, dict[str, str]] | None:
         meta = f"x-amz-meta-{SHA256_METADATA_KEY}"
-        post = self._client.generate_presigned_post(
+        post = self._presign_client.generate_presigned_post(
             Bucket=self._bucket,
             Key=key,
             Fields={meta: sha256},

@@ -452,6 +452,17 @@ def test_api_serves_on_all_interfaces_with_a_readiness_health_check(
     assert api["init"] is True
 
 
+def test_presigned_urls_name_the_published_s3_gateway(compose: dict[str, Any]) -> None:
+    """The services reach SeaweedFS by its compose name; browsers cannot resolve it, so
+    presigned URLs name the gateway where the compose file publishes it (loopback)."""
+    gateway = compose["services"]["seaweedfs"]
+    assert gateway["ports"] == ["127.0.0.1:8333:8333"]
+    for name in ("api", "relay", "worker"):
+        env = compose["services"][name]["environment"]
+        assert env["S3_ENDPOINT_URL"] == "http://seaweedfs:8333", name
+        assert env["S3_PUBLIC_ENDPOINT_URL"] == "http://127.0.0.1:8333", name
+
+
 def test_workers_run_the_worker_and_can_be_replicated(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
     assert worker["command"] == ["worker"]

@@ -3,6 +3,7 @@ checksums, and how HTTP failures injected into botocore are classified."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from outbox.settings import Settings
+from outbox.settings import Settings, SettingsError
 from relay.stores.base import ErrorClass, StoreError, UploadRequest
 from relay.stores.s3 import S3Store
 
@@ -89,6 +90,35 @@ def test_presign_ttl_is_capped_at_seven_days(store: S3Store) -> None:
     url = store.presign_get("pre/k.csv", 30 * 24 * 3600)
     assert "X-Amz-Expires=604800" in url
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url
+
+
+def test_presigned_urls_name_the_public_endpoint_and_requests_the_private_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    settings = Settings.from_env(
+        {
+            "ARTIFACT_STORE_URL": f"s3://{BUCKET}/pre",
+            "AWS_REGION": "us-east-1",
+            "S3_ENDPOINT_URL": "http://seaweedfs:8333",
+            "S3_PUBLIC_ENDPOINT_URL": "https://files.example.com",
+        }
+    )
+    store = S3Store.from_settings(settings)
+    assert store.presign_get("pre/k.csv", 60).startswith("https://files.example.com/")
+    posted = store.presign_post("pre/k.csv", max_bytes=10, sha256="0" * 64, ttl_seconds=60)
+    assert posted is not None
+    assert posted[0].startswith("https://files.example.com/")
+    assert store._client.meta.endpoint_url == "http://seaweedfs:8333"
+
+    without = S3Store.from_settings(dataclasses.replace(settings, s3_public_endpoint_url=None))
+    assert without.presign_get("pre/k.csv", 60).startswith("http://seaweedfs:8333/")
+
+
+def test_a_public_endpoint_with_credentials_is_refused() -> None:
+    with pytest.raises(SettingsError, match="S3_PUBLIC_ENDPOINT_URL"):
+        Settings.from_env({"S3_PUBLIC_ENDPOINT_URL": "https://key:secret@files.example.com"})
 
 
 def _inject(store: S3Store, status: int, body: bytes, headers: dict[str, str]) -> None:
