@@ -20,7 +20,7 @@ from prometheus_client import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
+from clean_my_data.jobs.inputs import InputStoreError
 from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
@@ -144,23 +144,18 @@ def create_app(
         if content_type.split(";")[0].strip() == "application/json":
             job_input, _ = await uploaded_input(request, settings, store)
             return await _queue(principal, analysis_id, job_input, replace=replace)
-        spool = InputSpool(settings.worker_scratch_dir, settings.max_upload_bytes)
         try:
-            timeout = settings.api_body_timeout_seconds
             if multipart:
-                name = await receive_multipart(request, spool, timeout)
+                job_input = await receive_multipart(request, store, settings)
             else:
                 name = raw_file_name(request, file_name)
-                await receive_raw(request, spool, timeout)
-            job_input = await run_in_threadpool(store_spooled, store, settings, spool, name)
+                job_input = await receive_raw(request, store, settings, name)
         except InputError as exc:
             raise ProblemError(422, str(exc), kind="invalid-input") from None
         except InputStoreError as exc:
             raise ProblemError(
                 503, str(exc), kind="store-unavailable", headers={"Retry-After": "30"}
             ) from None
-        finally:
-            spool.close()
         return await _queue(principal, analysis_id, job_input, replace=replace)
 
     async def _queue(
