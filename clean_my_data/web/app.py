@@ -11,13 +11,6 @@ from typing import Annotated, Any, Final
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
 from starlette.concurrency import run_in_threadpool
 
 from clean_my_data.jobs.inputs import InputStoreError
@@ -25,6 +18,7 @@ from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
 from clean_my_data.web.direct import uploaded_input
+from clean_my_data.web.metrics import install_metrics
 from clean_my_data.web.pages.install import install_pages
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
 from clean_my_data.web.streams import StreamHub, format_event
@@ -82,7 +76,7 @@ def create_app(
     app.state.open_access = open_access
     app.state.presign = build_presigner(settings) if settings.store.is_s3 else None
     install_problem_handlers(app)
-    _install_metrics(app)
+    install_metrics(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -321,30 +315,3 @@ def _etags(header: str | None) -> set[str]:
     if not header:
         return set()
     return {part.strip().removeprefix("W/") for part in header.split(",")}
-
-
-def _install_metrics(app: FastAPI) -> None:
-    registry = CollectorRegistry()
-    requests = Counter(
-        "cmd_api_requests",
-        "HTTP requests answered",
-        ["method", "route", "status"],
-        registry=registry,
-    )
-    latency = Histogram(
-        "cmd_api_request_seconds", "HTTP request latency", ["route"], registry=registry
-    )
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(name).observe(time.perf_counter() - started)
-        return response
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
