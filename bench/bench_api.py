@@ -5,8 +5,14 @@
    flushed before each); ratio of the median times and the API process's RSS growth.
 2. Read: ``GET /api/v1/analyses/{id}`` with 32 concurrent clients vs a bare FastAPI endpoint
    returning the same JSON from memory; requests per second ratio and p99 latency.
+3. Pipeline (``--pipeline-mb``, 20 by default, 0 skips it): a dirty CSV of ``bench/dirty_data.py``
+   from ``POST /api/v1/analyses`` until every download is ``uploaded``, through ``serve`` with
+   its one worker and one relay, vs ``clean-my-data analyze`` then ``clean-my-data relay
+   --once`` on the same file (each in its own fresh database and store), interleaved
+   ``--pipeline-repeat`` times; ratio of the median times.
 
     python -m bench.bench_api [--upload-mb 1024] [--repeat 3] [--reads 3000] [--concurrency 32]
+                              [--pipeline-mb 20] [--pipeline-repeat 3] [--skip-api]
 
 Embedded default (SQLite + local directory) in a temporary directory; ``serve --no-worker`` so
 no analysis competes with the measurement (the read benchmark's analysis is run by
@@ -19,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -31,9 +38,12 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.dirty_data import write_dirty_csv
+
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1024 * 1024
 MB = 1024 * 1024
+CLI = [sys.executable, "-m", "clean_my_data.main"]
 
 BARE_APP = """
 import json, os, sys
@@ -114,25 +124,113 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
 
+def embedded_env(work: Path, **extra: str) -> dict[str, str]:
+    (work / "staging").mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+        "ARTIFACT_STORE_URL": f"file://{work / 'store'}",
+        "STAGING_DIR": str(work / "staging"),
+        "WORKER_SCRATCH_DIR": str(work / "scratch"),
+        "LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
+def time_cli_pipeline(source: Path, work: Path) -> float:
+    """``analyze`` then ``relay --once``: every download uploaded when the second exits."""
+    env = embedded_env(work)
+    started = time.perf_counter()
+    for args in (["analyze", str(source), "--analysis-id", "p"], ["relay", "--once"]):
+        subprocess.run([*CLI, *args], env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def all_uploaded(document: dict[str, object]) -> bool:
+    final = document.get("final_object")
+    if not isinstance(final, dict):
+        return False
+    entries = final["report"]["downloads"]
+    return bool(entries) and all(entry["status"] == "uploaded" for entry in entries)
+
+
+def time_served_pipeline(source: Path, work: Path) -> float:
+    """``serve`` (its worker and relay in the process): submit until every download is
+    uploaded, polled every 20 ms; the server is up before the clock starts."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--worker"],
+        env=embedded_env(work),
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_up(url + "/healthz", server)
+        with httpx.Client(base_url=url, timeout=600) as client:
+            started = time.perf_counter()
+            with source.open("rb") as handle:
+                answer = client.post(
+                    "/api/v1/analyses",
+                    content=handle,
+                    params={"analysis_id": "p", "file_name": source.name},
+                )
+            assert answer.status_code == 202, answer.text
+            while True:
+                document = client.get("/api/v1/analyses/p").json()
+                if all_uploaded(document):
+                    return time.perf_counter() - started
+                assert document["job"]["status"] != "failed", document
+                time.sleep(0.02)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def bench_pipeline(work: Path, size_mb: int, repeat: int) -> None:
+    source = work / f"dirty-{size_mb}mb.csv"
+    write_dirty_csv(source, size_mb * MB)
+    cli_runs: list[float] = []
+    served_runs: list[float] = []
+    for run in range(repeat):
+        for which in ("cli", "serve") if run % 2 == 0 else ("serve", "cli"):
+            place = work / f"pipeline-{which}-{run}"
+            if which == "cli":
+                cli_runs.append(time_cli_pipeline(source, place))
+            else:
+                served_runs.append(time_served_pipeline(source, place))
+            shutil.rmtree(place, ignore_errors=True)
+    cli_s, served_s = statistics.median(cli_runs), statistics.median(served_runs)
+    print(
+        f"pipeline {size_mb} MB dirty CSV, median of {repeat}: serve (submit to 4 downloads "
+        f"uploaded) {served_s:.2f} s, analyze + relay --once {cli_s:.2f} s, "
+        f"ratio {served_s / cli_s:.2f}x (serve runs {', '.join(f'{t:.2f}' for t in served_runs)} "
+        f"s; cli {', '.join(f'{t:.2f}' for t in cli_runs)} s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3, help="uploads of each, interleaved")
     parser.add_argument("--reads", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--pipeline-mb", type=int, default=20, help="0: no pipeline section")
+    parser.add_argument("--pipeline-repeat", type=int, default=3)
+    parser.add_argument("--skip-api", action="store_true", help="the pipeline section only")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    (work / "staging").mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-        "ARTIFACT_STORE_URL": f"file://{work / 'store'}",
-        "STAGING_DIR": str(work / "staging"),
-        "WORKER_SCRATCH_DIR": str(work / "scratch"),
-        "MAX_UPLOAD_BYTES": str(args.upload_mb * MB + 1),
-        "LOG_LEVEL": "warning",
-    }
-    cli = [sys.executable, "-m", "clean_my_data.main"]
+    try:
+        if not args.skip_api:
+            bench_api(args, work)
+        if args.pipeline_mb:
+            bench_pipeline(work, args.pipeline_mb, args.pipeline_repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_api(args: argparse.Namespace, work: Path) -> None:
+    env = embedded_env(work, MAX_UPLOAD_BYTES=str(args.upload_mb * MB + 1))
+    cli = CLI
     subprocess.run(
         [*cli, "submit", str(ROOT / "tests/fixtures/messy_orders.csv"), "--analysis-id", "r"],
         env=env,
