@@ -199,11 +199,16 @@ def create_app(
         while not job_has_ended(job) and time.monotonic() < deadline:
             await asyncio.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
             job, report = await run_in_threadpool(load_analysis, engine, analysis_id)
-        etag = etag_of(analysis_document(analysis_id, job, report, None))
+        unsigned = analysis_document(analysis_id, job, report, None)
+        etag = etag_of(unsigned)
         if etag in _etags(request.headers.get("if-none-match")):
             return Response(status_code=304, headers={"ETag": etag})
         presign = app.state.presign
-        document = await run_in_threadpool(analysis_document, analysis_id, job, report, presign)
+        document = (  # without presigned URLs (a local store) the same document
+            unsigned
+            if presign is None
+            else await run_in_threadpool(analysis_document, analysis_id, job, report, presign)
+        )
         return JSONResponse(document, headers={"ETag": etag, "Cache-Control": "no-store"})
 
     @app.get(f"{API}/analyses/{{analysis_id}}/downloads/{{download_id}}", tags=["analyses"])
