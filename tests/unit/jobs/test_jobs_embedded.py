@@ -267,3 +267,17 @@ def test_writes_left_by_a_killed_upload_are_removed_after_the_grace_period(
     assert list(inputs_dir.iterdir()) == [fresh.path]
     fresh.close()
     assert list(inputs_dir.iterdir()) == []
+
+
+def test_a_store_that_cannot_be_written_refuses_the_input_and_keeps_nothing(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    from clean_my_data.jobs.inputs import InputStoreError
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the store's directory should be")
+    with pytest.raises(InputStoreError, match="cannot store the input"):
+        _submit(engine, LocalStore(blocked), settings, CSV)
+    assert _count(engine, analysis_jobs) == 0
+    assert blocked.read_text() == "a file where the store's directory should be"
+    assert not settings.worker_scratch_dir.exists()
