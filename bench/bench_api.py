@@ -9,10 +9,12 @@
    from ``POST /api/v1/analyses`` until every download is ``uploaded``, through ``serve`` with
    its one worker and one relay, vs ``clean-my-data analyze`` then ``clean-my-data relay
    --once`` on the same file (each in its own fresh database and store), interleaved
-   ``--pipeline-repeat`` times; ratio of the median times.
+   ``--pipeline-repeat`` times; ratio of the median times. ``--pipeline-store seaweedfs`` uses
+   a SeaweedFS started here (tests/support/seaweed.py), a new bucket per run.
 
     python -m bench.bench_api [--upload-mb 1024] [--repeat 3] [--reads 3000] [--concurrency 32]
-                              [--pipeline-mb 20] [--pipeline-repeat 3] [--skip-api]
+                              [--pipeline-mb 20] [--pipeline-repeat 3]
+                              [--pipeline-store local|seaweedfs] [--skip-api]
 
 Embedded default (SQLite + local directory) in a temporary directory; ``serve --no-worker`` so
 no analysis competes with the measurement (the read benchmark's analysis is run by
@@ -39,6 +41,7 @@ import httpx
 import psutil
 
 from bench.dirty_data import write_dirty_csv
+from tests.support import seaweed
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1024 * 1024
@@ -137,9 +140,8 @@ def embedded_env(work: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def time_cli_pipeline(source: Path, work: Path) -> float:
+def time_cli_pipeline(source: Path, env: dict[str, str]) -> float:
     """``analyze`` then ``relay --once``: every download uploaded when the second exits."""
-    env = embedded_env(work)
     started = time.perf_counter()
     for args in (["analyze", str(source), "--analysis-id", "p"], ["relay", "--once"]):
         subprocess.run([*CLI, *args], env=env, check=True, capture_output=True)
@@ -154,14 +156,14 @@ def all_uploaded(document: dict[str, object]) -> bool:
     return bool(entries) and all(entry["status"] == "uploaded" for entry in entries)
 
 
-def time_served_pipeline(source: Path, work: Path) -> float:
+def time_served_pipeline(source: Path, env: dict[str, str]) -> float:
     """``serve`` (its worker and relay in the process): submit until every download is
     uploaded, polled every 20 ms; the server is up before the clock starts."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--worker"],
-        env=embedded_env(work),
+        env=env,
         stderr=subprocess.DEVNULL,
     )
     try:
@@ -186,25 +188,55 @@ def time_served_pipeline(source: Path, work: Path) -> float:
         server.wait(timeout=60)
 
 
-def bench_pipeline(work: Path, size_mb: int, repeat: int) -> None:
+class PipelineStores:
+    """A fresh store for each pipeline run: a local directory, or a new bucket of a SeaweedFS
+    started here (its first write done before the clock starts)."""
+
+    def __init__(self, kind: str) -> None:
+        self.server = seaweed.start_seaweed() if kind == "seaweedfs" else None
+        self.buckets = 0
+
+    def env(self, place: Path) -> dict[str, str]:
+        env = embedded_env(place)
+        if self.server is None:
+            return env
+        self.buckets += 1
+        bucket = f"bench-pipeline-{self.buckets}"
+        client = self.server.client()
+        client.create_bucket(Bucket=bucket)
+        client.put_object(Bucket=bucket, Key="warm-up", Body=b"x")
+        return {**env, **self.server.env(), "ARTIFACT_STORE_URL": f"s3://{bucket}"}
+
+    def close(self) -> None:
+        if self.server is not None:
+            seaweed.stop_seaweed(self.server)
+
+
+def bench_pipeline(work: Path, size_mb: int, repeat: int, store: str) -> None:
     source = work / f"dirty-{size_mb}mb.csv"
     write_dirty_csv(source, size_mb * MB)
     cli_runs: list[float] = []
     served_runs: list[float] = []
-    for run in range(repeat):
-        for which in ("cli", "serve") if run % 2 == 0 else ("serve", "cli"):
-            place = work / f"pipeline-{which}-{run}"
-            if which == "cli":
-                cli_runs.append(time_cli_pipeline(source, place))
-            else:
-                served_runs.append(time_served_pipeline(source, place))
-            shutil.rmtree(place, ignore_errors=True)
+    stores = PipelineStores(store)
+    try:
+        for run in range(repeat):
+            for which in ("cli", "serve") if run % 2 == 0 else ("serve", "cli"):
+                place = work / f"pipeline-{which}-{run}"
+                env = stores.env(place)
+                if which == "cli":
+                    cli_runs.append(time_cli_pipeline(source, env))
+                else:
+                    served_runs.append(time_served_pipeline(source, env))
+                shutil.rmtree(place, ignore_errors=True)
+    finally:
+        stores.close()
     cli_s, served_s = statistics.median(cli_runs), statistics.median(served_runs)
     print(
-        f"pipeline {size_mb} MB dirty CSV, median of {repeat}: serve (submit to 4 downloads "
-        f"uploaded) {served_s:.2f} s, analyze + relay --once {cli_s:.2f} s, "
-        f"ratio {served_s / cli_s:.2f}x (serve runs {', '.join(f'{t:.2f}' for t in served_runs)} "
-        f"s; cli {', '.join(f'{t:.2f}' for t in cli_runs)} s)"
+        f"pipeline {size_mb} MB dirty CSV, SQLite + {store} store, median of {repeat}: serve "
+        f"(submit to 4 downloads uploaded) {served_s:.2f} s, analyze + relay --once "
+        f"{cli_s:.2f} s, ratio {served_s / cli_s:.2f}x (serve runs "
+        f"{', '.join(f'{t:.2f}' for t in served_runs)} s; cli "
+        f"{', '.join(f'{t:.2f}' for t in cli_runs)} s)"
     )
 
 
@@ -216,6 +248,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--pipeline-mb", type=int, default=20, help="0: no pipeline section")
     parser.add_argument("--pipeline-repeat", type=int, default=3)
+    parser.add_argument("--pipeline-store", choices=("local", "seaweedfs"), default="local")
     parser.add_argument("--skip-api", action="store_true", help="the pipeline section only")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
@@ -223,7 +256,7 @@ def main() -> None:
         if not args.skip_api:
             bench_api(args, work)
         if args.pipeline_mb:
-            bench_pipeline(work, args.pipeline_mb, args.pipeline_repeat)
+            bench_pipeline(work, args.pipeline_mb, args.pipeline_repeat, args.pipeline_store)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
