@@ -1,11 +1,21 @@
 """The HTTP API against bare baselines, side by side in one run on the same machine and client.
 
 1. Upload: ``POST /api/v1/analyses`` (raw body, streamed to the store) vs a bare Starlette
-   handler that writes the body to disk; throughput ratio and the API process's RSS growth.
+   handler that writes the body to disk, interleaved ``--repeat`` times each (page cache
+   flushed before each); ratio of the median times and the API process's RSS growth.
 2. Read: ``GET /api/v1/analyses/{id}`` with 32 concurrent clients vs a bare FastAPI endpoint
-   returning the same JSON from memory; requests per second ratio and p99 latency.
+   returning the same JSON from memory, in ``--repeat`` interleaved rounds; requests per second
+   ratio and p99 latency (as the client sees it, 32 requests in flight).
+3. Pipeline (``--pipeline-mb``, 20 by default, 0 skips it): a dirty CSV of ``bench/dirty_data.py``
+   from ``POST /api/v1/analyses`` until every download is ``uploaded``, through ``serve`` with
+   its one worker and one relay, vs ``clean-my-data analyze`` then ``clean-my-data relay
+   --once`` on the same file (each in its own fresh database and store), interleaved
+   ``--pipeline-repeat`` times; ratio of the median times. ``--pipeline-store seaweedfs`` uses
+   a SeaweedFS started here (tests/support/seaweed.py), a new bucket per run.
 
-    python -m bench.bench_api [--upload-mb 1024] [--reads 3000] [--concurrency 32]
+    python -m bench.bench_api [--upload-mb 1024] [--repeat 3] [--reads 3000] [--concurrency 32]
+                              [--pipeline-mb 20] [--pipeline-repeat 3]
+                              [--pipeline-store local|seaweedfs] [--skip-api]
 
 Embedded default (SQLite + local directory) in a temporary directory; ``serve --no-worker`` so
 no analysis competes with the measurement (the read benchmark's analysis is run by
@@ -18,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -30,9 +41,13 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.dirty_data import write_dirty_csv
+from tests.support import seaweed
+
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1024 * 1024
 MB = 1024 * 1024
+CLI = [sys.executable, "-m", "clean_my_data.main"]
 
 BARE_APP = """
 import json, os, sys
@@ -85,6 +100,7 @@ def body(total: int) -> Iterator[bytes]:
 
 
 def time_upload(url: str, total: int, **params: str) -> float:
+    os.sync()  # the previous upload's dirty pages are not flushed during this one
     started = time.perf_counter()
     answer = httpx.post(url, content=body(total), params=params, timeout=3600)
     assert answer.status_code == 202, answer.text
@@ -112,24 +128,143 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--upload-mb", type=int, default=1024)
-    parser.add_argument("--reads", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    (work / "staging").mkdir()
-    env = {
+def embedded_env(work: Path, **extra: str) -> dict[str, str]:
+    (work / "staging").mkdir(parents=True, exist_ok=True)
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
         "ARTIFACT_STORE_URL": f"file://{work / 'store'}",
         "STAGING_DIR": str(work / "staging"),
         "WORKER_SCRATCH_DIR": str(work / "scratch"),
-        "MAX_UPLOAD_BYTES": str(args.upload_mb * MB + 1),
         "LOG_LEVEL": "warning",
+        **extra,
     }
-    cli = [sys.executable, "-m", "clean_my_data.main"]
+
+
+def time_cli_pipeline(source: Path, env: dict[str, str]) -> float:
+    """``analyze`` then ``relay --once``: every download uploaded when the second exits."""
+    started = time.perf_counter()
+    for args in (["analyze", str(source), "--analysis-id", "p"], ["relay", "--once"]):
+        subprocess.run([*CLI, *args], env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def all_uploaded(document: dict[str, object]) -> bool:
+    final = document.get("final_object")
+    if not isinstance(final, dict):
+        return False
+    entries = final["report"]["downloads"]
+    return bool(entries) and all(entry["status"] == "uploaded" for entry in entries)
+
+
+def time_served_pipeline(source: Path, env: dict[str, str]) -> float:
+    """``serve`` (its worker and relay in the process): submit until every download is
+    uploaded, polled every 20 ms; the server is up before the clock starts."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--worker"],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_up(url + "/healthz", server)
+        with httpx.Client(base_url=url, timeout=600) as client:
+            started = time.perf_counter()
+            with source.open("rb") as handle:
+                answer = client.post(
+                    "/api/v1/analyses",
+                    content=handle,
+                    params={"analysis_id": "p", "file_name": source.name},
+                )
+            assert answer.status_code == 202, answer.text
+            while True:
+                document = client.get("/api/v1/analyses/p").json()
+                if all_uploaded(document):
+                    return time.perf_counter() - started
+                assert document["job"]["status"] != "failed", document
+                time.sleep(0.02)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+class PipelineStores:
+    """A fresh store for each pipeline run: a local directory, or a new bucket of a SeaweedFS
+    started here (its first write done before the clock starts)."""
+
+    def __init__(self, kind: str) -> None:
+        self.server = seaweed.start_seaweed() if kind == "seaweedfs" else None
+        self.buckets = 0
+
+    def env(self, place: Path) -> dict[str, str]:
+        env = embedded_env(place)
+        if self.server is None:
+            return env
+        self.buckets += 1
+        bucket = f"bench-pipeline-{self.buckets}"
+        client = self.server.client()
+        client.create_bucket(Bucket=bucket)
+        client.put_object(Bucket=bucket, Key="warm-up", Body=b"x")
+        return {**env, **self.server.env(), "ARTIFACT_STORE_URL": f"s3://{bucket}"}
+
+    def close(self) -> None:
+        if self.server is not None:
+            seaweed.stop_seaweed(self.server)
+
+
+def bench_pipeline(work: Path, size_mb: int, repeat: int, store: str) -> None:
+    source = work / f"dirty-{size_mb}mb.csv"
+    write_dirty_csv(source, size_mb * MB)
+    cli_runs: list[float] = []
+    served_runs: list[float] = []
+    stores = PipelineStores(store)
+    try:
+        for run in range(repeat):
+            for which in ("cli", "serve") if run % 2 == 0 else ("serve", "cli"):
+                place = work / f"pipeline-{which}-{run}"
+                env = stores.env(place)
+                if which == "cli":
+                    cli_runs.append(time_cli_pipeline(source, env))
+                else:
+                    served_runs.append(time_served_pipeline(source, env))
+                shutil.rmtree(place, ignore_errors=True)
+    finally:
+        stores.close()
+    cli_s, served_s = statistics.median(cli_runs), statistics.median(served_runs)
+    print(
+        f"pipeline {size_mb} MB dirty CSV, SQLite + {store} store, median of {repeat}: serve "
+        f"(submit to 4 downloads uploaded) {served_s:.2f} s, analyze + relay --once "
+        f"{cli_s:.2f} s, ratio {served_s / cli_s:.2f}x (serve runs "
+        f"{', '.join(f'{t:.2f}' for t in served_runs)} s; cli "
+        f"{', '.join(f'{t:.2f}' for t in cli_runs)} s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--upload-mb", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=3, help="uploads of each, interleaved")
+    parser.add_argument("--reads", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--pipeline-mb", type=int, default=20, help="0: no pipeline section")
+    parser.add_argument("--pipeline-repeat", type=int, default=3)
+    parser.add_argument("--pipeline-store", choices=("local", "seaweedfs"), default="local")
+    parser.add_argument("--skip-api", action="store_true", help="the pipeline section only")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    try:
+        if not args.skip_api:
+            bench_api(args, work)
+        if args.pipeline_mb:
+            bench_pipeline(work, args.pipeline_mb, args.pipeline_repeat, args.pipeline_store)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_api(args: argparse.Namespace, work: Path) -> None:
+    env = embedded_env(work, MAX_UPLOAD_BYTES=str(args.upload_mb * MB + 1))
+    cli = CLI
     subprocess.run(
         [*cli, "submit", str(ROOT / "tests/fixtures/messy_orders.csv"), "--analysis-id", "r"],
         env=env,
@@ -165,26 +300,45 @@ def main() -> None:
         rss = psutil.Process(api.pid)
         before = rss.memory_info().rss
         total = args.upload_mb * MB
-        bare_s = time_upload(bare_url + "/upload", total)
-        api_s = time_upload(
-            api_url + "/api/v1/analyses", total, analysis_id="up", file_name="u.csv"
-        )
+        bare_runs: list[float] = []
+        api_runs: list[float] = []
+        for run in range(args.repeat):  # interleaved, the order alternating
+            for which in ("bare", "api") if run % 2 == 0 else ("api", "bare"):
+                if which == "bare":
+                    bare_runs.append(time_upload(bare_url + "/upload", total))
+                    continue
+                params = {"analysis_id": f"up-{run}", "file_name": "u.csv"}
+                api_runs.append(time_upload(api_url + "/api/v1/analyses", total, **params))
+                for stored in (work / "store" / "inputs").iterdir():
+                    if stored.stat().st_size > MB:  # keep the disk free; the job stays queued
+                        stored.unlink()
         grown = (rss.memory_info().rss - before) / MB
+        bare_s, api_s = statistics.median(bare_runs), statistics.median(api_runs)
         print(
-            f"upload {args.upload_mb} MB: api {total / MB / api_s:.1f} MB/s, "
-            f"bare {total / MB / bare_s:.1f} MB/s, ratio {bare_s / api_s:.2f}x; "
-            f"api RSS +{grown:.1f} MB"
+            f"upload {args.upload_mb} MB, median of {args.repeat}: "
+            f"api {total / MB / api_s:.1f} MB/s, bare {total / MB / bare_s:.1f} MB/s, "
+            f"ratio {bare_s / api_s:.2f}x; api RSS +{grown:.1f} MB "
+            f"(api runs {', '.join(f'{t:.2f}' for t in api_runs)} s; "
+            f"bare {', '.join(f'{t:.2f}' for t in bare_runs)} s)"
         )
         for url in (bare_url + "/doc", api_url + "/api/v1/analyses/r"):
             asyncio.run(hammer(url, 200, args.concurrency))  # warm-up
-        bare_t, bare_lat = asyncio.run(hammer(bare_url + "/doc", args.reads, args.concurrency))
-        api_t, api_lat = asyncio.run(
-            hammer(api_url + "/api/v1/analyses/r", args.reads, args.concurrency)
-        )
+        urls = {"bare": bare_url + "/doc", "api": api_url + "/api/v1/analyses/r"}
+        seconds = {"bare": 0.0, "api": 0.0}
+        latencies: dict[str, list[float]] = {"bare": [], "api": []}
+        rounds = max(1, args.repeat)
+        for run in range(rounds):  # interleaved like the uploads: a load spike hits both
+            for which in ("bare", "api") if run % 2 == 0 else ("api", "bare"):
+                count = args.reads // rounds
+                took, seen = asyncio.run(hammer(urls[which], count, args.concurrency))
+                seconds[which] += took
+                latencies[which] += seen
+        done = (args.reads // rounds) * rounds
         print(
-            f"GET x{args.reads}, {args.concurrency} clients: api {args.reads / api_t:.0f}/s "
-            f"p99 {p99(api_lat) * 1000:.1f} ms, bare {args.reads / bare_t:.0f}/s "
-            f"p99 {p99(bare_lat) * 1000:.1f} ms, ratio {bare_t / api_t:.2f}x"
+            f"GET x{done} in {rounds} interleaved rounds, {args.concurrency} clients: "
+            f"api {done / seconds['api']:.0f}/s p99 {p99(latencies['api']) * 1000:.1f} ms, "
+            f"bare {done / seconds['bare']:.0f}/s p99 {p99(latencies['bare']) * 1000:.1f} ms, "
+            f"ratio {seconds['bare'] / seconds['api']:.2f}x"
         )
     finally:
         for process in (api, bare):

@@ -12,7 +12,9 @@ Conventions every connection gets:
 - datetimes are naive UTC; MySQL sessions run with ``time_zone = '+00:00'`` so TIMESTAMP columns
   read and write UTC;
 - SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction starts
-  with ``BEGIN IMMEDIATE`` (one writer at a time, no lock-upgrade deadlocks);
+  with ``BEGIN IMMEDIATE`` (one writer at a time, no lock-upgrade deadlocks), except on a
+  connection from :func:`connect_for_reading`: a plain ``BEGIN``, so readers (the HTTP API's
+  GETs) neither wait for the write lock nor hold it;
 - JSON columns are written by :func:`outbox.jsontext.dumps_json` (compact, UTF-8, no NaN).
 """
 
@@ -33,6 +35,7 @@ from outbox.migrations import find_pending, upgrade
 from outbox.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+_READ_ONLY: Final = "clean_my_data_read_only"
 MYSQL_CONNECT_TIMEOUT_SECONDS: Final = 10
 
 
@@ -62,7 +65,13 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def connect_for_reading(engine: sa.Engine) -> sa.Connection:
+    """A connection that only reads (it must not write: on SQLite it takes no write lock)."""
+    return engine.connect().execution_options(**{_READ_ONLY: True})
 
 
 def _configure_mysql(engine: sa.Engine) -> None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from domain.errors import UserFacingError
 from outbox.clock import utcnow
+from outbox.db import connect_for_reading
 from outbox.jsontext import dumps_json
 from outbox.tables import UPLOAD_FAILED, analysis_reports, downloads
 
@@ -89,7 +90,7 @@ def read_download_rows(conn: sa.Connection, analysis_id: str) -> list[dict[str, 
 
 def load_report(engine: sa.Engine, analysis_id: str) -> dict[str, Any] | None:
     """The stored final object with the current download statuses; None for an unknown id."""
-    with engine.connect() as conn:
+    with connect_for_reading(engine) as conn:
         stored = conn.execute(
             sa.select(analysis_reports.c.report).where(
                 analysis_reports.c.analysis_id == analysis_id

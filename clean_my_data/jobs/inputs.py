@@ -1,10 +1,11 @@
 """Inputs of analysis jobs in the artifact store's ``inputs/`` area.
 
-An input arrives as a stream of chunks; it is spooled to a private file in the scratch
-directory (never held whole in memory) while it is counted and hashed, refused past
-``max_bytes`` with nothing kept, then written create-only and checksum-verified to the store
-under ``{prefix/}inputs/{YYYYmmddTHHMMSSZ}-{random}``. The time in the key is what the sweep
-uses to leave inputs alone during their grace period.
+An input arrives as a stream of chunks; it is written to the store's temporary file (a local
+store writes it next to its key, an S3 store spools it to the scratch directory), never held
+whole in memory, counted and hashed once as it arrives, refused past ``max_bytes`` with nothing
+kept, then published create-only and checksum-verified under
+``{prefix/}inputs/{YYYYmmddTHHMMSSZ}-{random}``. The time in the key is what the sweep uses to
+leave inputs alone during their grace period.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import hashlib
 import os
 import re
 import secrets
-import tempfile
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +31,6 @@ _STAMP: Final = "%Y%m%dT%H%M%SZ"
 _KEY_TAIL: Final = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}$")
 _UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._ -]+")
 MAX_NAME_LENGTH: Final = 200
-SPOOL_PREFIX: Final = ".input-"
 
 
 class InputTooLargeError(UserFacingError):
@@ -76,94 +74,84 @@ def safe_file_name(name: str) -> str:
     return cleaned
 
 
-class InputSpool:
-    """A private scratch file being filled with an input: counted, hashed, refused past
-    ``max_bytes``. Use as a context manager: the file is removed on exit."""
+def _unavailable(exc: StoreError) -> InputStoreError:
+    return InputStoreError(
+        f"cannot store the input ({exc.error_class.value}): {str(exc).splitlines()[0]}"
+    )
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self._handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in finish/close)
-            dir=directory, prefix=SPOOL_PREFIX, delete=False
+
+class PendingInput:
+    """An input being written to a new key of the store's ``inputs/`` area as it arrives:
+    counted and hashed on the fly (once), refused past ``MAX_UPLOAD_BYTES``. Nothing is under
+    the key until :meth:`publish`; leaving the ``with`` block removes what was not published."""
+
+    def __init__(self, store: ObjectStore, settings: Settings, name: str) -> None:
+        if not name.strip():
+            raise InputError("the input has no file name")
+        self.name = safe_file_name(name)
+        self.max_bytes = settings.max_upload_bytes
+        request = UploadRequest(
+            key=new_input_key(settings),
+            path=settings.worker_scratch_dir,  # replaced by the object's temporary file
+            size_bytes=0,
+            sha256="",
+            content_type="application/octet-stream",
+            file_name=self.name,
         )
-        self.path = Path(self._handle.name)
-        self._digest = hashlib.sha256()
-        self.max_bytes = max_bytes
-        self.size = 0
+        try:
+            self._object = store.open_object(request, settings.worker_scratch_dir)
+        except StoreError as exc:
+            raise _unavailable(exc) from exc
+
+    @property
+    def size(self) -> int:
+        return self._object.size
+
+    @property
+    def path(self) -> Path:
+        """The temporary file being written (removed on exit, linked or uploaded on publish)."""
+        return self._object.path
 
     def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
+        if self._object.size + len(chunk) > self.max_bytes:
             raise InputTooLargeError(
                 f"the input is larger than {self.max_bytes:,} bytes (MAX_UPLOAD_BYTES)"
             )
-        self._digest.update(chunk)
-        self._handle.write(chunk)
+        try:
+            self._object.write(chunk)
+        except StoreError as exc:
+            raise _unavailable(exc) from exc
 
-    def flush(self) -> None:
-        self._handle.flush()
-
-    @property
-    def sha256(self) -> str:
-        return self._digest.hexdigest()
+    def publish(self) -> JobInput:
+        """Write the input under its key, create-only (blocking: fsync or network)."""
+        if self._object.size == 0:
+            raise InputError(f"{self.name}: the file is empty")
+        try:
+            self._object.publish()
+        except StoreError as exc:
+            raise _unavailable(exc) from exc
+        return JobInput(
+            key=self._object.key, name=self.name, size=self._object.size, sha256=self._object.sha256
+        )
 
     def close(self) -> None:
-        self._handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        self._object.discard()
 
-    def __enter__(self) -> InputSpool:
+    def __enter__(self) -> PendingInput:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
 
 
-def remove_stale_spools(directory: Path, older_than_seconds: float) -> list[Path]:
-    """Spool files left by a process killed mid-upload (never stored, never a job)."""
-    cutoff = time.time() - older_than_seconds
-    removed: list[Path] = []
-    for path in directory.glob(f"{SPOOL_PREFIX}*") if directory.is_dir() else []:
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
-def store_spooled(store: ObjectStore, settings: Settings, spool: InputSpool, name: str) -> JobInput:
-    """Write a filled spool create-only to a new key of the ``inputs/`` area."""
-    spool.flush()
-    if spool.size == 0:
-        raise InputError(f"{safe_file_name(name)}: the file is empty")
-    key = new_input_key(settings)
-    try:
-        store.upload(
-            UploadRequest(
-                key=key,
-                path=spool.path,
-                size_bytes=spool.size,
-                sha256=spool.sha256,
-                content_type="application/octet-stream",
-                file_name=safe_file_name(name),
-            )
-        )
-    except StoreError as exc:
-        raise InputStoreError(
-            f"cannot store the input ({exc.error_class.value}): {str(exc).splitlines()[0]}"
-        ) from exc
-    return JobInput(key=key, name=safe_file_name(name), size=spool.size, sha256=spool.sha256)
-
-
 def store_input(
     store: ObjectStore, settings: Settings, chunks: Iterable[bytes], name: str
 ) -> JobInput:
-    """Spool, hash and store one input; nothing is left behind when it fails."""
-    if not name.strip():
-        raise InputError("the input has no file name")
-    with InputSpool(settings.worker_scratch_dir, settings.max_upload_bytes) as spool:
+    """Write and store one input; nothing is left behind when it fails."""
+    with PendingInput(store, settings, name) as pending:
         for chunk in chunks:
-            spool.write(chunk)
-        return store_spooled(store, settings, spool, name)
+            pending.write(chunk)
+        return pending.publish()
 
 
 def fetch_input(store: ObjectStore, job_input: JobInput, destination: Path) -> None:

@@ -6,6 +6,8 @@
 - An object in ``inputs/`` that no job refers to (its submission failed before the job was
   queued, or a replace superseded it and the delete did not go through) is deleted once it is
   older than ``JOB_INPUT_GRACE_SECONDS``, by the time written in its key.
+- A temporary file of an input whose upload was cut off by a killed process (never published,
+  never a job) is deleted once it has not been written to for ``JOB_INPUT_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ log = structlog.get_logger()
 class InputSweep:
     expired: tuple[str, ...]  # inputs of finished jobs, past their retention
     unreferenced: tuple[str, ...]  # inputs no job refers to, past their grace period
+    abandoned: int = 0  # temporary files of uploads cut off by a killed process
 
 
 def sweep_inputs(
@@ -57,6 +60,9 @@ def sweep_inputs(
         expired.append(row.input_key)
 
     grace_start = now - timedelta(seconds=settings.job_input_grace_seconds)
+    abandoned = store.remove_abandoned_writes(
+        inputs_prefix(settings), settings.worker_scratch_dir, grace_start
+    )
     candidates = [
         info.key
         for info in store.iter_objects(inputs_prefix(settings))
@@ -71,6 +77,11 @@ def sweep_inputs(
         for key in candidates:
             if key not in referenced and delete_input(store, key):
                 unreferenced.append(key)
-    if expired or unreferenced:
-        log.info("job_inputs_swept", expired=len(expired), unreferenced=len(unreferenced))
-    return InputSweep(tuple(expired), tuple(unreferenced))
+    if expired or unreferenced or abandoned:
+        log.info(
+            "job_inputs_swept",
+            expired=len(expired),
+            unreferenced=len(unreferenced),
+            abandoned=abandoned,
+        )
+    return InputSweep(tuple(expired), tuple(unreferenced), abandoned)

@@ -11,21 +11,15 @@ from typing import Annotated, Any, Final
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
 from starlette.concurrency import run_in_threadpool
 
-from clean_my_data.jobs.inputs import InputSpool, InputStoreError, store_spooled
+from clean_my_data.jobs.inputs import InputStoreError
 from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
 from clean_my_data.web.crosssite import install_cross_site_guard
 from clean_my_data.web.direct import uploaded_input
+from clean_my_data.web.metrics import install_metrics
 from clean_my_data.web.pages.install import install_pages
 from clean_my_data.web.problems import ProblemError, install_problem_handlers
 from clean_my_data.web.streams import StreamHub, format_event
@@ -84,7 +78,7 @@ def create_app(
     app.state.presign = build_presigner(settings) if settings.store.is_s3 else None
     install_problem_handlers(app)
     install_cross_site_guard(app)
-    _install_metrics(app)
+    install_metrics(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -146,23 +140,18 @@ def create_app(
         if content_type.split(";")[0].strip() == "application/json":
             job_input, _ = await uploaded_input(request, settings, store)
             return await _queue(principal, analysis_id, job_input, replace=replace)
-        spool = InputSpool(settings.worker_scratch_dir, settings.max_upload_bytes)
         try:
-            timeout = settings.api_body_timeout_seconds
             if multipart:
-                name = await receive_multipart(request, spool, timeout)
+                job_input = await receive_multipart(request, store, settings)
             else:
                 name = raw_file_name(request, file_name)
-                await receive_raw(request, spool, timeout)
-            job_input = await run_in_threadpool(store_spooled, store, settings, spool, name)
+                job_input = await receive_raw(request, store, settings, name)
         except InputError as exc:
             raise ProblemError(422, str(exc), kind="invalid-input") from None
         except InputStoreError as exc:
             raise ProblemError(
                 503, str(exc), kind="store-unavailable", headers={"Retry-After": "30"}
             ) from None
-        finally:
-            spool.close()
         return await _queue(principal, analysis_id, job_input, replace=replace)
 
     async def _queue(
@@ -212,11 +201,16 @@ def create_app(
         while not job_has_ended(job) and time.monotonic() < deadline:
             await asyncio.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
             job, report = await run_in_threadpool(load_analysis, engine, analysis_id)
-        etag = etag_of(analysis_document(analysis_id, job, report, None))
+        unsigned = analysis_document(analysis_id, job, report, None)
+        etag = etag_of(unsigned)
         if etag in _etags(request.headers.get("if-none-match")):
             return Response(status_code=304, headers={"ETag": etag})
         presign = app.state.presign
-        document = await run_in_threadpool(analysis_document, analysis_id, job, report, presign)
+        document = (  # without presigned URLs (a local store) the same document
+            unsigned
+            if presign is None
+            else await run_in_threadpool(analysis_document, analysis_id, job, report, presign)
+        )
         return JSONResponse(document, headers={"ETag": etag, "Cache-Control": "no-store"})
 
     @app.get(f"{API}/analyses/{{analysis_id}}/downloads/{{download_id}}", tags=["analyses"])
@@ -328,30 +322,3 @@ def _etags(header: str | None) -> set[str]:
     if not header:
         return set()
     return {part.strip().removeprefix("W/") for part in header.split(",")}
-
-
-def _install_metrics(app: FastAPI) -> None:
-    registry = CollectorRegistry()
-    requests = Counter(
-        "cmd_api_requests",
-        "HTTP requests answered",
-        ["method", "route", "status"],
-        registry=registry,
-    )
-    latency = Histogram(
-        "cmd_api_request_seconds", "HTTP request latency", ["route"], registry=registry
-    )
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(name).observe(time.perf_counter() - started)
-        return response
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

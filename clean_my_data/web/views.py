@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from clean_my_data._api._reports import Presign, render_report
 from outbox.access import Principal
+from outbox.db import connect_for_reading
 from outbox.jobs.model import Job
 from outbox.jobs.queue import read_job
 from outbox.reports import load_report
@@ -51,7 +52,7 @@ def visible_to(principal: Principal, job: Job | None, *, sees_all: bool) -> bool
 
 
 def load_analysis(engine: sa.Engine, analysis_id: str) -> tuple[Job | None, dict[str, Any] | None]:
-    with engine.connect() as conn:
+    with connect_for_reading(engine) as conn:
         job = read_job(conn, analysis_id)
     return job, load_report(engine, analysis_id)
 

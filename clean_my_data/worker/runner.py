@@ -26,7 +26,7 @@ import sqlalchemy as sa
 import structlog
 
 import clean_my_data
-from clean_my_data.jobs.inputs import fetch_input, remove_stale_spools, safe_file_name
+from clean_my_data.jobs.inputs import fetch_input, safe_file_name
 from clean_my_data.jobs.sweep import sweep_inputs
 from outbox.jobs.leasing import (
     claim_job,
@@ -124,9 +124,6 @@ class JobWorker:
     def sweep(self) -> None:
         """Delete inputs past their retention or grace period; a failure is logged only."""
         try:
-            remove_stale_spools(
-                self._settings.worker_scratch_dir, self._settings.job_input_grace_seconds
-            )
             sweep_inputs(self._engine, self._store, self._settings)
         except Exception as exc:  # noqa: BLE001 (the next sweep tries again)
             log.warning("job_input_sweep_failed", error=_first_line(exc))

@@ -6,11 +6,16 @@ All writes are create-only: an object, once written under a key, is never overwr
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO, Final
 
 
 class ErrorClass(StrEnum):
@@ -76,6 +81,91 @@ class UploadRequest:
     content_type: str
     file_name: str  # original name, for Content-Disposition
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # False: the staged file is private to the writer and was hashed as it was written
+    # (a PendingObject), so the store does not read it once more to check the sha256.
+    rehash: bool = True
+
+
+SPOOL_PREFIX: Final = ".spool-"
+
+
+class PendingObject:
+    """An object being written chunk by chunk, counted and hashed as it goes, into a private
+    temporary file; nothing is under its key until :meth:`publish` (create-only, verified like
+    :meth:`ObjectStore.upload`). Leaving the ``with`` block removes the temporary file, so an
+    object that was never published leaves nothing behind."""
+
+    def __init__(
+        self, temp: Path, request: UploadRequest, publish: Callable[[UploadRequest], UploadResult]
+    ) -> None:
+        try:
+            self._handle: BinaryIO = temp.open("xb")
+        except PermissionError as exc:
+            raise StoreError(ErrorClass.ACCESS_DENIED, f"cannot create {temp}") from exc
+        except OSError as exc:
+            raise StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}") from exc
+        self._request = replace(request, path=temp, size_bytes=0, sha256="", rehash=False)
+        self._publish = publish
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    @property
+    def key(self) -> str:
+        return self._request.key
+
+    @property
+    def path(self) -> Path:
+        return self._request.path
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        try:
+            self._handle.write(chunk)
+        except OSError as exc:
+            raise StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}") from exc
+        self.size += len(chunk)
+
+    def publish(self) -> UploadResult:
+        """Write the object under its key, create-only; blocking (fsync, network)."""
+        try:
+            self._handle.close()
+        except OSError as exc:
+            raise StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}") from exc
+        return self._publish(replace(self._request, size_bytes=self.size, sha256=self.sha256))
+
+    def discard(self) -> None:
+        """Remove the temporary file (the published object, if any, stays)."""
+        with contextlib.suppress(OSError):
+            self._handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def __enter__(self) -> PendingObject:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.discard()
+
+
+def temporary_name(prefix: str, tail: str) -> str:
+    return f"{prefix}{secrets.token_hex(8)}-{tail}"
+
+
+def remove_stale_files(directory: Path, pattern: str, older_than: datetime) -> list[Path]:
+    """Files matching ``pattern`` in ``directory`` last written before ``older_than`` (naive
+    datetimes are UTC), removed."""
+    cutoff = (older_than if older_than.tzinfo else older_than.replace(tzinfo=UTC)).timestamp()
+    removed: list[Path] = []
+    for path in directory.glob(pattern) if directory.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -99,6 +189,23 @@ class ObjectStore(ABC):
     def upload(self, request: UploadRequest) -> UploadResult:
         """Create-only upload, verified by checksum. Same bytes already present: success with
         ``created=False``. Different bytes present: ``StoreError(CONFLICT)``."""
+
+    def open_object(self, request: UploadRequest, spool_dir: Path) -> PendingObject:
+        """An object to write chunk by chunk (``request.path``, ``size_bytes`` and ``sha256``
+        are ignored: they come from the bytes written). Here: spooled to ``spool_dir``, then
+        uploaded without hashing the spool again; a store may write it in place instead."""
+        try:
+            spool_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(ErrorClass.ACCESS_DENIED, f"cannot create {spool_dir}") from exc
+        temp = spool_dir / temporary_name(SPOOL_PREFIX, "object")
+        return PendingObject(temp, request, self.upload)
+
+    def remove_abandoned_writes(self, prefix: str, spool_dir: Path, older_than: datetime) -> int:
+        """Remove what writers killed before :meth:`PendingObject.publish` left behind (under
+        ``prefix`` or in ``spool_dir``) before ``older_than``; how many were removed."""
+        del prefix
+        return len(remove_stale_files(spool_dir, f"{SPOOL_PREFIX}*", older_than))
 
     @abstractmethod
     def head(self, key: str) -> ObjectInfo | None:

@@ -4,6 +4,9 @@ An upload copies the staged file to a temporary name in the target directory whi
 fsyncs it, then links it to its final name (``os.link`` fails if the name exists, so the write
 is create-only like S3's ``If-None-Match: *``) and fsyncs the directory. The sha256 travels in a
 sidecar file ``<key>.sha256`` written before the link, so ``head`` never hashes big files.
+An object written chunk by chunk (:meth:`LocalStore.open_object`) goes straight to that
+temporary name, hashed as it arrives, and is published the same way; temporary files a killed
+writer left are removed by :meth:`LocalStore.remove_abandoned_writes`.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 from collections.abc import Iterator
+from datetime import datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from outbox import crashpoints
@@ -21,9 +25,12 @@ from relay.stores.base import (
     ErrorClass,
     ObjectInfo,
     ObjectStore,
+    PendingObject,
     StoreError,
     UploadRequest,
     UploadResult,
+    remove_stale_files,
+    temporary_name,
 )
 from relay.stores.files import CHUNK_BYTES
 
@@ -37,6 +44,14 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _classified(exc: OSError, missing: str) -> StoreError:
+    if isinstance(exc, FileNotFoundError):
+        return StoreError(ErrorClass.MISSING_STAGED_FILE, f"{missing}: {exc}")
+    if isinstance(exc, PermissionError):
+        return StoreError(ErrorClass.ACCESS_DENIED, str(exc))
+    return StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}")
 
 
 class LocalStore(ObjectStore):
@@ -53,33 +68,64 @@ class LocalStore(ObjectStore):
         """Where the object of ``key`` lives on disk (the HTTP API streams it from there)."""
         return self._path_of(key)
 
-    def upload(self, request: UploadRequest) -> UploadResult:
-        target = self._path_of(request.key)
+    def _target_of(self, key: str) -> Path:
+        target = self._path_of(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except PermissionError as exc:
             raise StoreError(ErrorClass.ACCESS_DENIED, f"cannot create {target.parent}") from exc
-        if target.exists():
-            return self._compare_existing(request)
-        temp = target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}-{target.name}"
-        try:
-            sent = self._copy_verified(request, temp)
-            self._write_sidecar(target, request.sha256)
-            try:
-                os.link(temp, target)
-            except FileExistsError:
-                return self._compare_existing(request)
-            _fsync_directory(target.parent)
-        except FileNotFoundError as exc:
-            raise StoreError(ErrorClass.MISSING_STAGED_FILE, f"staged file missing: {exc}") from exc
-        except PermissionError as exc:
-            raise StoreError(ErrorClass.ACCESS_DENIED, str(exc)) from exc
         except OSError as exc:
             raise StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}") from exc
+        return target
+
+    def upload(self, request: UploadRequest) -> UploadResult:
+        target = self._target_of(request.key)
+        if target.exists():
+            return self._compare_existing(request)
+        temp = target.parent / temporary_name(TEMP_PREFIX, target.name)
+        try:
+            sent = self._copy_verified(request, temp)
+            return self._link(temp, target, request, sent)
+        except OSError as exc:
+            raise _classified(exc, "staged file missing") from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+    def open_object(self, request: UploadRequest, spool_dir: Path) -> PendingObject:
+        """Written in place: a temporary file next to the key's, linked by ``publish``."""
+        del spool_dir
+        target = self._target_of(request.key)
+        temp = target.parent / temporary_name(TEMP_PREFIX, target.name)
+        return PendingObject(temp, request, partial(self._publish_written, target))
+
+    def _publish_written(self, target: Path, request: UploadRequest) -> UploadResult:
+        if target.exists():
+            return self._compare_existing(request)
+        try:
+            fd = os.open(request.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return self._link(request.path, target, request, request.size_bytes)
+        except OSError as exc:
+            raise _classified(exc, "written file missing") from exc
+
+    def _link(self, temp: Path, target: Path, request: UploadRequest, sent: int) -> UploadResult:
+        """A complete, fsynced temporary file to its final name, create-only."""
+        self._write_sidecar(target, request.sha256)
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            return self._compare_existing(request)
+        _fsync_directory(target.parent)
         return UploadResult(request.key, request.sha256[:32], sent, created=True)
+
+    def remove_abandoned_writes(self, prefix: str, spool_dir: Path, older_than: datetime) -> int:
+        directory = self._root.joinpath(*PurePosixPath(prefix).parts) if prefix else self._root
+        stale = remove_stale_files(directory, f"{TEMP_PREFIX}*", older_than)
+        return len(stale) + super().remove_abandoned_writes(prefix, spool_dir, older_than)
 
     def _copy_verified(self, request: UploadRequest, temp: Path) -> int:
         digest = hashlib.sha256()
@@ -102,7 +148,7 @@ class LocalStore(ObjectStore):
 
     def _write_sidecar(self, target: Path, sha256: str) -> None:
         sidecar = target.with_name(target.name + SIDECAR_SUFFIX)
-        temp = sidecar.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}-{sidecar.name}")
+        temp = sidecar.with_name(temporary_name(TEMP_PREFIX, sidecar.name))
         temp.write_text(sha256 + "\n", encoding="ascii")
         os.replace(temp, sidecar)
 

@@ -214,11 +214,11 @@ class S3Store(ObjectStore):
         self._budget.release(reserved)
 
     def _send_parts_and_complete(self, request: UploadRequest, upload_id: str) -> UploadResult:
-        """Parts are read in order (hashing the whole stream) and sent on the store's part
-        pool. A chunk is read only once the store's byte budget has room for it (given back
-        when the part is sent), so the chunks held in memory stay within
-        RELAY_MAX_BYTES_IN_FLIGHT for the whole store, whatever RELAY_CONCURRENCY is, and no
-        upload reads ahead of what can be sent."""
+        """Parts are read in order (hashing the whole stream, unless the file was hashed as it
+        was written) and sent on the store's part pool. A chunk is read only once the store's
+        byte budget has room for it (given back when the part is sent), so the chunks held in
+        memory stay within RELAY_MAX_BYTES_IN_FLIGHT for the whole store, whatever
+        RELAY_CONCURRENCY is, and no upload reads ahead of what can be sent."""
         whole = hashlib.sha256()
         pending: deque[Future[dict[str, Any]]] = deque()
         parts: list[dict[str, Any]] = []
@@ -232,7 +232,8 @@ class S3Store(ObjectStore):
                         chunk = handle.read(self._chunk)
                         if not chunk:
                             break
-                        whole.update(chunk)
+                        if request.rehash:
+                            whole.update(chunk)
                         sent += len(chunk)
                         number = len(parts) + len(pending) + 1
                         future = self._part_pool.submit(
@@ -255,10 +256,11 @@ class S3Store(ObjectStore):
             for future in pending:
                 future.cancel()
         part_digests = [base64.b64decode(part["ChecksumSHA256"]) for part in parts]
-        if sent != request.size_bytes or whole.hexdigest() != request.sha256:
+        read_sha256 = whole.hexdigest() if request.rehash else request.sha256
+        if sent != request.size_bytes or read_sha256 != request.sha256:
             raise StoreError(
                 ErrorClass.CHECKSUM_MISMATCH,
-                f"staged file changed: read {sent} bytes with sha256 {whole.hexdigest()}, "
+                f"staged file changed: read {sent} bytes with sha256 {read_sha256}, "
                 f"expected {request.size_bytes} bytes with sha256 {request.sha256}",
             )
         try:

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,20 @@ def _wait_uploaded(client: httpx.Client, analysis_id: str, timeout: float = 90) 
         assert document["job"]["status"] != "failed", document
         assert time.monotonic() < deadline, document
         time.sleep(0.5)
+
+
+def _input_files(service: Service) -> list[Path]:
+    """Every file an upload may write before it is published: the scratch directory (an S3
+    store's spool) and, on a local store, everything in its ``inputs/`` directory."""
+    found: list[Path] = []
+    scratch = Path(service.env["WORKER_SCRATCH_DIR"])
+    store_url = service.env["ARTIFACT_STORE_URL"]
+    places = [scratch]
+    if store_url.startswith("file://"):
+        places.append(Path(store_url.removeprefix("file://")) / "inputs")
+    for place in places:
+        found += list(place.iterdir()) if place.exists() else []
+    return found
 
 
 def _is_problem(answer: httpx.Response, status: int) -> dict[str, Any]:
@@ -181,8 +196,31 @@ def test_oversize_upload_is_refused_and_nothing_is_kept(service: Service) -> Non
     _is_problem(ann.get("/api/v1/analyses/big"), 404)
     with service.engine().connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
-    scratch = Path(service.env["WORKER_SCRATCH_DIR"])
-    assert not scratch.exists() or list(scratch.iterdir()) == []
+    assert _input_files(service) == []  # no temporary file either
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_no_job_and_no_file(
+    service: Service,
+) -> None:
+    host, port = service.base_url.removeprefix("http://").split(":")
+    head = (
+        "POST /api/v1/analyses?analysis_id=gone&file_name=gone.csv HTTP/1.1\r\n"
+        f"Host: {host}\r\nAuthorization: Bearer {service.tokens['ann']}\r\n"
+        f"Content-Length: {MAX_UPLOAD_BYTES - 1000}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(head.encode() + b"a,b\n1,2\n" * 5000)
+        deadline = time.monotonic() + 30
+        while not _input_files(service):  # the server is writing the body somewhere
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while _input_files(service):  # the connection is gone: what was written goes too
+        assert time.monotonic() < deadline, _input_files(service)
+        time.sleep(0.05)
+    with service.engine().connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
+    _is_problem(service.client("ann").get("/api/v1/analyses/gone"), 404)
 
 
 def test_a_body_that_stalls_is_cut_off(service: Service) -> None:

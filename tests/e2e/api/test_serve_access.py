@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
+from clean_my_data.jobs.sweep import sweep_inputs
+from outbox.clock import utcnow
+from outbox.settings import Settings
 from outbox.tables import analysis_jobs
+from relay.stores.local import TEMP_PREFIX, LocalStore
 from tests.e2e.api.conftest import Service, base_env, free_port, start_service, stop_service
 
 
@@ -108,9 +113,15 @@ def test_the_api_killed_mid_upload_leaves_no_job_and_no_stored_input(tmp_path: P
     engine = service.engine()
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
+    store = LocalStore(tmp_path / "store")
+    assert list(store.iter_objects("")) == []  # no stored input
+    files = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
+    assert all(p.name.startswith(TEMP_PREFIX) for p in files)  # at most the body's temporary file
+    settings = Settings.from_env(service.env)
+    past_grace = utcnow() + timedelta(seconds=settings.job_input_grace_seconds + 60)
+    assert sweep_inputs(engine, store, settings, now=past_grace).abandoned == len(files)
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
     engine.dispose()
-    store = tmp_path / "store"
-    assert not store.exists() or [p for p in store.rglob("*") if p.is_file()] == []
 
 
 def test_without_tokens_cross_site_writes_and_other_hosts_are_refused(tmp_path: Path) -> None:

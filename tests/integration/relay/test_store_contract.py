@@ -7,11 +7,12 @@ import os
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from relay.stores.base import ErrorClass, ObjectStore, StoreError, UploadRequest
+from relay.stores.base import ErrorClass, ObjectStore, PendingObject, StoreError, UploadRequest
 from relay.stores.local import LocalStore
 from relay.stores.s3 import S3Store
 
@@ -121,6 +122,69 @@ def test_multipart_with_changed_file_is_aborted_and_nothing_written(
         store.upload(request_for("k/big-bad.csv", path, "0" * 64))
     assert caught.value.error_class is ErrorClass.CHECKSUM_MISMATCH
     assert store.head("k/big-bad.csv") is None
+
+
+def _write_object(store: ObjectStore, key: str, data: bytes, spool: Path) -> PendingObject:
+    pending = store.open_object(request_for(key, spool.parent, ""), spool)
+    for start in range(0, len(data), 65536):
+        pending.write(data[start : start + 65536])
+    return pending
+
+
+def _files_under(*places: Path) -> list[Path]:
+    return [p for place in places if place.exists() for p in place.rglob("*") if p.is_file()]
+
+
+def test_an_object_written_in_chunks_is_published_create_only(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    data = os.urandom(11 * 1024 * 1024 + 17)  # three 5 MiB parts on S3
+    spool = tmp_path / "spool"
+    with _write_object(store, "k/written.csv", data, spool) as pending:
+        assert store.head("k/written.csv") is None  # nothing under the key before publish
+        result = pending.publish()
+    assert (result.created, result.bytes_sent) == (True, len(data))
+    info = store.head("k/written.csv")
+    assert info is not None
+    assert (info.size_bytes, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert b"".join(store.read_chunks("k/written.csv")) == data
+    with _write_object(store, "k/written.csv", data, spool) as again:
+        assert again.publish().created is False
+    other = _write_object(store, "k/written.csv", b"other bytes", spool)
+    with other, pytest.raises(StoreError) as caught:
+        other.publish()
+    assert caught.value.error_class is ErrorClass.CONFLICT
+    assert [o.key for o in store.iter_objects("k/")] == ["k/written.csv"]
+    assert _files_under(spool) == []
+    if isinstance(store, LocalStore):  # no temporary file is left next to the object
+        assert sorted(p.name for p in _files_under(tmp_path / "objects")) == [
+            "written.csv",
+            "written.csv.sha256",
+        ]
+
+
+def test_an_object_never_published_leaves_nothing(store: ObjectStore, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    with _write_object(store, "k/dropped.csv", os.urandom(300_000), spool) as pending:
+        assert pending.path.exists()
+    assert store.head("k/dropped.csv") is None
+    assert list(store.iter_objects("k/")) == []
+    assert _files_under(spool, tmp_path / "objects") == []
+
+
+def test_writes_abandoned_by_a_killed_writer_are_removed(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    abandoned = _write_object(store, "k/abandoned.csv", b"a,b\n", spool)  # never closed
+    fresh = _write_object(store, "k/fresh.csv", b"a,b\n", spool)
+    os.utime(abandoned.path, (0, 0))
+    cutoff = datetime.now(UTC) - timedelta(hours=1)
+    assert store.remove_abandoned_writes("k/", spool, cutoff) == 1
+    assert not abandoned.path.exists()
+    assert fresh.path.exists()
+    fresh.discard()
+    abandoned.discard()
 
 
 def test_iter_objects_lists_every_key_under_prefix(store: ObjectStore, tmp_path: Path) -> None:

@@ -89,7 +89,8 @@ def test_an_oversize_input_is_refused_and_nothing_is_kept(
         _submit(engine, store, small, CSV)
     assert _inputs(store) == []
     assert _count(engine, analysis_jobs) == 0
-    assert list(settings.worker_scratch_dir.iterdir()) == []
+    assert list(store.local_path("inputs").iterdir()) == []  # no temporary file either
+    assert not settings.worker_scratch_dir.exists()
 
 
 def test_a_worker_commits_report_downloads_outbox_and_the_job_together(
@@ -246,16 +247,37 @@ def test_progress_is_written_at_most_once_a_second(
     assert written.progress == pytest.approx(30 / 40)  # the writes at 0, 1, 2 and 3 s
 
 
-def test_spools_left_by_a_killed_upload_are_removed_after_the_grace_period(
-    settings: Settings, tmp_path: Path
+def test_writes_left_by_a_killed_upload_are_removed_after_the_grace_period(
+    engine: sa.Engine, store: LocalStore, settings: Settings
 ) -> None:
     import os
 
-    from clean_my_data.jobs.inputs import InputSpool, remove_stale_spools
+    from clean_my_data.jobs.inputs import PendingInput
+    from clean_my_data.jobs.sweep import sweep_inputs
 
-    scratch = settings.worker_scratch_dir
-    old = InputSpool(scratch, 100).path  # never closed: as if the process had died
-    fresh = InputSpool(scratch, 100).path
-    os.utime(old, (0, 0))
-    assert remove_stale_spools(scratch, 3600) == [old]
-    assert sorted(scratch.iterdir()) == [fresh]
+    old = PendingInput(store, settings, "old.csv")  # never closed: as if the process had died
+    old.write(b"a,b\n")
+    fresh = PendingInput(store, settings, "fresh.csv")
+    fresh.write(b"a,b\n")
+    inputs_dir = store.local_path("inputs")
+    assert sorted(inputs_dir.iterdir()) == sorted([old.path, fresh.path])
+    assert _inputs(store) == []  # nothing is an object before it is published
+    os.utime(old.path, (0, 0))
+    assert sweep_inputs(engine, store, settings).abandoned == 1
+    assert list(inputs_dir.iterdir()) == [fresh.path]
+    fresh.close()
+    assert list(inputs_dir.iterdir()) == []
+
+
+def test_a_store_that_cannot_be_written_refuses_the_input_and_keeps_nothing(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    from clean_my_data.jobs.inputs import InputStoreError
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the store's directory should be")
+    with pytest.raises(InputStoreError, match="cannot store the input"):
+        _submit(engine, LocalStore(blocked), settings, CSV)
+    assert _count(engine, analysis_jobs) == 0
+    assert blocked.read_text() == "a file where the store's directory should be"
+    assert not settings.worker_scratch_dir.exists()

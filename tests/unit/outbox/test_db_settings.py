@@ -1,13 +1,16 @@
-"""DB_TIMEOUT_SECONDS: parsed by the settings object and handed to PyMySQL."""
+"""DB_TIMEOUT_SECONDS: parsed by the settings object and handed to PyMySQL; how SQLite
+transactions begin."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 
-from outbox.db import create_database_engine
+from outbox.db import connect_for_reading, create_database_engine
 from outbox.settings import Settings, SettingsError
 
 MYSQL_URL = "mysql+pymysql://user:pw@db.invalid:3306/app"
@@ -48,3 +51,21 @@ def test_mysql_connections_get_read_and_write_timeouts() -> None:
     assert seen["read_timeout"] == 9
     assert seen["write_timeout"] == 9
     assert seen["connect_timeout"] == 10
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    engine = create_database_engine(settings)
+    try:
+        with engine.begin() as setup:
+            setup.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            setup.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.begin() as writer:  # BEGIN IMMEDIATE: holds the write lock
+            writer.exec_driver_sql("INSERT INTO t VALUES (2)")
+            started = time.monotonic()
+            with connect_for_reading(engine) as reader:
+                seen = reader.exec_driver_sql("SELECT count(*) FROM t").scalar()
+            assert seen == 1  # the last committed state, at once
+            assert time.monotonic() - started < 5  # not the 30 s busy timeout
+    finally:
+        engine.dispose()
