@@ -8,14 +8,16 @@ Profiles: ``export`` (``bench.dirty_data.write_export_csv``: semicolons, decimal
 date formats, case and whitespace noise, null tokens; most rows have two to four cells the
 engine changes) and ``generator`` (``bench.dirty_data.write_dirty_csv``, the project's own).
 
-For each size: the parse limit (a bare polars read of the file, every column as text, in this
-process), then ``clean-my-data analyze`` staged in a child process (its own SQLite database
-and staging directory; peak RSS is the child's own), the ratio of the two rates (and of their
-CPU seconds, steadier on a loaded machine), each phase's share of the run (between the
-``artifact_staged`` / ``analysis_completed`` log events: start
-to the cleaned CSV staged holds both engine passes; the Parquet trail completes on its own
-thread right after), and the bytes of each download against the input. Time figures vary with
-the machine's load (printed beside them); byte figures are exact and the same on every run.
+For each size: the parse limit (a bare polars read of the file, every column as text, in a
+fresh process of its own, like the input's generation: Linux starts a child with its parent's
+high-water RSS, so either in this process would show in the next child's peak), then
+``clean-my-data analyze`` staged in a child process (its own SQLite database and staging
+directory; peak RSS is the child's own), the ratio of the two rates (and of their CPU seconds,
+steadier on a loaded machine), each phase's share of the run (between the ``artifact_staged``
+/ ``analysis_completed`` log events: start to the cleaned CSV staged holds both engine passes;
+the Parquet trail completes on its own thread right after), and the bytes of each download
+against the input. Time figures vary with the machine's load (printed beside them); byte
+figures are exact and the same on every run.
 
 Targets: total artifact bytes <= 1.2x the input and the JSON report <= 0.5x on the export
 profile; peak RSS < 500 MB on 1 GB.
@@ -24,6 +26,7 @@ profile; peak RSS < 500 MB on 1 GB.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -62,6 +65,14 @@ def parse_limit_seconds(path: Path, separator: str) -> tuple[float, float]:
     seconds, cpu = time.monotonic() - started, time.process_time() - cpu_started
     del frame
     return seconds, cpu
+
+
+def in_child(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a fresh process: this process stays small, so the ``analyze``
+    child (which Linux starts with its parent's high-water RSS) reports its own peak."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(function, args)
 
 
 def phases(run: Run, downloads: list[dict[str, Any]]) -> list[tuple[str, float]]:
@@ -129,8 +140,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cmd-bench")
     args = parser.parse_args()
     for size_mb in args.sizes:
-        source = ensure_profile_input(args.workdir / "inputs", args.profile, size_mb)
-        parse = parse_limit_seconds(source, PROFILES[args.profile][1])
+        source = in_child(ensure_profile_input, args.workdir / "inputs", args.profile, size_mb)
+        parse = in_child(parse_limit_seconds, source, PROFILES[args.profile][1])
         workdir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir))
         try:
             run = run_cli(

@@ -69,36 +69,38 @@ class _Decision:
     rows_truncated: bool = False
     changes: dict[Change, int] = field(default_factory=dict)
     changes_unlisted: int = 0
-    changes_full: bool = False
-    listed: pl.DataFrame | None = None  # the listed changes, once full (for a join)
+    changes_full: bool = False  # no more changes listed: the others count as unlisted
 
     @property
     def last_end(self) -> int | None:
         return None if self.last is None else self.last[1]
 
-    def add_ranges(self, starts: np.ndarray, ends: np.ndarray) -> None:
+    def add_ranges(
+        self, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Append ranges (joining the first to the last one when adjacent). All but the last
-        range are kept as text (as few bytes as they will take in the document)."""
+        range are final: they are returned (firsts, lasts) for the caller to render and append
+        to ``rows_text`` (as few bytes as they will take in the document)."""
         if not len(starts):
-            return
+            return None
         if self.last is not None and starts[0] == self.last[1] + 1:
             self.last = (self.last[0], int(ends[0]))
             starts, ends = starts[1:], ends[1:]
             if not len(starts):
-                return
+                return None
         held = np.array([] if self.last is None else [self.last[0]], dtype=np.int64)
         firsts = np.concatenate((held, starts[:-1]))
         held = np.array([] if self.last is None else [self.last[1]], dtype=np.int64)
         lasts = np.concatenate((held, ends[:-1]))
-        if len(firsts):
-            self.rows_text.append(_render_ranges(firsts, lasts).encode())
         self.last = (int(starts[-1]), int(ends[-1]))
+        return (firsts, lasts) if len(firsts) else None
 
     def render(self) -> str:
         column, code, severity, action = self.key
         pieces = [piece.decode() for piece in self.rows_text]
         if self.last is not None:
-            pieces.append(_render_ranges([self.last[0]], [self.last[1]]))
+            first, last = self.last
+            pieces.append(str(first) if first == last else f"[{first},{last}]")
         rows = ",".join(pieces)
         changes = ",".join(
             f'{{"old":{_dumps(old)},"new":{_dumps(new)},"count":{count}}}'
@@ -112,10 +114,18 @@ class _Decision:
         )
 
 
-def _render_ranges(firsts: list[int] | np.ndarray, lasts: list[int] | np.ndarray) -> str:
-    """``first`` for a single row, ``[first,last]`` for a run; comma-separated."""
+def _render_range_lists(parts: list[tuple[Any, np.ndarray, np.ndarray]]) -> list[str]:
+    """The ranges of each (_, firsts, lasts), in one query: ``first`` for a single row,
+    ``[first,last]`` for a run; comma-separated."""
+    if not parts:
+        return []
     frame = pl.DataFrame(
-        {"first": firsts, "last": lasts}, schema={"first": pl.Int64, "last": pl.Int64}
+        {
+            "part": np.repeat(np.arange(len(parts)), [len(firsts) for _, firsts, _ in parts]),
+            "first": np.concatenate([firsts for _, firsts, _ in parts]),
+            "last": np.concatenate([lasts for _, _, lasts in parts]),
+        },
+        schema={"part": pl.Int64, "first": pl.Int64, "last": pl.Int64},
     )
     single = pl.col("first") == pl.col("last")
     text = (
@@ -123,7 +133,12 @@ def _render_ranges(firsts: list[int] | np.ndarray, lasts: list[int] | np.ndarray
         .then(pl.col("first").cast(pl.String))
         .otherwise(pl.format("[{},{}]", "first", "last"))
     )
-    return str(frame.select(text.str.join(",")).item())
+    rendered = frame.group_by("part", maintain_order=True).agg(text.str.join(","))
+    return rendered.get_column("first").to_list()
+
+
+def _key_frame(keys: list[DecisionKey]) -> pl.DataFrame:
+    return pl.DataFrame(keys, schema=dict.fromkeys(_KEYS, pl.String), orient="row")
 
 
 _POWERS_OF_TEN: Final = np.array([10**k for k in range(1, 19)], dtype=np.int64)
@@ -139,10 +154,6 @@ def _range_costs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     single = _digits(starts) + 1
     run = _digits(starts) + _digits(ends) + 4
     return np.where(starts == ends, single, run).astype(np.int64)
-
-
-def _key(record: dict[str, Any]) -> DecisionKey:
-    return (record["column"], record["code"], record["severity"], record["action"])
 
 
 def _listable(value: str | None) -> bool:
@@ -162,16 +173,53 @@ class CompactTrail:
         return self._budget
 
     def add(self, issues: pa.Table | pa.RecordBatch) -> None:
+        """Fold one chunk: two grouped queries (the rows of each decision; the count of each
+        distinct change of each decision), then, decision by decision in order of first
+        appearance, its ranges and its changes (the budget is spent in that order). The
+        ranges of all decisions are rendered together at the end of the chunk."""
         if issues.num_rows == 0:
             return
         frame = pl.from_arrow(issues)
         assert isinstance(frame, pl.DataFrame)
         self.total += frame.height
-        for part in frame.partition_by(list(_KEYS), maintain_order=True):
-            decision = self._decision(_key(part.row(0, named=True)))
-            decision.cells += part.height
-            self._add_ranges(decision, part["row"].to_numpy())
-            self._add_changes(decision, part)
+        decisions = frame.group_by(list(_KEYS), maintain_order=True).agg(pl.col("row"))
+        lengths = decisions["row"].list.len().to_numpy()
+        rows = np.split(decisions["row"].explode().to_numpy(), np.cumsum(lengths)[:-1])
+        full = [key for key in decisions.select(_KEYS).iter_rows() if self._is_full(key)]
+        changes = self._count_changes(frame, full)
+        pending: list[tuple[_Decision, np.ndarray, np.ndarray]] = []
+        for key, cells, decision_rows in zip(
+            decisions.select(_KEYS).iter_rows(), lengths, rows, strict=True
+        ):
+            decision = self._decision(key)
+            decision.cells += int(cells)
+            held = self._add_ranges(decision, decision_rows)
+            if held is not None:
+                pending.append((decision, *held))
+            for old, new, count in changes.get(key, ()):
+                self._count_change(decision, (old, new), count)
+        for (decision, _, _), text in zip(pending, _render_range_lists(pending), strict=True):
+            decision.rows_text.append(text.encode())
+
+    def _is_full(self, key: DecisionKey) -> bool:
+        decision = self._decisions.get(key)
+        return decision is not None and decision.changes_full
+
+    def _count_changes(
+        self, frame: pl.DataFrame, full: list[DecisionKey]
+    ) -> dict[DecisionKey, list[tuple[str | None, str | None, int]]]:
+        """Count the changes of the decisions already ``full`` (listed ones by change, the
+        rest as unlisted); return the distinct changes, with their counts in order of first
+        appearance, of each other decision."""
+        grouped = frame.group_by([*_KEYS, "old_value", "new_value"], maintain_order=True).len()
+        if full:
+            keys = _key_frame(full)
+            self._count_listed(grouped.join(keys, on=list(_KEYS), how="semi", nulls_equal=True))
+            grouped = grouped.join(keys, on=list(_KEYS), how="anti", nulls_equal=True)
+        changes: dict[DecisionKey, list[tuple[str | None, str | None, int]]] = {}
+        for column, code, severity, action, old, new, count in grouped.iter_rows():
+            changes.setdefault((column, code, severity, action), []).append((old, new, int(count)))
+        return changes
 
     def _decision(self, key: DecisionKey) -> _Decision:
         decision = self._decisions.get(key)
@@ -179,9 +227,12 @@ class CompactTrail:
             decision = self._decisions[key] = _Decision(key)
         return decision
 
-    def _add_ranges(self, decision: _Decision, rows: np.ndarray) -> None:
+    def _add_ranges(
+        self, decision: _Decision, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Spend the budget on the ranges of ``rows``; return the ranges to render now."""
         if decision.rows_truncated:
-            return
+            return None
         if len(rows) > 1 and not bool(np.all(rows[1:] > rows[:-1])):
             rows = np.unique(rows)  # sorted, each row once
         breaks = np.flatnonzero(np.diff(rows) != 1)
@@ -195,16 +246,8 @@ class CompactTrail:
         if affordable < len(starts):
             decision.rows_truncated = True
             starts, ends = starts[:affordable], ends[:affordable]
-        decision.add_ranges(starts, ends)
         self._budget -= int(spent[affordable - 1]) if affordable else 0
-
-    def _add_changes(self, decision: _Decision, part: pl.DataFrame) -> None:
-        changes = part.group_by(["old_value", "new_value"], maintain_order=True).len()
-        if decision.changes_full:
-            self._count_listed(decision, changes)
-            return
-        for old, new, count in changes.iter_rows():
-            self._count_change(decision, (old, new), int(count))
+        return decision.add_ranges(starts, ends)
 
     def _count_change(self, decision: _Decision, change: Change, count: int) -> None:
         if change in decision.changes:
@@ -224,20 +267,16 @@ class CompactTrail:
         decision.changes_unlisted += count
         if listable and not decision.changes_full:  # no room: from now on count listed ones
             decision.changes_full = True
-            decision.listed = pl.DataFrame(
-                list(decision.changes),
-                schema={"old_value": pl.String, "new_value": pl.String},
-                orient="row",
-            )
 
-    def _count_listed(self, decision: _Decision, changes: pl.DataFrame) -> None:
-        assert decision.listed is not None
-        matched = changes.join(
-            decision.listed, on=["old_value", "new_value"], how="inner", nulls_equal=True
-        )
-        for old, new, count in matched.iter_rows():
-            decision.changes[(old, new)] += int(count)
-        decision.changes_unlisted += int(changes["len"].sum()) - int(matched["len"].sum())
+    def _count_listed(self, grouped: pl.DataFrame) -> None:
+        """Add the change counts ``grouped`` (decision, change, ``len``) of full decisions:
+        listed changes to their counts, the others to ``changesUnlisted``."""
+        for column, code, severity, action, old, new, count in grouped.iter_rows():
+            decision = self._decisions[(column, code, severity, action)]
+            if (old, new) in decision.changes:
+                decision.changes[(old, new)] += int(count)
+            else:
+                decision.changes_unlisted += int(count)
 
     def render_entries(self) -> Iterator[bytes]:
         """The entries as UTF-8 JSON texts, one per decision, in order of first appearance."""

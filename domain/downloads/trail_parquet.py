@@ -37,7 +37,9 @@ from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
 from domain.downloads.trail import CompactTrail
 from domain.model import ROW_ISSUE_SCHEMA
 
-ROW_GROUP_ROWS: Final = 262_144
+# Rows of issues buffered per row group: the buffer and the encoder follow this size (262,144
+# rows held ~30 MB more at peak for a file 1.8 % smaller; a third smaller on a blank-line flood).
+ROW_GROUP_ROWS: Final = 65_536
 # Chunks of row issues (one per engine chunk) waiting for the writer thread.
 STREAM_CAPACITY: Final = 1
 _TEXT_COLUMNS: Final = ("column", "code", "severity", "old_value", "new_value", "action")

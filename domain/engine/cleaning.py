@@ -69,6 +69,18 @@ class CleaningTotals:
     samples: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _CheckGroup:
+    """Up to ``BRANCHES_PER_QUERY`` cell checks: their masks, the columns they read, and per
+    check the selection of its row issues (built once, used for every chunk)."""
+
+    checks: tuple[int, ...]  # indexes into the checks
+    masks: tuple[pl.Expr, ...]
+    needed: tuple[str, ...]
+    sums: tuple[pl.Expr, ...]
+    selections: tuple[tuple[pl.Expr, ...], ...]
+
+
 class Cleaner:
     def __init__(self, plan: CleaningPlan, sentinels: tuple[str, ...], sample_limit: int) -> None:
         self._plan = plan
@@ -76,23 +88,33 @@ class Cleaner:
         self._duplicates = DuplicateTracker()
         self._sample_limit = sample_limit
         self.totals = CleaningTotals()
+        # the expressions depend on the plan only: built on the first chunk, reused after
+        self._stage_exprs: tuple[list[pl.Expr], ...] | None = None
+        self._merged_exprs: tuple[list[pl.Expr], list[pl.Expr]] | None = None
+        self._check_groups: list[_CheckGroup] | None = None
+        self._check_list: list[tuple[pl.Expr, str | None, str | None, IssueKind, str]] = []
 
     def _stage(self, raw: pl.DataFrame) -> pl.DataFrame:
         """Add t<i> (trimmed), z<i> (null-like) and n<i> (normalised) for every kept column,
         trimming each cell once."""
-        spellings = cells.sentinel_spellings(self._sentinels)
-        columns = self._plan.columns
-        staged = raw.with_columns(
-            cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)
-        )
-        staged = staged.with_columns(
-            pl.col(f"t{i}").is_in(self._null_spellings(spellings, spec)).alias(f"z{i}")
-            for i, spec in enumerate(columns)
-        )
-        return staged.with_columns(
-            pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
-            for i in range(len(columns))
-        )
+        if self._stage_exprs is None:
+            spellings = cells.sentinel_spellings(self._sentinels)
+            columns = self._plan.columns
+            self._stage_exprs = (
+                [cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)],
+                [
+                    pl.col(f"t{i}").is_in(self._null_spellings(spellings, spec)).alias(f"z{i}")
+                    for i, spec in enumerate(columns)
+                ],
+                [
+                    pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
+                    for i in range(len(columns))
+                ],
+            )
+        staged = raw
+        for step in self._stage_exprs:
+            staged = staged.with_columns(step)
+        return staged
 
     @staticmethod
     def _null_spellings(spellings: tuple[str, ...], spec: ColumnPlan) -> tuple[str, ...]:
@@ -136,17 +158,7 @@ class Cleaner:
         raw = raw.with_columns(pl.Series("__row", chunk.rows))
         staged = self._stage(raw)
         staged = staged.with_columns(self._convert_numbers(staged))
-        merged: list[pl.Expr] = []
-        finals: list[pl.Expr] = []
-        for i, spec in enumerate(plan.columns):
-            value = pl.col(f"v{i}")
-            if spec.merge:
-                value = value.replace(list(spec.merge), list(spec.merge.values()))
-            if self._neutralises(i):
-                merged.append(value.alias(f"m{i}"))
-                finals.append(cells.neutralised(f"m{i}").alias(f"f{i}"))
-            else:
-                merged.append(value.alias(f"f{i}"))
+        merged, finals = self._merging()
         staged = staged.with_columns(merged)
         if finals:
             staged = staged.with_columns(finals)
@@ -181,6 +193,23 @@ class Cleaner:
         totals.issues.update(counts)
         _sample_issue_rows(totals.samples, issues, counts, self._sample_limit)
         return CleanedChunk(batch=batch, issues=issues)
+
+    def _merging(self) -> tuple[list[pl.Expr], list[pl.Expr]]:
+        """The m<i>/f<i> expressions: spelling merges, then neutralised formulas."""
+        if self._merged_exprs is None:
+            merged: list[pl.Expr] = []
+            finals: list[pl.Expr] = []
+            for i, spec in enumerate(self._plan.columns):
+                value = pl.col(f"v{i}")
+                if spec.merge:
+                    value = value.replace(list(spec.merge), list(spec.merge.values()))
+                if self._neutralises(i):
+                    merged.append(value.alias(f"m{i}"))
+                    finals.append(cells.neutralised(f"m{i}").alias(f"f{i}"))
+                else:
+                    merged.append(value.alias(f"f{i}"))
+            self._merged_exprs = (merged, finals)
+        return self._merged_exprs
 
     def _blank_texts(self, staged: pl.DataFrame, blank: npt.NDArray[np.bool_]) -> pl.Series | None:
         """The old value of each dropped blank row: its cells joined with commas where one of
@@ -299,7 +328,25 @@ class Cleaner:
         masks are dropped before the next: one query of thousands of branches took far more
         than linear time to plan, and thousands of masks at once hundreds of MB. Adds each
         check's count to ``counts``."""
-        checks = self._checks()
+        for group in self._groups():
+            masked = staged.select(*group.needed, *group.masks)
+            sums = masked.select(group.sums).row(0)
+            lazy = masked.lazy()
+            branches: list[pl.LazyFrame] = []
+            for k, hits, selection in zip(group.checks, sums, group.selections, strict=True):
+                _, _, _, kind, column = self._check_list[k]
+                counts[(kind.code, column)] += int(hits or 0)
+                if hits:
+                    branches.append(lazy.filter(pl.col(f"__m{k}")).select(*selection))
+            if branches:
+                yield _collect_issues(branches)
+
+    def _groups(self) -> list[_CheckGroup]:
+        """The checks in groups of ``BRANCHES_PER_QUERY`` (built on the first chunk)."""
+        if self._check_groups is not None:
+            return self._check_groups
+        checks = self._check_list = self._checks()
+        groups: list[_CheckGroup] = []
         for first in range(0, len(checks), BRANCHES_PER_QUERY):
             group = range(first, min(first + BRANCHES_PER_QUERY, len(checks)))
             masks = [
@@ -311,25 +358,29 @@ class Cleaner:
                 needed.update(name for name in checks[k][1:3] if name is not None)
             for mask in masks:
                 needed.update(mask.meta.root_names())
-            masked = staged.select(*sorted(needed), *masks)
-            sums = masked.select(pl.col(f"__m{k}").sum() for k in group).row(0)
-            lazy = masked.lazy()
-            branches: list[pl.LazyFrame] = []
-            for k, hits in zip(group, sums, strict=True):
+            selections = []
+            for k in group:
                 _, old_name, new_name, kind, column = checks[k]
-                counts[(kind.code, column)] += int(hits or 0)
-                if hits:
-                    branches.append(
-                        lazy.filter(pl.col(f"__m{k}")).select(
-                            pl.col("__row").cast(pl.Int64).alias("row"),
-                            pl.lit(column, pl.String).alias("column"),
-                            *_constants(kind),
-                            _value(old_name).alias("old_value"),
-                            _value(new_name).alias("new_value"),
-                        )
+                selections.append(
+                    (
+                        pl.col("__row").cast(pl.Int64).alias("row"),
+                        pl.lit(column, pl.String).alias("column"),
+                        *_constants(kind),
+                        _value(old_name).alias("old_value"),
+                        _value(new_name).alias("new_value"),
                     )
-            if branches:
-                yield _collect_issues(branches)
+                )
+            groups.append(
+                _CheckGroup(
+                    checks=tuple(group),
+                    masks=tuple(masks),
+                    needed=tuple(sorted(needed)),
+                    sums=tuple(pl.col(f"__m{k}").sum() for k in group),
+                    selections=tuple(selections),
+                )
+            )
+        self._check_groups = groups
+        return groups
 
 
 def _sample_issue_rows(
