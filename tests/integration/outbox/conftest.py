@@ -40,3 +40,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield Backend(request.param, engine, settings)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def engine(backend: Backend) -> sa.Engine:
+    """The backend's engine alone, on a database migrated to the latest schema."""
+    return backend.engine

@@ -5,14 +5,11 @@ batches, at most once a second while batches follow each other."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from outbox.db import create_database_engine
 from outbox.heartbeats import (
     STALE_AFTER_SECONDS,
     BatchOutcome,
@@ -20,24 +17,11 @@ from outbox.heartbeats import (
     list_relays,
     record_heartbeat,
 )
-from outbox.migrations import upgrade
 from outbox.settings import Settings
 from outbox.tables import relay_heartbeats
 from relay.heartbeat import RelayHeartbeat
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
-
-
-@pytest.fixture(params=[pytest.param("mariadb", marks=pytest.mark.mariadb), "sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "mariadb":
-        url = request.getfixturevalue("mysql_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    created = create_database_engine(dataclasses.replace(Settings(), database_url=url))
-    upgrade(created)
-    yield created
-    created.dispose()
 
 
 def identity(relay_id: str = "relay-a", started_at: datetime = T0) -> RelayIdentity:

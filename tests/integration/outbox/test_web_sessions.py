@@ -3,34 +3,15 @@ token's holder; it expires, closes on logout, and ends when its token is revoked
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from outbox.access import Principal, create_token, revoke_token
-from outbox.db import create_database_engine
-from outbox.migrations import upgrade
-from outbox.settings import Settings
 from outbox.tables import web_sessions
 from outbox.web_sessions import close_session, find_session, open_session
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
-
-
-@pytest.fixture(params=[pytest.param("mariadb", marks=pytest.mark.mariadb), "sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "mariadb":
-        url = request.getfixturevalue("mysql_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    created = create_database_engine(dataclasses.replace(Settings(), database_url=url))
-    upgrade(created)
-    yield created
-    created.dispose()
 
 
 def _rows(engine: sa.Engine) -> list[sa.Row[tuple[str, str]]]:
