@@ -258,23 +258,9 @@ def main() -> int:
             "RELAY_POLL_INTERVAL_SECONDS": "0.2",
             "LOG_LEVEL": "warning",
         }
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = (root / "serve.log").open("wb")
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "clean_my_data.main", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        serve, base = start_serve(env, root)
         try:
             client = httpx.Client(base_url=base, timeout=600)
-            for _ in range(300):
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             submitted = client.post(
                 "/api/v1/analyses", params={"file_name": "wide.csv"}, content=data.read_bytes()
             )
