@@ -51,6 +51,10 @@ def _classified(exc: OSError, missing: str) -> StoreError:
         return StoreError(ErrorClass.MISSING_STAGED_FILE, f"{missing}: {exc}")
     if isinstance(exc, PermissionError):
         return StoreError(ErrorClass.ACCESS_DENIED, str(exc))
+    if isinstance(exc, NotADirectoryError | IsADirectoryError | FileExistsError):
+        # A file where the key needs a folder, or a folder where it needs a file: the store's
+        # layout is in the way, and trying again changes nothing until someone moves it.
+        return StoreError(ErrorClass.CONFLICT, f"the store's layout is in the way: {exc}")
     return StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}")
 
 
@@ -72,10 +76,8 @@ class LocalStore(ObjectStore):
         target = self._path_of(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-        except PermissionError as exc:
-            raise StoreError(ErrorClass.ACCESS_DENIED, f"cannot create {target.parent}") from exc
         except OSError as exc:
-            raise StoreError(ErrorClass.UNKNOWN, f"{type(exc).__name__}: {exc}") from exc
+            raise _classified(exc, f"cannot create {target.parent}") from exc
         return target
 
     def upload(self, request: UploadRequest) -> UploadResult:
