@@ -12,11 +12,12 @@ opens could otherwise make it submit or requeue. So, in open mode:
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clean_my_data.web.pages.sessions import same_origin
 from clean_my_data.web.problems import problem_response
@@ -53,33 +54,44 @@ def is_cross_site(request: Request) -> bool:
     return not same_origin(request)
 
 
+class _RefuseCrossSite:
+    """A plain ASGI middleware: it reads the request's headers once and leaves ``receive``
+    alone, so a streamed upload body reaches the route without a wrapper around every chunk."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["app"].state.open_access:
+            refusal = _refusal(Request(scope))
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+
+def _refusal(request: Request) -> Response | None:
+    """The 403 answer to a request an open-mode server must not serve, or None."""
+    if not names_loopback(request.headers.get("host", "")):
+        return problem_response(
+            403,
+            "a server without API tokens answers only requests addressed to a loopback name "
+            "(127.0.0.1, localhost, ::1)",
+            kind="host-refused",
+            title="Host refused",
+            instance=request.url.path,
+        )
+    if request.method not in SAFE_METHODS and is_cross_site(request):
+        return problem_response(
+            403,
+            "cross-site requests may not change anything on a server without API tokens",
+            kind="cross-site-refused",
+            title="Cross-site request refused",
+            instance=request.url.path,
+        )
+    return None
+
+
 def install_cross_site_guard(app: FastAPI) -> None:
     """Refuse other hosts and cross-site writes while ``app.state.open_access`` holds."""
-
-    @app.middleware("http")
-    async def _refuse_cross_site(request: Request, call_next: Any) -> Response:
-        if not request.app.state.open_access:
-            return await _answer(request, call_next)
-        if not names_loopback(request.headers.get("host", "")):
-            return problem_response(
-                403,
-                "a server without API tokens answers only requests addressed to a loopback name "
-                "(127.0.0.1, localhost, ::1)",
-                kind="host-refused",
-                title="Host refused",
-                instance=request.url.path,
-            )
-        if request.method not in SAFE_METHODS and is_cross_site(request):
-            return problem_response(
-                403,
-                "cross-site requests may not change anything on a server without API tokens",
-                kind="cross-site-refused",
-                title="Cross-site request refused",
-                instance=request.url.path,
-            )
-        return await _answer(request, call_next)
-
-
-async def _answer(request: Request, call_next: Any) -> Response:
-    response: Response = await call_next(request)
-    return response
+    app.add_middleware(_RefuseCrossSite)
