@@ -2,11 +2,15 @@
 a real ``clean-my-data serve`` (SQLite + local directory, worker and relay in the process).
 
     python bench/bench_pages.py [--columns 3000] [--rows 2000] [--history 100000]
-                                [--direct-upload-mb 100 200]
+                                [--direct-upload-mb 100 200] [--tall-mb 1024]
 
 The report page is drawn from the stored report, whose size grows with the columns and the
 findings, not with the rows: a wide input is the heavy case. ``--history`` adds that many
 synthetic attempt rows before timing the dashboard and the first history page.
+
+``--tall-mb N`` (0: skipped) times the report page of an analysis of an N MB export-like dirty
+CSV (``bench/dirty_data.py``): the page never embeds the row-level trail, so its weight does not
+grow with the input.
 
 ``--direct-upload-mb N ...`` (none: skipped) uploads an N MB CSV through the upload page of a
 ``serve`` on a SeaweedFS store (started here): the browser hashes the file and posts it straight
@@ -229,18 +233,97 @@ def server_ms(client: httpx.Client, path: str, runs: int = 7) -> tuple[float, in
     return times[len(times) // 2], size
 
 
+def measure_report_page(client: httpx.Client, base: str, analysis_id: str) -> None:
+    """Print the final object's size, the report page's server time, and its first paint and
+    weight in Chromium (median of five loads)."""
+    from playwright.sync_api import sync_playwright
+
+    report_json = client.get(f"/api/v1/analyses/{analysis_id}").content
+    print(f"final object (API JSON): {len(report_json) / 1024:.0f} KiB")
+    report_path = f"/analyses/{analysis_id}"
+    ms, size = server_ms(client, report_path)
+    print(f"report page: server {ms:.0f} ms (median of 7), HTML {size / 1024:.0f} KiB")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        paints, weights = [], []
+        for _ in range(5):
+            page.goto(base + report_path, wait_until="load")
+            fcp = page.evaluate(FIRST_PAINT)
+            weight = page.evaluate(
+                "performance.getEntriesByType('navigation')[0].transferSize + "
+                "performance.getEntriesByType('resource')"
+                ".reduce((s, r) => s + (r.transferSize || r.encodedBodySize), 0)"
+            )
+            paints.append(float(fcp))
+            weights.append(int(weight))
+        browser.close()
+    paints.sort()
+    print(
+        f"report page in Chromium: first contentful paint median {paints[2]:.0f} ms "
+        f"(range {paints[0]:.0f}-{paints[-1]:.0f}), page weight {max(weights) / 1024:.0f} KiB"
+    )
+
+
+def bench_tall_report(megabytes: int) -> None:
+    """The report page of an analysis of an N MB export-like dirty CSV (bench/dirty_data.py),
+    analysed by ``clean-my-data analyze`` into the database ``serve`` then reads."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.dirty_data import write_export_csv
+
+    with tempfile.TemporaryDirectory(prefix="bench-pages-tall-") as tmp:
+        root = Path(tmp)
+        (root / "staging").mkdir()
+        data = root / "export.csv"
+        write_export_csv(data, megabytes << 20)
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "ARTIFACT_STORE_URL": f"file://{root / 'store'}",
+            "STAGING_DIR": str(root / "staging"),
+            "WORKER_SCRATCH_DIR": str(root / "scratch"),
+            "LOG_LEVEL": "warning",
+        }
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "clean_my_data.main",
+                "analyze",
+                str(data),
+                "--analysis-id",
+                "tall",
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        analysed = time.perf_counter() - started
+        size_mb = data.stat().st_size / 1e6
+        print(f"input: {size_mb:.0f} MB export-like CSV, analysed in {analysed:.0f} s")
+        serve, base = start_serve(env, root)
+        try:
+            measure_report_page(httpx.Client(base_url=base, timeout=600), base, "tall")
+        finally:
+            serve.terminate()
+            serve.wait(timeout=60)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--columns", type=int, default=3000)
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--history", type=int, default=100_000)
     parser.add_argument("--direct-upload-mb", type=int, nargs="*", default=[100, 200])
+    parser.add_argument("--tall-mb", type=int, default=0)
     args = parser.parse_args()
     if args.direct_upload_mb:
         bench_direct_upload(args.direct_upload_mb)
+    if args.tall_mb:
+        bench_tall_report(args.tall_mb)
     if not args.columns:
         return 0
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         root = Path(tmp)
@@ -271,35 +354,7 @@ def main() -> int:
                 job = client.get(f"/api/v1/analyses/{analysis_id}", params={"wait": 60}).json()
             size_mb = data.stat().st_size / 1e6
             print(f"input: {size_mb:.1f} MB, {args.columns} columns x {args.rows} rows")
-            report_json = client.get(f"/api/v1/analyses/{analysis_id}").content
-            print(f"final object (API JSON): {len(report_json) / 1024:.0f} KiB")
-            report_path = f"/analyses/{analysis_id}"
-            ms, size = server_ms(client, report_path)
-            print(f"report page: server {ms:.0f} ms (median of 7), HTML {size / 1024:.0f} KiB")
-
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=["--no-sandbox"]
-                )
-                page = browser.new_page(viewport={"width": 1280, "height": 720})
-                paints, weights = [], []
-                for _ in range(5):
-                    page.goto(base + report_path, wait_until="load")
-                    fcp = page.evaluate(FIRST_PAINT)
-                    weight = page.evaluate(
-                        "performance.getEntriesByType('navigation')[0].transferSize + "
-                        "performance.getEntriesByType('resource')"
-                        ".reduce((s, r) => s + (r.transferSize || r.encodedBodySize), 0)"
-                    )
-                    paints.append(float(fcp))
-                    weights.append(int(weight))
-                browser.close()
-            paints.sort()
-            print(
-                f"report page in Chromium: first contentful paint median {paints[2]:.0f} ms "
-                f"(range {paints[0]:.0f}-{paints[-1]:.0f}), "
-                f"page weight {max(weights) / 1024:.0f} KiB"
-            )
+            measure_report_page(client, base, analysis_id)
             if args.history:
                 add_history(env, args.history)
                 ms, _ = server_ms(client, "/audit")
