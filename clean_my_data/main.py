@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import structlog
 
@@ -126,5 +128,21 @@ def _report_crash(exc: Exception) -> int:
     return 1
 
 
+def console() -> NoReturn:
+    """The ``clean-my-data`` console script: :func:`main`, then the exit. A failed command exits
+    at once, without the interpreter's finalization: a native library's background thread may
+    still be parked in the input it was reading (pyarrow's CSV read-ahead after a parse error),
+    and tearing the runtime down under it can abort the process ("terminate called", a fatal
+    ``PyGILState_Release``) after the one-line error was already printed. Everything the command
+    wrote was committed or removed by its own context managers before :func:`main` returned."""
+    code = main()
+    if code == 0:
+        sys.exit(0)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -28,6 +28,7 @@ class GatedInput:
         self._ends: list[int] = []  # raw file position after each read
         self._position = 0
         self._released = False
+        self._reading = 0  # reads in progress on pyarrow's thread
         self.timeouts = 0  # reads that waited out GATE_TIMEOUT_SECONDS (reads != blocks)
 
     # the file protocol pyarrow's PythonFile uses
@@ -49,6 +50,16 @@ class GatedInput:
         self.release()
 
     def read(self, size: int = -1) -> bytes:
+        with self._ready:
+            self._reading += 1
+        try:
+            return self._read(size)
+        finally:
+            with self._ready:
+                self._reading -= 1
+                self._ready.notify_all()
+
+    def _read(self, size: int) -> bytes:
         with self._ready:
             opened = self._ready.wait_for(
                 lambda: self._released or len(self._ends) <= self._consumed + self._ahead,
@@ -73,7 +84,11 @@ class GatedInput:
             return self._ends[index] if index >= 0 else 0
 
     def release(self) -> None:
-        """Stop gating: a waiting or later read returns end of file at once."""
+        """Stop gating: a waiting or later read returns end of file at once. Returns once no
+        read is in progress, so that pyarrow's thread is out of this file (and out of Python)
+        before the caller goes on: an interpreter that exits while that thread is inside a
+        Python call aborts ("PyGILState_Release ... finalizing")."""
         with self._ready:
             self._released = True
             self._ready.notify_all()
+            self._ready.wait_for(lambda: self._reading == 0, timeout=GATE_TIMEOUT_SECONDS)

@@ -140,7 +140,7 @@ class _CsvStream:
                             check_cells(spec, chunk)
                             yield chunk
                 finally:
-                    gated.release()
+                    gated.release()  # returns once pyarrow's read-ahead is out of the file
                 tail = self._place(None, spec.size_bytes, final=True)
                 if tail is not None:
                     check_cells(spec, tail)

@@ -309,7 +309,7 @@ def test_build_stage_replayed_from_the_build_context_makes_the_wheel(tmp_path: P
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-        assert "clean-my-data = clean_my_data.main:main" in archive.read(entry_points).decode()
+        assert "clean-my-data = clean_my_data.main:console" in archive.read(entry_points).decode()
     shipped = sorted((ROOT / "sql").rglob("*.sql"))
     assert {p.parent.name for p in shipped} == {"mysql", "sqlite"}
     for sql in shipped:
