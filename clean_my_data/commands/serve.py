@@ -20,10 +20,7 @@ from typing import Final
 
 import sqlalchemy as sa
 import structlog
-import uvicorn
 
-from clean_my_data.web.app import create_app
-from clean_my_data.web.crosssite import is_loopback
 from clean_my_data.worker.runner import JobWorker
 from domain.errors import UserFacingError
 from outbox.access import count_tokens, ensure_token
@@ -67,6 +64,13 @@ def bootstrap_admin_token(engine: sa.Engine, settings: Settings) -> str | None:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # the web stack (FastAPI, Starlette, pydantic, uvicorn: ~0.3 s of imports) is loaded by
+    # this command only, not by every command line that builds the parser
+    import uvicorn
+
+    from clean_my_data.web.app import create_app
+    from clean_my_data.web.crosssite import is_loopback
+
     engine = open_database(settings)
     try:
         store = open_store(settings)

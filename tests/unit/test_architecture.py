@@ -4,6 +4,8 @@ domain pure, each kind of I/O in its one home."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,17 @@ def test_the_public_api_never_raises_system_exit() -> None:
     )
     assert "SystemExit" not in sources_text
     assert "sys.exit" not in sources_text
+
+
+def test_the_command_line_loads_the_web_stack_only_to_serve() -> None:
+    """Building the parser (every command, ``--version`` included) imports no web framework:
+    FastAPI, Starlette, pydantic and uvicorn cost about 0.3 s and 20 MB at each start."""
+    probe = (
+        "import sys; from clean_my_data.main import build_parser; build_parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'fastapi', 'starlette', 'pydantic', 'uvicorn'}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert loaded.stdout.strip() == "[]"
