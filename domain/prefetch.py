@@ -3,10 +3,17 @@
 Used where the producer's work releases the GIL (pyarrow parsing, polars queries, JSON
 encoding) so that it overlaps with the consumer's work on the other core, while at most
 ``depth`` items wait in between (memory stays flat).
+
+A producer whose consumer was abandoned (an iterator dropped half-way and still referenced, a
+thread still consuming when the program ends) is stopped and closed when the interpreter exits,
+before its runtime is torn down: pyarrow's CSV read-ahead parked in the input under a
+finalizing interpreter aborts the process ("PyGILState_Release ... finalizing") or hangs it in
+Arrow's thread-pool shutdown.
 """
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -15,6 +22,21 @@ from typing import Final, TypeVar
 T = TypeVar("T")
 
 _DONE: Final = object()
+EXIT_JOIN_SECONDS: Final = 10.0  # per producer: the item in hand, then its close
+_live: set[tuple[threading.Event, threading.Thread]] = set()
+_live_lock = threading.Lock()
+
+
+def _stop_producers_at_exit() -> None:
+    with _live_lock:
+        producers = list(_live)
+    for stop, _ in producers:
+        stop.set()
+    for _, worker in producers:
+        worker.join(timeout=EXIT_JOIN_SECONDS)
+
+
+atexit.register(_stop_producers_at_exit)
 
 
 class _Failure:
@@ -54,6 +76,9 @@ def prefetch(produce: Callable[[], Iterator[T]], depth: int) -> Generator[T, Non
         put(_DONE)
 
     worker = threading.Thread(target=run, name="csv-prefetch", daemon=True)
+    handle = (stop, worker)
+    with _live_lock:
+        _live.add(handle)
     worker.start()
     try:
         while True:
@@ -66,3 +91,5 @@ def prefetch(produce: Callable[[], Iterator[T]], depth: int) -> Generator[T, Non
     finally:
         stop.set()
         worker.join()
+        with _live_lock:
+            _live.discard(handle)

@@ -29,13 +29,14 @@ from domain.errors import InputError
 from domain.prefetch import prefetch
 from domain.reading.chunks import RaggedRow, RawChunk, SourceSpec
 from domain.reading.limits import MAX_CELL_BYTES
-from domain.reading.readahead import GatedInput
+from domain.reading.readahead import DropWatch, GatedInput
 from domain.reading.transcode import Utf8Transcoder
 
 READ_AHEAD_BLOCKS = 1  # raw blocks pyarrow may read beyond the batches parsed
 PREFETCH_CHUNKS = 1  # parsed chunks waiting for the consumer
 INTERLEAVE_SLICES_MAX = 32  # repaired records placed by zero-copy slices; more: one gather
 RAGGED_TEXT_LIMIT = 500  # characters of a ragged record kept for the row issue
+INPUT_DROP_TIMEOUT_SECONDS = 5.0  # for Arrow's tasks to let go of a released input
 _PYARROW_DECODES = ("utf-8", "utf-8-sig")  # pyarrow reads these natively (BOM skipped)
 
 
@@ -127,7 +128,11 @@ class _CsvStream:
                 source: BinaryIO = handle
                 if spec.encoding not in _PYARROW_DECODES:
                     source = Utf8Transcoder(handle, spec.encoding)  # type: ignore[assignment]
-                gated = GatedInput(source, READ_AHEAD_BLOCKS)
+                blocks, gate = DropWatch(), DropWatch()
+                gated = GatedInput(source, READ_AHEAD_BLOCKS, blocks)
+                gate.watch(gated)
+                reader = None
+                failed = False
                 try:
                     reader = self._open(gated)
                     while True:
@@ -139,8 +144,17 @@ class _CsvStream:
                         if chunk is not None:
                             check_cells(spec, chunk)
                             yield chunk
+                except GeneratorExit:
+                    raise
+                except BaseException:
+                    failed = True  # a read's error holds the input in its traceback frames
+                    raise
                 finally:
-                    gated.release()  # returns once pyarrow's read-ahead is out of the file
+                    gated.release()  # a read in flight or to come answers end of file at once
+                    del reader, gated  # Arrow's tasks may still hold the input and its blocks
+                    blocks.wait(INPUT_DROP_TIMEOUT_SECONDS)
+                    if not failed:
+                        gate.wait(INPUT_DROP_TIMEOUT_SECONDS)
                 tail = self._place(None, spec.size_bytes, final=True)
                 if tail is not None:
                     check_cells(spec, tail)
