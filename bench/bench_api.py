@@ -5,7 +5,9 @@
    flushed before each); ratio of the median times and the API process's RSS growth.
 2. Read: ``GET /api/v1/analyses/{id}`` with 32 concurrent clients vs a bare FastAPI endpoint
    returning the same JSON from memory, in ``--repeat`` interleaved rounds; requests per second
-   ratio and p99 latency (as the client sees it, 32 requests in flight).
+   ratio and p99 latency (as the client sees it, 32 requests in flight), and the API's own
+   p99 handling time: the upper bound of the ``cmd_api_request_seconds`` histogram bucket (from
+   ``/metrics``, the rounds' difference) that holds 99 % of those GETs.
 3. Pipeline (``--pipeline-mb``, 20 by default, 0 skips it): a dirty CSV of ``bench/dirty_data.py``
    from ``POST /api/v1/analyses`` until every download is ``uploaded``, through ``serve`` with
    its one worker and one relay, vs ``clean-my-data analyze`` then ``clean-my-data relay
@@ -40,6 +42,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.dirty_data import write_dirty_csv
 from tests.support import seaweed
@@ -126,6 +129,30 @@ async def hammer(url: str, count: int, concurrency: int) -> tuple[float, list[fl
 
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
+
+
+READ_ROUTE = "/api/v1/analyses/{analysis_id}"
+
+
+def latency_buckets(api_url: str) -> dict[float, float]:
+    """Cumulative counts of the API's request-latency histogram for the read route, by upper
+    bound (seconds)."""
+    text = httpx.get(api_url + "/metrics").text
+    counts: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "cmd_api_request_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket") and sample.labels.get("route") == READ_ROUTE:
+                counts[float(sample.labels["le"])] = sample.value
+    return counts
+
+
+def server_p99_bound(before: dict[float, float], after: dict[float, float]) -> float:
+    """The smallest bucket bound holding 99 % of the requests counted between two scrapes."""
+    grown = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
+    total = grown[float("inf")]
+    return next(bound for bound, count in grown.items() if count >= 0.99 * total)
 
 
 def embedded_env(work: Path, **extra: str) -> dict[str, str]:
@@ -327,6 +354,7 @@ def bench_api(args: argparse.Namespace, work: Path) -> None:
         seconds = {"bare": 0.0, "api": 0.0}
         latencies: dict[str, list[float]] = {"bare": [], "api": []}
         rounds = max(1, args.repeat)
+        buckets_before = latency_buckets(api_url)
         for run in range(rounds):  # interleaved like the uploads: a load spike hits both
             for which in ("bare", "api") if run % 2 == 0 else ("api", "bare"):
                 count = args.reads // rounds
@@ -334,11 +362,13 @@ def bench_api(args: argparse.Namespace, work: Path) -> None:
                 seconds[which] += took
                 latencies[which] += seen
         done = (args.reads // rounds) * rounds
+        handled = server_p99_bound(buckets_before, latency_buckets(api_url))
         print(
             f"GET x{done} in {rounds} interleaved rounds, {args.concurrency} clients: "
             f"api {done / seconds['api']:.0f}/s p99 {p99(latencies['api']) * 1000:.1f} ms, "
             f"bare {done / seconds['bare']:.0f}/s p99 {p99(latencies['bare']) * 1000:.1f} ms, "
-            f"ratio {seconds['bare'] / seconds['api']:.2f}x"
+            f"ratio {seconds['bare'] / seconds['api']:.2f}x; "
+            f"api p99 handling time (server-side) <= {handled * 1000:.0f} ms"
         )
     finally:
         for process in (api, bare):
