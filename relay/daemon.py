@@ -10,10 +10,8 @@ uploads finish and are flipped, claimed but unstarted records are released; the 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
-from types import FrameType
 
 import sqlalchemy as sa
 import structlog
@@ -24,6 +22,7 @@ from outbox.db import open_database
 from outbox.heartbeats import HEARTBEAT_INTERVAL_SECONDS
 from outbox.settings import Settings, SettingsError
 from outbox.staging import claim_staging_volume
+from outbox.stopping import stop_on_signals
 from relay.heartbeat import RelayHeartbeat
 from relay.metrics import RelayMetrics
 from relay.preflight import check_store
@@ -73,15 +72,6 @@ def run_once(settings: Settings) -> int:
         records=sum(summary.claimed for summary in summaries),
     )
     return 0
-
-
-def _install_stop_handlers(stop: threading.Event) -> None:
-    def _handle(signum: int, _frame: FrameType | None) -> None:
-        log.info("relay_stop_requested", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _handle)
-    signal.signal(signal.SIGINT, _handle)
 
 
 def _schedule(
@@ -162,7 +152,7 @@ def run_daemon(settings: Settings, stop: threading.Event | None = None) -> int:
     worker = RelayWorker(engine, store, settings, metrics, heartbeat)
     if stop is None:
         stop = threading.Event()
-        _install_stop_handlers(stop)
+        stop_on_signals(stop, "relay_stop_requested")
     scheduler = BackgroundScheduler(timezone="UTC", logger=_quiet_scheduler_logger())
     _schedule(scheduler, engine, worker, settings, heartbeat)
     log.info(

@@ -3,7 +3,9 @@
 With no API token configured the server listens on a loopback address only (it refuses any
 other) and every caller is the local administrator. On the embedded default (SQLite) the same
 process also runs one analysis worker and one relay in threads, so this one command is a
-working service; ``--worker``/``--no-worker`` overrides that.
+working service; ``--worker``/``--no-worker`` overrides that. SIGTERM/SIGINT: requests in flight
+are answered, the embedded worker finishes and commits the job it is running, the relay stops,
+then the process exits 0.
 
 With ``API_ADMIN_TOKEN`` set, the admin token named ``admin`` is ensured at start to have that
 secret (stored hashed; created, kept, or its old secret replaced), so a container gets its first
@@ -26,6 +28,7 @@ from domain.errors import UserFacingError
 from outbox.access import count_tokens, ensure_token
 from outbox.db import open_database
 from outbox.settings import Settings
+from outbox.stopping import stop_on_signals
 from outbox.tables import ROLE_ADMIN
 from relay.daemon import run_daemon
 from relay.stores import open_store
@@ -84,6 +87,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         embedded = args.worker if args.worker is not None else engine.dialect.name == "sqlite"
         stop = threading.Event()
+        # uvicorn takes SIGTERM/SIGINT while it serves, shuts down, puts this handler back and
+        # raises the signal again: it then stops the worker and relay threads, which finish
+        # their work below, instead of killing the process before they do
+        stop_on_signals(stop, "serve_stop_requested")
         threads: list[threading.Thread] = []
         if embedded:
             worker = JobWorker(engine, store, settings, stop)

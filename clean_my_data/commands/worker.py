@@ -7,27 +7,16 @@ SIGTERM/SIGINT: the job being analysed is finished and committed, then the worke
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
-from types import FrameType
 
 import structlog
 
 from clean_my_data.worker.runner import JobWorker
 from outbox.db import open_database
 from outbox.settings import Settings
+from outbox.stopping import stop_on_signals
 from relay.stores import open_store
 
 log = structlog.get_logger()
-
-
-def _install_stop_handlers(stop: threading.Event) -> None:
-    def _handle(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker_stop_requested", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _handle)
-    signal.signal(signal.SIGINT, _handle)
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,7 +28,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
                 pass
             worker.sweep()
             return 0
-        _install_stop_handlers(worker.stop)
+        stop_on_signals(worker.stop, "worker_stop_requested")
         worker.run_forever()
         return 0
     finally:

@@ -288,8 +288,8 @@ def start_api(env: dict[str, str], port: int) -> subprocess.Popen[str]:
 def stop_api(api: subprocess.Popen[str]) -> str:
     api.send_signal(signal.SIGTERM)  # what `docker stop` sends
     _, stderr = api.communicate(timeout=60)
-    # uvicorn finishes the requests in flight, then re-raises the signal it caught.
-    assert api.returncode in (0, -signal.SIGTERM), stderr
+    # uvicorn finishes the requests in flight; the worker and relay threads stop; exit 0
+    assert api.returncode == 0, stderr
     return stderr
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -178,3 +180,43 @@ def test_without_tokens_cross_site_writes_and_other_hosts_are_refused(tmp_path: 
         assert httpx.get(localhost + "/api/v1/analyses/none").status_code == 404
     finally:
         stop_service(service)
+
+
+def test_sigterm_finishes_the_job_in_hand_then_serve_exits_zero(tmp_path: Path) -> None:
+    """What ``docker stop`` sends: uvicorn stops taking requests, the embedded worker finishes
+    and commits the analysis it is running, the relay stops, and the process exits 0 (uvicorn
+    raised the signal again after its shutdown, which killed the process with the threads'
+    work unfinished)."""
+    service = _embedded(tmp_path)
+    service.env["MAX_UPLOAD_BYTES"] = str(64 << 20)
+    start_service(service)
+    rows = "".join(f"{i}, name {i} ,{i % 97}.5,2024-01-{i % 28 + 1:02d}\n" for i in range(400_000))
+    data = ("id,name,amount,day\n" + rows).encode()
+    try:
+        answer = httpx.post(
+            service.base_url + "/api/v1/analyses",
+            content=data,
+            params={"file_name": "big.csv", "analysis_id": "stopping"},
+            timeout=60,
+        )
+        assert answer.status_code == 202, answer.text
+        deadline = time.monotonic() + 60
+        while (
+            httpx.get(service.base_url + "/api/v1/analyses/stopping").json()["job"]["status"]
+            != "running"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert service.process is not None
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(timeout=120) == 0, service.log_text()
+    finally:
+        stop_service(service)
+    log = service.log_text()
+    assert "worker_stopped" in log
+    assert "relay_stopped" in log
+    with contextlib.closing(service.engine().connect()) as connection:
+        status = connection.execute(
+            sa.select(analysis_jobs.c.status).where(analysis_jobs.c.analysis_id == "stopping")
+        ).scalar_one()
+    assert status == "succeeded"
