@@ -27,7 +27,13 @@ from clean_my_data._errors import EX_CONFIG, ConfigurationError
 from clean_my_data.logging_setup import configure_logging
 from domain.display import escape_name, mask_credentials
 from outbox import crashpoints
-from outbox.settings import Settings, SettingsError, apply_allocator_defaults
+from outbox.settings import (
+    ALLOCATOR_DEFAULTS,
+    ARROW_POOL_VARIABLE,
+    Settings,
+    SettingsError,
+    apply_allocator_defaults,
+)
 
 COMMAND_MODULES = (
     "analyze",
@@ -75,8 +81,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_crash(exc)
 
 
+def use_arrow_pool(name: str) -> None:
+    """Make the pool called ``name`` pyarrow's default (a build without it keeps its own)."""
+    import pyarrow as pa
+
+    pools = {
+        "jemalloc": pa.jemalloc_memory_pool,
+        "mimalloc": pa.mimalloc_memory_pool,
+        "system": pa.system_memory_pool,
+    }
+    with contextlib.suppress(NotImplementedError):  # ArrowNotImplementedError derives from it
+        pa.set_memory_pool(pools[name]())
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    apply_allocator_defaults()  # before build_parser imports the commands (and polars)
+    # before build_parser imports the commands (and polars)
+    if ARROW_POOL_VARIABLE in apply_allocator_defaults():
+        use_arrow_pool(ALLOCATOR_DEFAULTS[ARROW_POOL_VARIABLE])
     configure_logging()  # until the settings say otherwise (a crash below is logged)
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""The console script's default for polars' allocator (``_RJEM_MALLOC_CONF``)."""
+"""The console script's defaults for polars' allocator (``_RJEM_MALLOC_CONF``) and pyarrow's
+memory pool (``ARROW_DEFAULT_MEMORY_POOL``)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ def _python(code: str, **extra: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_default_is_set_only_where_the_caller_set_nothing() -> None:
     env: dict[str, str] = {}
-    apply_allocator_defaults(env)
-    assert env == {"_RJEM_MALLOC_CONF": "narenas:1"}
-    mine = {"_RJEM_MALLOC_CONF": "narenas:4"}
-    apply_allocator_defaults(mine)
-    assert mine == {"_RJEM_MALLOC_CONF": "narenas:4"}
+    assert apply_allocator_defaults(env) == set(ALLOCATOR_DEFAULTS)
+    assert env == {"_RJEM_MALLOC_CONF": "narenas:1", "ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
+    mine = {"_RJEM_MALLOC_CONF": "narenas:4", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+    assert apply_allocator_defaults(mine) == set()
+    assert mine == {"_RJEM_MALLOC_CONF": "narenas:4", "ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 def test_polars_reads_the_variable() -> None:
@@ -47,3 +48,19 @@ def test_the_console_script_sets_it_before_polars_is_loaded() -> None:
         "print(os.environ['_RJEM_MALLOC_CONF'])\n"
     )
     assert done.stdout.strip().endswith("narenas:1")
+
+
+def test_the_console_script_gives_pyarrow_the_jemalloc_pool_unless_the_caller_chose() -> None:
+    """pyarrow picks its pool when it is imported, before the script runs: the script switches
+    it, and leaves a pool the caller named in ARROW_DEFAULT_MEMORY_POOL alone."""
+    code = (
+        "import clean_my_data.main, pyarrow as pa\n"
+        "try:\n"
+        "    clean_my_data.main.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(pa.default_memory_pool().backend_name)\n"
+    )
+    assert _python(code).stdout.strip().endswith("jemalloc")
+    chosen = _python(code, ARROW_DEFAULT_MEMORY_POOL="system")
+    assert chosen.stdout.strip().endswith("system")
