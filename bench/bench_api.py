@@ -31,7 +31,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.dirty_data import write_dirty_csv
 from tests.support import seaweed
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1024 * 1024
@@ -72,12 +72,6 @@ async def upload(request: Request) -> Response:
 async def doc() -> JSONResponse:
     return JSONResponse(DOCUMENT)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:

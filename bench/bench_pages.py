@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+
+from tests.support.ports import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 FIRST_PAINT = """new Promise((resolve) => new PerformanceObserver((list) => {
@@ -59,12 +60,6 @@ def write_wide_csv(path: Path, columns: int, rows: int) -> None:
                 else:
                     cells.append(f"2024-0{1 + r % 9}-1{r % 9}")
             out.write(",".join(f'"{v}"' if "," in v else v for v in cells) + "\n")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def add_history(env: dict[str, str], count: int) -> None:
