@@ -14,7 +14,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlparse
+from urllib.parse import ParseResult, urlparse
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -268,15 +268,22 @@ def check_database_url(url: str) -> URL:
     return parsed
 
 
-def check_endpoint_url(name: str, url: str) -> None:
-    """An http(s) URL with a host and, if any, a port of 1-65535."""
+def _http_url(name: str, url: str, shape: str) -> tuple[ParseResult, int | None]:
+    """``url`` parsed, with its port, when it is http(s) with a host; ``shape`` is what the
+    error says was expected."""
     try:
         parsed = urlparse(url)
         port = parsed.port
     except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
         raise SettingsError(f"{name} {url!r}: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise SettingsError(f"{name} {url!r}: expected http(s)://host[:port]")
+        raise SettingsError(f"{name} {url!r}: expected {shape}")
+    return parsed, port
+
+
+def check_endpoint_url(name: str, url: str) -> None:
+    """An http(s) URL with a host and, if any, a port of 1-65535."""
+    parsed, port = _http_url(name, url, "http(s)://host[:port]")
     if "@" in parsed.netloc:
         raise SettingsError(
             f"{name} {url!r}: credentials do not belong in the URL; use AWS_ACCESS_KEY_ID "
@@ -301,13 +308,7 @@ def _secret_token(env: Mapping[str, str], name: str) -> str | None:
 def check_public_url(name: str, url: str) -> str:
     """An http(s) URL clients use to reach a service; returns its origin (``scheme://host[:port]``,
     lower case), what a browser sends as ``Origin``."""
-    try:
-        parsed = urlparse(url)
-        port = parsed.port
-    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
-        raise SettingsError(f"{name} {url!r}: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise SettingsError(f"{name} {url!r}: expected http(s)://host[:port][/path]")
+    parsed, port = _http_url(name, url, "http(s)://host[:port][/path]")
     if "@" in parsed.netloc or parsed.query or parsed.fragment or port == 0:
         raise SettingsError(
             f"{name} {url!r}: expected http(s)://host[:port][/path] (no user, query or fragment; "
