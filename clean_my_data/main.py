@@ -85,13 +85,8 @@ def use_arrow_pool(name: str) -> None:
     """Make the pool called ``name`` pyarrow's default (a build without it keeps its own)."""
     import pyarrow as pa
 
-    pools = {
-        "jemalloc": pa.jemalloc_memory_pool,
-        "mimalloc": pa.mimalloc_memory_pool,
-        "system": pa.system_memory_pool,
-    }
     with contextlib.suppress(NotImplementedError):  # ArrowNotImplementedError derives from it
-        pa.set_memory_pool(pools[name]())
+        pa.set_memory_pool(getattr(pa, f"{name}_memory_pool")())
 
 
 def _run(argv: Sequence[str] | None) -> int:
