@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, sqlite
 
 from outbox.tables import relay_heartbeats
+from outbox.upsert import upsert
 
 HEARTBEAT_INTERVAL_SECONDS: Final = 15.0
 STALE_AFTER_SECONDS: Final = 60.0  # four missed heartbeats
@@ -79,15 +79,8 @@ def record_heartbeat(
             "last_batch_outcomes": dict(batch.outcomes),
             "last_batch_duration_ms": batch.duration_ms,
         }
-    refreshed = {key: value for key, value in values.items() if key != "relay_id"}
-    statement: Any
-    if engine.dialect.name == "sqlite":
-        insert = sqlite.insert(relay_heartbeats).values(values)
-        statement = insert.on_conflict_do_update(index_elements=["relay_id"], set_=refreshed)
-    else:
-        statement = mysql.insert(relay_heartbeats).values(values).on_duplicate_key_update(refreshed)
     with engine.begin() as conn:
-        conn.execute(statement)
+        upsert(conn, relay_heartbeats, values, "relay_id")
 
 
 def list_relays(engine: sa.Engine, now: datetime) -> list[RelayStatus]:

@@ -46,8 +46,6 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects import mysql as mysql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from domain.analysis_id import validate_analysis_id
 from domain.artifacts import WrittenArtifact
@@ -75,6 +73,7 @@ from outbox.tables import (
     outbox_attempts,
 )
 from outbox.trimming import trim_final_object
+from outbox.upsert import upsert
 
 MAX_ATTEMPTS: Final = 5
 
@@ -127,21 +126,6 @@ class _Plan:
 
 def _actor() -> str:
     return f"transformer:{socket.gethostname()}:{os.getpid()}"
-
-
-def _upsert(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: str) -> None:
-    """INSERT ... ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite)."""
-    updates = [name for name in values if name not in (key, "created_at")]
-    if conn.dialect.name == "sqlite":
-        lite = sqlite_dialect.insert(table).values(**values)
-        conn.execute(
-            lite.on_conflict_do_update(
-                index_elements=[key], set_={name: lite.excluded[name] for name in updates}
-            )
-        )
-        return
-    my = mysql_dialect.insert(table).values(**values)
-    conn.execute(my.on_duplicate_key_update({name: my.inserted[name] for name in updates}))
 
 
 def _report_values(
@@ -332,7 +316,7 @@ def _write(
             f"trimmed; the database accepts {budget:,} (its max_allowed_packet): raise "
             "max_allowed_packet on the server"
         )
-    _upsert(
+    upsert(
         conn,
         analysis_reports,
         _report_values(analysis_id, trimmed.final_object, trimmed.trimmed, now),
@@ -362,7 +346,7 @@ def _write(
         if previous is not None and previous.staged_path not in (artifact.staged_path, None):
             obsolete.append(previous.staged_path)
         values = _download_values(artifact, settings, now)
-        _upsert(conn, downloads, values, "download_id")
+        upsert(conn, downloads, values, "download_id")
         outbox_id = insert_outbox_record(conn, values, settings.app_env, now)
         outcomes.append(
             DownloadOutcome(
