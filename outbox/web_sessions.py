@@ -2,14 +2,13 @@
 them and a restart keeps them.
 
 The cookie carries a random session id (256 bits); the table holds its sha256, the sha256 of
-the API token the session was opened with, the session's CSRF token and its expiry. A lookup
-joins ``api_tokens``: a revoked (deleted) token authenticates no session, and ``revoke_token``
-deletes its sessions too.
+the API token the session was opened with (both digests of ``hash_token``), the session's CSRF
+token and its expiry. A lookup joins ``api_tokens``: a revoked (deleted) token authenticates no
+session, and ``revoke_token`` deletes its sessions too.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,10 +38,6 @@ class OpenedSession:
     expires_at: datetime
 
 
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def open_session(
     engine: sa.Engine, token: str, *, now: datetime, ttl_seconds: float
 ) -> OpenedSession:
@@ -55,7 +50,7 @@ def open_session(
         conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
         conn.execute(
             web_sessions.insert().values(
-                session_sha256=_digest(opened.session_id),
+                session_sha256=hash_token(opened.session_id),
                 token_sha256=hash_token(token),
                 csrf=opened.csrf,
                 created_at=now,
@@ -81,7 +76,7 @@ def find_session(engine: sa.Engine, session_id: str, *, now: datetime) -> Stored
                 )
             )
             .where(
-                web_sessions.c.session_sha256 == _digest(session_id),
+                web_sessions.c.session_sha256 == hash_token(session_id),
                 web_sessions.c.expires_at > now,
                 api_tokens.c.revoked_at.is_(None),
             )
@@ -94,5 +89,5 @@ def find_session(engine: sa.Engine, session_id: str, *, now: datetime) -> Stored
 def close_session(engine: sa.Engine, session_id: str) -> None:
     with engine.begin() as conn:
         conn.execute(
-            web_sessions.delete().where(web_sessions.c.session_sha256 == _digest(session_id))
+            web_sessions.delete().where(web_sessions.c.session_sha256 == hash_token(session_id))
         )
