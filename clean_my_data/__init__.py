@@ -12,8 +12,6 @@ Errors derive from :class:`CleanMyDataError`; each carries a one-line message an
 the command line gives it.
 """
 
-from importlib import metadata as _metadata
-
 from clean_my_data._api._analyze import analyze, analyze_and_commit, analyze_inline
 from clean_my_data._api._audit import (
     RequeueReport,
@@ -39,12 +37,10 @@ from clean_my_data.logging_setup import configure_logging
 from outbox.audit.history import HistoryEntry
 from outbox.audit.requeue import RequeueOutcome, Verdict
 from outbox.settings import Settings
+from outbox.version import package_version as _package_version
 from relay.verify import Problem, VerifyResult
 
-try:
-    __version__ = _metadata.version("clean-my-data")
-except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+__version__ = _package_version()
 
 __all__ = [
     "CleanMyDataError",

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from importlib import metadata
 from typing import Final
 
 import sqlalchemy as sa
@@ -23,17 +22,11 @@ import structlog
 from outbox.clock import utcnow
 from outbox.heartbeats import BatchOutcome, RelayIdentity, record_heartbeat
 from outbox.settings import Settings
+from outbox.version import package_version
 
 log = structlog.get_logger()
 
 BATCH_MIN_INTERVAL_SECONDS: Final = 1.0
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("clean-my-data")[:64]
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 class RelayHeartbeat:
@@ -52,7 +45,7 @@ class RelayHeartbeat:
             relay_id=settings.relay_id,
             host=socket.gethostname()[:255],
             pid=os.getpid(),
-            version=package_version(),
+            version=package_version()[:64],  # the column's width
             staging_volume=settings.staging_volume_id,
             started_at=clock(),
         )
