@@ -88,29 +88,31 @@ class Cleaner:
         self._duplicates = DuplicateTracker()
         self._sample_limit = sample_limit
         self.totals = CleaningTotals()
-        # the expressions depend on the plan only: built on the first chunk, reused after
-        self._stage_exprs: tuple[list[pl.Expr], ...] | None = None
-        self._merged_exprs: tuple[list[pl.Expr], list[pl.Expr]] | None = None
-        self._check_groups: list[_CheckGroup] | None = None
-        self._check_list: list[tuple[pl.Expr, str | None, str | None, IssueKind, str]] = []
+        # the expressions depend on the plan only: built once, used for every chunk
+        self._stage_exprs = self._staging()
+        self._merged_exprs = self._merging()
+        self._check_list = self._checks()
+        self._check_groups = self._groups()
+
+    def _staging(self) -> tuple[list[pl.Expr], ...]:
+        """The t<i> (trimmed), z<i> (null-like) and n<i> (normalised) expressions, one list per
+        step, for every kept column."""
+        spellings = cells.sentinel_spellings(self._sentinels)
+        columns = self._plan.columns
+        return (
+            [cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)],
+            [
+                pl.col(f"t{i}").is_in(self._null_spellings(spellings, spec)).alias(f"z{i}")
+                for i, spec in enumerate(columns)
+            ],
+            [
+                pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
+                for i in range(len(columns))
+            ],
+        )
 
     def _stage(self, raw: pl.DataFrame) -> pl.DataFrame:
-        """Add t<i> (trimmed), z<i> (null-like) and n<i> (normalised) for every kept column,
-        trimming each cell once."""
-        if self._stage_exprs is None:
-            spellings = cells.sentinel_spellings(self._sentinels)
-            columns = self._plan.columns
-            self._stage_exprs = (
-                [cells.trimmed(spec.source).alias(f"t{i}") for i, spec in enumerate(columns)],
-                [
-                    pl.col(f"t{i}").is_in(self._null_spellings(spellings, spec)).alias(f"z{i}")
-                    for i, spec in enumerate(columns)
-                ],
-                [
-                    pl.when(pl.col(f"z{i}")).then(None).otherwise(pl.col(f"t{i}")).alias(f"n{i}")
-                    for i in range(len(columns))
-                ],
-            )
+        """Add t<i>, z<i> and n<i> for every kept column, trimming each cell once."""
         staged = raw
         for step in self._stage_exprs:
             staged = staged.with_columns(step)
@@ -158,7 +160,7 @@ class Cleaner:
         raw = raw.with_columns(pl.Series("__row", chunk.rows))
         staged = self._stage(raw)
         staged = staged.with_columns(self._convert_numbers(staged))
-        merged, finals = self._merging()
+        merged, finals = self._merged_exprs
         staged = staged.with_columns(merged)
         if finals:
             staged = staged.with_columns(finals)
@@ -196,20 +198,18 @@ class Cleaner:
 
     def _merging(self) -> tuple[list[pl.Expr], list[pl.Expr]]:
         """The m<i>/f<i> expressions: spelling merges, then neutralised formulas."""
-        if self._merged_exprs is None:
-            merged: list[pl.Expr] = []
-            finals: list[pl.Expr] = []
-            for i, spec in enumerate(self._plan.columns):
-                value = pl.col(f"v{i}")
-                if spec.merge:
-                    value = value.replace(list(spec.merge), list(spec.merge.values()))
-                if self._neutralises(i):
-                    merged.append(value.alias(f"m{i}"))
-                    finals.append(cells.neutralised(f"m{i}").alias(f"f{i}"))
-                else:
-                    merged.append(value.alias(f"f{i}"))
-            self._merged_exprs = (merged, finals)
-        return self._merged_exprs
+        merged: list[pl.Expr] = []
+        finals: list[pl.Expr] = []
+        for i, spec in enumerate(self._plan.columns):
+            value = pl.col(f"v{i}")
+            if spec.merge:
+                value = value.replace(list(spec.merge), list(spec.merge.values()))
+            if self._neutralises(i):
+                merged.append(value.alias(f"m{i}"))
+                finals.append(cells.neutralised(f"m{i}").alias(f"f{i}"))
+            else:
+                merged.append(value.alias(f"f{i}"))
+        return merged, finals
 
     def _blank_texts(self, staged: pl.DataFrame, blank: npt.NDArray[np.bool_]) -> pl.Series | None:
         """The old value of each dropped blank row: its cells joined with commas where one of
@@ -328,7 +328,7 @@ class Cleaner:
         masks are dropped before the next: one query of thousands of branches took far more
         than linear time to plan, and thousands of masks at once hundreds of MB. Adds each
         check's count to ``counts``."""
-        for group in self._groups():
+        for group in self._check_groups:
             masked = staged.select(*group.needed, *group.masks)
             sums = masked.select(group.sums).row(0)
             lazy = masked.lazy()
@@ -342,10 +342,8 @@ class Cleaner:
                 yield _collect_issues(branches)
 
     def _groups(self) -> list[_CheckGroup]:
-        """The checks in groups of ``BRANCHES_PER_QUERY`` (built on the first chunk)."""
-        if self._check_groups is not None:
-            return self._check_groups
-        checks = self._check_list = self._checks()
+        """The checks in groups of ``BRANCHES_PER_QUERY``."""
+        checks = self._check_list
         groups: list[_CheckGroup] = []
         for first in range(0, len(checks), BRANCHES_PER_QUERY):
             group = range(first, min(first + BRANCHES_PER_QUERY, len(checks)))
@@ -379,7 +377,6 @@ class Cleaner:
                     selections=tuple(selections),
                 )
             )
-        self._check_groups = groups
         return groups
 
 
