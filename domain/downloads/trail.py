@@ -99,8 +99,8 @@ class _Decision:
         column, code, severity, action = self.key
         pieces = [piece.decode() for piece in self.rows_text]
         if self.last is not None:
-            first, last = self.last
-            pieces.append(str(first) if first == last else f"[{first},{last}]")
+            first, last = np.array([self.last[0]]), np.array([self.last[1]])
+            pieces += _render_range_lists([(None, first, last)])
         rows = ",".join(pieces)
         changes = ",".join(
             f'{{"old":{_dumps(old)},"new":{_dumps(new)},"count":{count}}}'
@@ -185,12 +185,11 @@ class CompactTrail:
         decisions = frame.group_by(list(_KEYS), maintain_order=True).agg(pl.col("row"))
         lengths = decisions["row"].list.len().to_numpy()
         rows = np.split(decisions["row"].explode().to_numpy(), np.cumsum(lengths)[:-1])
-        full = [key for key in decisions.select(_KEYS).iter_rows() if self._is_full(key)]
+        keys = list(decisions.select(_KEYS).iter_rows())
+        full = [key for key in keys if self._is_full(key)]
         changes = self._count_changes(frame, full)
         pending: list[tuple[_Decision, np.ndarray, np.ndarray]] = []
-        for key, cells, decision_rows in zip(
-            decisions.select(_KEYS).iter_rows(), lengths, rows, strict=True
-        ):
+        for key, cells, decision_rows in zip(keys, lengths, rows, strict=True):
             decision = self._decision(key)
             decision.cells += int(cells)
             held = self._add_ranges(decision, decision_rows)
