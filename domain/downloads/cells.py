@@ -2,9 +2,9 @@
 
 Values are never changed to make them safe: the cleaned CSV holds the cleaned data exactly
 (neutralising formula-like cells is an engine option whose every change is in the trail), and
-the workbook writes formula-like strings as text cells (see :func:`text_cell` in
-:mod:`domain.downloads.excel_downloads`). What an xlsx file cannot hold at all (C0 control
-characters, cells longer than Excel's limit) is replaced or cut.
+the workbook writes every string as a text cell, never a formula (see
+:mod:`domain.downloads.xlsx_writer`). What an xlsx file cannot hold at all (C0 control
+characters, U+FFFE and U+FFFF, cells longer than Excel's limit) is replaced or cut.
 """
 
 from __future__ import annotations
@@ -14,8 +14,15 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Characters XML 1.0 (and so xlsx) cannot hold: C0 controls other than tab, newline, return.
-XML_ILLEGAL_PATTERN: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+# Characters XML 1.0 (and so xlsx) cannot hold: C0 controls other than tab, newline and
+# carriage return, and the two non-characters U+FFFE and U+FFFF.
+XML_ILLEGAL_CHARACTERS: Final = (
+    "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\ufffe\uffff"
+)
+XML_ILLEGAL_PATTERN: Final = (
+    "[" + "".join(f"\\x{{{ord(c):X}}}" for c in XML_ILLEGAL_CHARACTERS) + "]"
+)
+_REPLACE_ILLEGAL: Final = {ord(c): "\ufffd" for c in XML_ILLEGAL_CHARACTERS}
 
 
 def _is_string(values: pa.Array | pa.ChunkedArray) -> bool:
@@ -23,7 +30,7 @@ def _is_string(values: pa.Array | pa.ChunkedArray) -> bool:
 
 
 def strip_xml_illegal(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Replace characters an xlsx file cannot store with U+FFFD (openpyxl refuses them)."""
+    """Replace characters an xlsx file cannot store with U+FFFD (XML parsers refuse them)."""
     if not _is_string(values):
         return values
     return pc.replace_substring_regex(values, XML_ILLEGAL_PATTERN, "\ufffd")
@@ -43,5 +50,4 @@ def prepare_for_xlsx(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunke
 
 def prepare_text_for_xlsx(value: str) -> str:
     """:func:`prepare_for_xlsx` for one Python string (small sheets: summary, findings)."""
-    prepared = prepare_for_xlsx(pa.array([value], pa.string()))
-    return str(prepared[0].as_py())
+    return value.translate(_REPLACE_ILLEGAL)[:XLSX_MAX_CELL_CHARS]

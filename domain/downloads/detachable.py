@@ -1,6 +1,6 @@
 """A write-only stream that a writer may keep using after its artifact is finished or failed.
 
-A zip writer (openpyxl's workbook) that fails half-way, on a full disk for instance, stays
+A zip writer (the workbook's) that fails half-way, on a full disk for instance, stays
 referenced by the traceback; when it is collected its ``ZipFile.__del__`` writes the central
 directory to a file the sink has already closed, and Python prints that second error behind
 the caller's back. Once :meth:`DetachableStream.detach` is called, or once a write has failed,
@@ -19,6 +19,10 @@ class DetachableStream:
 
     def detach(self) -> None:
         self._target = None
+
+    def close(self) -> None:
+        """The same as :meth:`detach`: the target is the caller's to close."""
+        self.detach()
 
     def write(self, data: Any) -> int:
         size = len(memoryview(data).cast("B"))

@@ -1,14 +1,13 @@
-"""The Excel workbook report, written with openpyxl's write-only mode (rows go to disk as they
-are appended; the workbook is never held whole).
+"""The Excel workbook report, streamed by :mod:`domain.downloads.xlsx_writer` (rows go into
+the file as they are appended; the workbook is never held whole).
 
 Sheets: Summary, Issues, Row issues, Column profile, Cleaned data. Every sheet has a frozen,
 bold header row, set column widths and, where a severity is shown, a fill colour per severity
 (per cell on the small sheets; on Row issues through conditional-formatting rules on the
 Severity column, which cost nothing per row).
 
-Caps (openpyxl writes roughly 100,000 cells per second, so the caps keep the workbook's share of
-an ``analyze`` run to about one second whatever the input size, and far below Excel's
-1,048,576-row limit):
+Caps (they keep the workbook a preview that opens at once, and far below Excel's
+1,048,576-row limit; the other downloads hold everything):
 
 * Issues and Column profile: at most :data:`TABLE_SHEET_MAX_ROWS` rows.
 * Row issues: the first :data:`ROW_ISSUES_SHEET_MAX_ROWS` row-level issues.
@@ -26,20 +25,11 @@ row trail download (Parquet) has every row-level issue, the CSV the full cleaned
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, BinaryIO, Final
 
 import pyarrow as pa
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.formatting.rule import Rule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.differential import DifferentialStyle
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from domain.artifacts import ArtifactSink, ArtifactSpec, WrittenArtifact
 from domain.downloads.cells import prepare_for_xlsx, prepare_text_for_xlsx
@@ -47,9 +37,18 @@ from domain.downloads.content import ReportContent
 from domain.downloads.detachable import DetachableStream
 from domain.downloads.entries import choose_sink, describe_download, report_xlsx_spec
 from domain.downloads.typed_cells import typed_values
+from domain.downloads.xlsx_writer import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    Sheet,
+    Style,
+    Styled,
+    ValueFills,
+    XlsxWriter,
+)
 
-EXCEL_MAX_ROWS: Final = 1_048_576
-EXCEL_MAX_COLUMNS: Final = 16_384  # column XFD; wider tables are cut (the CSV has them all)
+EXCEL_MAX_ROWS: Final = MAX_ROWS
+EXCEL_MAX_COLUMNS: Final = MAX_COLUMNS  # column XFD; wider tables are cut (the CSV has them all)
 TABLE_SHEET_MAX_ROWS: Final = 10_000
 ROW_ISSUES_SHEET_MAX_ROWS: Final = 5_000
 CLEANED_SHEET_MAX_CELLS: Final = 50_000
@@ -68,11 +67,11 @@ SEVERITY_FILLS: Final = {
     "low": "DDEBF7",
     "info": "EDEDED",
 }
-_HEADER_FONT: Final = Font(bold=True)
-_HEADER_FILL: Final = PatternFill("solid", fgColor="D9D9D9")
-_NOTE_FONT: Final = Font(italic=True, color="7F7F7F")
-_WRAP: Final = Alignment(wrap_text=True, vertical="top")
-_FILLS: Final = {name: PatternFill("solid", fgColor=rgb) for name, rgb in SEVERITY_FILLS.items()}
+_HEADER: Final = Style(bold=True, fill="D9D9D9")
+_NOTE: Final = Style(italic=True, color="7F7F7F")
+_WRAP: Final = Style(wrap=True)
+_SEVERITIES: Final = {name: Style(fill=rgb) for name, rgb in SEVERITY_FILLS.items()}
+_TOOL: Final = "clean-my-data"
 
 ROW_ISSUE_HEADER: Final = ("Row", "Column", "Code", "Severity", "Old value", "New value", "Action")
 
@@ -82,52 +81,25 @@ def cleaned_preview_rows(column_count: int) -> int:
     return max(1, min(CLEANED_SHEET_MAX_ROWS, CLEANED_SHEET_MAX_CELLS // max(1, column_count)))
 
 
-def text_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
-    """``value``, or a text cell holding it where openpyxl would store it as a formula."""
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"  # the string as it is, shown as text
-        return cell
-    return value
-
-
-def _append(sheet: WriteOnlyWorksheet, values: Sequence[Any]) -> None:
-    sheet.append([text_cell(sheet, value) for value in values])
-
-
 def _start_sheet(
-    workbook: Workbook, title: str, header: Sequence[str], widths: Sequence[float]
-) -> WriteOnlyWorksheet:
-    sheet: WriteOnlyWorksheet = workbook.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate(widths, start=1):
-        # present at run time on write-only sheets; missing from the openpyxl stubs
-        sheet.column_dimensions[get_column_letter(index)].width = width  # type: ignore[attr-defined]
-    cells = []
-    for label in header:
-        cell = WriteOnlyCell(sheet, value=label)
-        if isinstance(label, str) and label.startswith("="):
-            cell.data_type = "s"
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cells.append(cell)
-    sheet.append(cells)
+    writer: XlsxWriter,
+    title: str,
+    header: Sequence[str],
+    widths: Sequence[float],
+    fills: ValueFills | None = None,
+) -> Sheet:
+    sheet = writer.add_sheet(title, widths, fills)
+    sheet.append([Styled(label, _HEADER) for label in header])
     return sheet
 
 
-def _append_note(sheet: WriteOnlyWorksheet, text: str) -> None:
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"
-    cell.font = _NOTE_FONT
-    sheet.append([cell])
+def _append_note(sheet: Sheet, text: str) -> None:
+    sheet.append([Styled(text, _NOTE)])
 
 
-def _severity_cell(sheet: WriteOnlyWorksheet, severity: str) -> Cell:
-    cell = WriteOnlyCell(sheet, value=severity)
-    fill = _FILLS.get(severity)
-    if fill is not None:
-        cell.fill = fill
-    return cell
+def _severity_cell(severity: str) -> Any:
+    style = _SEVERITIES.get(severity)
+    return severity if style is None else Styled(severity, style)
 
 
 def _text(value: Any) -> Any:
@@ -138,8 +110,8 @@ def _text(value: Any) -> Any:
     return prepare_text_for_xlsx(str(value))
 
 
-def _write_summary(workbook: Workbook, final_object: Mapping[str, Any], notes: list[str]) -> None:
-    sheet = _start_sheet(workbook, SHEET_SUMMARY, ("Item", "Value"), (28, 110))
+def _write_summary(writer: XlsxWriter, final_object: Mapping[str, Any], notes: list[str]) -> None:
+    sheet = _start_sheet(writer, SHEET_SUMMARY, ("Item", "Value"), (28, 110))
     report = final_object["report"]
     summary = report["analysisSummary"]
     source, shape, scores = summary["source"], summary["shape"], summary["scores"]
@@ -162,26 +134,22 @@ def _write_summary(workbook: Workbook, final_object: Mapping[str, Any], notes: l
         ("Row-level issues", report["rowLevelIssuesTotal"]),
     ]
     for label, value in rows:
-        _append(sheet, [label, _text(value)])
-    summary_cell = WriteOnlyCell(sheet, value=_text(report["executiveSummary"]))
-    summary_cell.data_type = "s"
-    summary_cell.alignment = _WRAP
-    sheet.append(["Executive summary", summary_cell])
+        sheet.append([label, _text(value)])
+    sheet.append(["Executive summary", Styled(_text(report["executiveSummary"]), _WRAP)])
     for severity, count in report["issueSummary"]["by_severity"].items():
-        sheet.append([_severity_cell(sheet, severity), count])
+        sheet.append([_severity_cell(severity), count])
     for note in notes:
         _append_note(sheet, note)
 
 
-def _write_issues(workbook: Workbook, issues: Sequence[Mapping[str, Any]]) -> None:
+def _write_issues(writer: XlsxWriter, issues: Sequence[Mapping[str, Any]]) -> None:
     header = ("Severity", "Code", "Column", "Count", "Message", "Sample rows")
-    sheet = _start_sheet(workbook, SHEET_ISSUES, header, (11, 28, 24, 10, 90, 30))
+    sheet = _start_sheet(writer, SHEET_ISSUES, header, (11, 28, 24, 10, 90, 30))
     for issue in issues[:TABLE_SHEET_MAX_ROWS]:
         sample = ", ".join(str(row) for row in issue.get("sample_rows", []))
-        _append(
-            sheet,
+        sheet.append(
             [
-                _severity_cell(sheet, str(issue["severity"])),
+                _severity_cell(str(issue["severity"])),
                 _text(issue["code"]),
                 _text(issue.get("column")),
                 issue.get("count"),
@@ -203,31 +171,14 @@ def _row_issue_rows(batches: Iterable[pa.RecordBatch]) -> Iterator[list[Any]]:
         yield from (list(row) for row in zip(*columns, strict=True))
 
 
-def _colour_severity_column(sheet: WriteOnlyWorksheet, column: int, last_row: int) -> None:
-    """One conditional-formatting rule per severity over the column (no per-cell styles)."""
-    letter = get_column_letter(column)
-    cells = f"{letter}2:{letter}{max(2, last_row)}"
-    for severity, rgb in SEVERITY_FILLS.items():
-        # differential (conditional) fills: Excel paints a solid dxf fill with bgColor
-        fill = PatternFill("solid", fgColor=rgb, bgColor=rgb)
-        rule = Rule(
-            type="cellIs",
-            operator="equal",
-            formula=[f'"{severity}"'],
-            dxf=DifferentialStyle(fill=fill),
-        )
-        # set up by Worksheet._setup on write-only sheets too; missing from the openpyxl stubs
-        sheet.conditional_formatting.add(cells, rule)  # type: ignore[attr-defined]
-
-
-def _write_row_issues(workbook: Workbook, content: ReportContent) -> None:
-    sheet = _start_sheet(workbook, SHEET_ROW_ISSUES, ROW_ISSUE_HEADER, (9, 22, 24, 10, 30, 30, 24))
+def _write_row_issues(writer: XlsxWriter, content: ReportContent) -> None:
     shown = min(content.row_issue_total, ROW_ISSUES_SHEET_MAX_ROWS)
-    _colour_severity_column(sheet, ROW_ISSUE_HEADER.index("Severity") + 1, shown + 1)
-    written = 0
-    for row in islice(_row_issue_rows(content.row_issues()), shown):
-        _append(sheet, row)
-        written += 1
+    # one conditional-formatting rule per severity over the column (no per-cell styles)
+    fills = ValueFills(ROW_ISSUE_HEADER.index("Severity") + 1, 2, shown + 1, SEVERITY_FILLS)
+    widths = (9, 22, 24, 10, 30, 30, 24)
+    sheet = _start_sheet(writer, SHEET_ROW_ISSUES, ROW_ISSUE_HEADER, widths, fills)
+    sheet.append_rows(islice(_row_issue_rows(content.row_issues()), shown))
+    written = sheet.rows - 1
     if content.row_issue_total > written:
         _append_note(
             sheet,
@@ -236,7 +187,7 @@ def _write_row_issues(workbook: Workbook, content: ReportContent) -> None:
         )
 
 
-def _write_columns(workbook: Workbook, columns: Sequence[Mapping[str, Any]]) -> None:
+def _write_columns(writer: XlsxWriter, columns: Sequence[Mapping[str, Any]]) -> None:
     header = (
         "Column",
         "Original name",
@@ -251,15 +202,14 @@ def _write_columns(workbook: Workbook, columns: Sequence[Mapping[str, Any]]) -> 
         "Top values",
     )
     widths = (24, 24, 11, 10, 10, 10, 10, 10, 16, 16, 50)
-    sheet = _start_sheet(workbook, SHEET_COLUMNS, header, widths)
+    sheet = _start_sheet(writer, SHEET_COLUMNS, header, widths)
     for column in columns[:TABLE_SHEET_MAX_ROWS]:
         stats = column.get("stats", {})
         top = ", ".join(f"{item['value']} ({item['count']})" for item in column["top_values"][:5])
         distinct = (
             f"~{column['distinct']}" if column["distinct_is_estimate"] else column["distinct"]
         )
-        _append(
-            sheet,
+        sheet.append(
             [
                 _text(column["name"]),
                 _text(column["original_name"]),
@@ -287,12 +237,12 @@ def _columns_note(total: int) -> str:
     )
 
 
-def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
+def _write_cleaned(writer: XlsxWriter, content: ReportContent) -> None:
     preview = content.cleaned_preview
     if preview.num_columns > EXCEL_MAX_COLUMNS:
         preview = preview.select(range(EXCEL_MAX_COLUMNS))
     header = [prepare_text_for_xlsx(name) for name in preview.column_names]
-    sheet = _start_sheet(workbook, SHEET_CLEANED, header, [18.0] * len(header))
+    sheet = _start_sheet(writer, SHEET_CLEANED, header, [18.0] * len(header))
     limit = cleaned_preview_rows(len(header))
     head = preview.slice(0, limit)
     kinds = {
@@ -303,8 +253,7 @@ def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
         typed_values(prepare_for_xlsx(column).to_pylist(), kinds.get(name, "text"))
         for name, column in zip(preview.column_names, head.columns, strict=True)
     ]
-    for row in zip(*columns, strict=True):
-        _append(sheet, row)
+    sheet.append_rows(zip(*columns, strict=True))
     if content.cleaned_row_total > head.num_rows:
         _append_note(
             sheet,
@@ -313,22 +262,6 @@ def _write_cleaned(workbook: Workbook, content: ReportContent) -> None:
         )
     if content.cleaned_preview.num_columns > EXCEL_MAX_COLUMNS:
         _append_note(sheet, _columns_note(content.cleaned_preview.num_columns))
-
-
-def _discard_sheets(workbook: Workbook) -> None:
-    """After a failed save: close each write-only sheet's row writer and remove its temporary
-    file now, while that file is open; collected later, a writer would write to a closed file
-    and Python would print that error behind the caller's back."""
-    for sheet in workbook.worksheets:
-        rows = getattr(sheet, "_rows", None)
-        writer = getattr(sheet, "_writer", None)
-        with contextlib.suppress(Exception):
-            if rows is not None:
-                rows.close()
-        with contextlib.suppress(Exception):
-            if writer is not None:
-                writer.close()
-                writer.cleanup()
 
 
 def write_excel_report(
@@ -358,20 +291,20 @@ def write_excel_report(
         notes.append(_columns_note(content.cleaned_preview.num_columns))
 
     def write(stream: BinaryIO) -> None:
-        workbook = Workbook(write_only=True)
-        _write_summary(workbook, content.final_object, notes)
-        _write_issues(workbook, report["issues"])
-        _write_row_issues(workbook, content)
-        _write_columns(workbook, report["analysisSummary"]["columns"])
-        _write_cleaned(workbook, content)
         target = DetachableStream(stream)
+        writer = XlsxWriter(target, creator=_TOOL)
         try:
-            workbook.save(target)
+            _write_summary(writer, content.final_object, notes)
+            _write_issues(writer, report["issues"])
+            _write_row_issues(writer, content)
+            _write_columns(writer, report["analysisSummary"]["columns"])
+            _write_cleaned(writer, content)
+            writer.close()
         except BaseException:
-            _discard_sheets(workbook)
+            writer.abandon()
             raise
         finally:
-            target.detach()  # a failed save's zip writer, collected later, writes nowhere
+            target.detach()  # a failed zip writer, collected later, writes nowhere
 
     return sink.write_artifact(spec, write)
 
