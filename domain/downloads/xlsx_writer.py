@@ -57,6 +57,8 @@ _ESCAPES: Final = {
 # Excel reads "_x" + four hex digits + "_" in text as an escaped character; a literal one is
 # written with its underscore escaped, so that it reads back as it was
 _EXCEL_ESCAPE: Final = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_NEEDS_ESCAPE: Final = re.compile("[" + re.escape("".join(map(chr, _ESCAPES))) + "]")
+_BUFFERED_ROWS: Final = 256  # rows joined into one write of the zip entry
 _ATTRIBUTE_ESCAPES: Final = {**_ESCAPES, ord('"'): "&quot;"}
 
 
@@ -111,7 +113,7 @@ def escape_text(value: str) -> str:
     """``value`` as XML character data an xlsx file can hold, read back by Excel as it is."""
     if "_x" in value:
         value = _EXCEL_ESCAPE.sub(r"_x005F_\1", value)
-    return value.translate(_ESCAPES)
+    return value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
 def _attribute(value: str) -> str:
@@ -219,6 +221,7 @@ class Sheet:
         self._fills = fills
         self._rows = 0
         self._letters: list[str] = []
+        self._pending: list[str] = []
         self._date = f' s="{styles.cell(_DATE)}"'
         self._datetime = f' s="{styles.cell(_DATETIME)}"'
         columns = "".join(
@@ -258,7 +261,9 @@ class Sheet:
                 continue
             reference = f"{letters[index]}{number}"
             cells.append(self._cell(reference, value, ""))
-        self._write(f'<row r="{number}">{"".join(cells)}</row>')
+        self._pending.append(f'<row r="{number}">{"".join(cells)}</row>')
+        if len(self._pending) >= _BUFFERED_ROWS:
+            self._flush()
 
     def append_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         for row in rows:
@@ -293,6 +298,7 @@ class Sheet:
         return _text_cell(reference, str(value), style)
 
     def finish(self) -> None:
+        self._flush()
         tail = "</sheetData>"
         if self._fills is not None and self._fills.fills:
             tail += self._conditional(self._fills)
@@ -309,6 +315,11 @@ class Sheet:
             for priority, (value, rgb) in enumerate(fills.fills.items(), start=1)
         )
         return f'<conditionalFormatting sqref="{area}">{rules}</conditionalFormatting>'
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write("".join(self._pending))
+            self._pending.clear()
 
     def _write(self, text: str) -> None:
         self._entry.write(text.encode("utf-8"))
