@@ -1,11 +1,12 @@
 """A streaming writer of xlsx workbooks (SpreadsheetML in a zip), for the workbook report.
 
 Each sheet's XML goes straight into its zip entry as its rows are appended: nothing is held
-whole, and a cell costs one string format instead of a cell object (about ten times faster
-than a general-purpose library's write-only mode). What it writes:
+whole, and a cell costs one string format instead of a cell object (the report's workbook is
+written six to eight times faster than by openpyxl's write-only mode). What it writes:
 
 * strings as inline strings (never formulas: a string starting with ``=`` is text), with
-  ``& < >`` escaped and the characters XML 1.0 cannot hold replaced by U+FFFD;
+  ``& < >`` escaped and the characters XML 1.0 cannot hold (and lone surrogates, which
+  UTF-8 cannot) replaced by U+FFFD;
 * ``int`` and finite ``float`` as numbers, ``bool`` as booleans; other floats as their text;
 * ``date`` and ``datetime`` (naive) as Excel serial numbers with a date format; dates before
   1900-03-01, where Excel's calendar is not the real one, as ISO text;
@@ -49,6 +50,7 @@ _PAGE_MARGINS: Final = (
 
 _ESCAPES: Final = {
     **{ord(c): "\ufffd" for c in XML_ILLEGAL_CHARACTERS},
+    **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),  # lone surrogates
     ord("&"): "&amp;",
     ord("<"): "&lt;",
     ord(">"): "&gt;",
@@ -128,7 +130,7 @@ def _formula_text(value: str) -> str:
 
 def _text_cell(reference: str, text: str, style: str) -> str:
     escaped = escape_text(text)
-    space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+    space = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace()) else ""
     return f'<c r="{reference}"{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 

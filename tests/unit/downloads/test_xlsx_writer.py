@@ -176,6 +176,19 @@ def test_a_stream_that_cannot_seek_is_enough() -> None:
     assert [c.value for c in sheet[1]] == ["x", 1]
 
 
+class _Label(str):
+    pass
+
+
+def test_any_python_text_is_written() -> None:
+    buffer = io.BytesIO()
+    writer = XlsxWriter(buffer)
+    writer.add_sheet("Data").append(["bad \udce9 byte", _Label(""), _Label("label"), "x"])
+    writer.close()
+    row = [c.value for c in load_workbook(io.BytesIO(buffer.getvalue()))["Data"][1]]
+    assert row == ["bad \ufffd byte", None, "label", "x"]
+
+
 def test_limits_are_refused_with_a_clear_error() -> None:
     writer = XlsxWriter(io.BytesIO())
     with pytest.raises(ValueError, match="cannot be a sheet name"):
