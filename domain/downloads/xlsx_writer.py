@@ -345,13 +345,9 @@ class Writable(Protocol):
 
 
 class XlsxWriter:
-    """Write a workbook into ``stream`` (write-only; need not be seekable)::
-
-    writer = XlsxWriter(stream)
-    sheet = writer.add_sheet("Summary", widths=(28, 110))
-    sheet.append(["Item", "Value"])
-    writer.close()
-    """
+    """Write a workbook into ``stream`` (write-only; need not be seekable): :meth:`add_sheet`
+    for each sheet in order, rows with :meth:`Sheet.append`, then :meth:`close` (or
+    :meth:`abandon` after a failure)."""
 
     def __init__(self, stream: Writable, *, creator: str = "") -> None:
         self._zip = zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED)
@@ -364,8 +360,15 @@ class XlsxWriter:
         self, title: str, widths: Sequence[float] = (), fills: ValueFills | None = None
     ) -> Sheet:
         """Finish the current sheet, if any, and start the next one."""
-        if not 1 <= len(title) <= 31 or any(c in title for c in "[]:*?/\\"):
+        if (
+            not 1 <= len(title) <= 31
+            or any(c in title for c in "[]:*?/\\")
+            or title.startswith("'")
+            or title.endswith("'")
+        ):
             raise ValueError(f"{title!r} cannot be a sheet name")
+        if title.casefold() in (t.casefold() for t in self._titles):
+            raise ValueError(f"the workbook already has a sheet named {title!r}")
         self._finish_sheet()
         self._titles.append(title)
         entry = self._zip.open(self._info(f"xl/worksheets/sheet{len(self._titles)}.xml"), "w")
@@ -374,6 +377,8 @@ class XlsxWriter:
 
     def close(self) -> None:
         """Finish the last sheet and write the workbook's other parts."""
+        if not self._titles:
+            raise ValueError("a workbook needs at least one sheet")
         self._finish_sheet()
         count = len(self._titles)
         sheets = "".join(

@@ -193,6 +193,13 @@ def test_limits_are_refused_with_a_clear_error() -> None:
     writer = XlsxWriter(io.BytesIO())
     with pytest.raises(ValueError, match="cannot be a sheet name"):
         writer.add_sheet("a/b")
+    with pytest.raises(ValueError, match="cannot be a sheet name"):
+        writer.add_sheet("'quoted'")
+    with pytest.raises(ValueError, match="at least one sheet"):
+        writer.close()
+    writer.add_sheet("Data")
+    with pytest.raises(ValueError, match="already has a sheet"):
+        writer.add_sheet("data")
     with pytest.raises(ValueError, match="at most 16,384 columns"):
         writer.add_sheet("Wide").append([1] * (MAX_COLUMNS + 1))
     with pytest.raises(ValueError, match="outside"):
