@@ -1,9 +1,9 @@
 """Hostile input through the real ``clean-my-data analyze`` (MariaDB, staging, then the relay).
 
-- The engine's hostile corpus (``tests/hostile/cases.py``, 48 cases): each run ends with a clear
-  one-line error and nothing staged or committed, or with a report; never a traceback, a hang or
-  a file written outside the staging directory (the working directory, TMPDIR and the input's
-  directory stay as they were).
+- The engine's hostile corpus (``tests/hostile/cases.py``): each run ends with a clear
+  one-line error and nothing staged or committed, or with a report whose workbook is
+  well-formed XML; never a traceback, a hang or a file written outside the staging directory
+  (the working directory, TMPDIR and the input's directory stay as they were).
 - Hostile file names (``../``, unicode, control characters, 2,000-character paths) and analysis
   ids (slashes, ``..``, too long): refused in one line, or stored under a sanitised key inside
   the configured prefix.
@@ -19,10 +19,12 @@ import io
 import json
 import re
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
@@ -127,6 +129,24 @@ def check_case(base: Harness, root: Path, index: int, case: HostileCase) -> list
             problems.append(f"{case.name}: malformed final object")
         if len(staged) != KINDS or committed != (1, KINDS, KINDS) or errors:
             problems.append(f"{case.name}: report with staged {staged}, rows {committed}")
+        problems.extend(
+            f"{case.name}: {problem}"
+            for name in staged
+            if name.endswith(".xlsx")
+            for problem in malformed_parts(tenant.staging / name)
+        )
+    return problems
+
+
+def malformed_parts(workbook: Path) -> list[str]:
+    """The parts of a workbook that are not well-formed XML (Excel refuses such a file)."""
+    problems = []
+    with zipfile.ZipFile(workbook) as archive:
+        for name in archive.namelist():
+            try:
+                ElementTree.fromstring(archive.read(name))
+            except ElementTree.ParseError as exc:
+                problems.append(f"{name} of the workbook is not well-formed XML: {exc}")
     return problems
 
 

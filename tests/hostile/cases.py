@@ -186,6 +186,12 @@ def _table(path: Path) -> None:
     path.write_text("id,name\n1,Ann\n")
 
 
+def _xml_non_characters(path: Path) -> None:
+    """Cells an XML file cannot hold as they are (U+FFFE, U+FFFF) and text Excel would read as
+    an escape (``_x0041_``): the workbook must stay well-formed and read back as written."""
+    path.write_text("id,name,note\n1,a\uffffb,x_x0041_y\n2,\ufffe,plain\n3,ok,<&>\n")
+
+
 def _shared_string_bomb(path: Path) -> None:
     write_xlsx_parts(path, shared_string_bytes=64 << 20)
 
@@ -258,6 +264,7 @@ CASES: tuple[HostileCase, ...] = (
     HostileCase("dev_urandom.csv", "error", "not a regular file", build=_device("/dev/urandom")),
     HostileCase("workbook_named.csv", "report", build=_workbook_named_csv),
     HostileCase(CONTROL_NAME, "report", build=_table),
+    HostileCase("xml_non_characters.csv", "report", build=_xml_non_characters),
     HostileCase("shared_string_bomb.xlsx", "error", "longer than", build=_shared_string_bomb),
     HostileCase("whitespace_bomb.xlsx", "error", "whitespace run", build=_whitespace_bomb),
     HostileCase("markup_bomb.xlsx", "error", "decompresses", build=_markup_bomb),
