@@ -19,12 +19,10 @@ import io
 import json
 import re
 import subprocess
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
@@ -35,6 +33,7 @@ from outbox.keys import MAX_KEY_LENGTH
 from tests.e2e.harness import CLI, EXAMPLE, PREFIX, Harness, build_harness, non_log_lines
 from tests.hostile.cases import CASES, FILES, HostileCase
 from tests.support.seaweed import S3Server
+from tests.support.workbooks import malformed_parts
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
 
@@ -135,18 +134,6 @@ def check_case(base: Harness, root: Path, index: int, case: HostileCase) -> list
             if name.endswith(".xlsx")
             for problem in malformed_parts(tenant.staging / name)
         )
-    return problems
-
-
-def malformed_parts(workbook: Path) -> list[str]:
-    """The parts of a workbook that are not well-formed XML (Excel refuses such a file)."""
-    problems = []
-    with zipfile.ZipFile(workbook) as archive:
-        for name in archive.namelist():
-            try:
-                ElementTree.fromstring(archive.read(name))
-            except ElementTree.ParseError as exc:
-                problems.append(f"{name} of the workbook is not well-formed XML: {exc}")
     return problems
 
 
