@@ -240,6 +240,51 @@ def test_a_body_that_stalls_is_cut_off(service: Service) -> None:
         assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
 
 
+def _multipart(name: str, data: bytes) -> tuple[bytes, dict[str, str]]:
+    request = httpx.Request("POST", "http://test/", files={"file": (name, data, "text/csv")})
+    body = request.read()
+    return body, {"content-type": request.headers["content-type"], "content-length": str(len(body))}
+
+
+def test_a_slow_multipart_upload_that_never_stalls_is_accepted(service: Service) -> None:
+    # sent over about 5 times API_BODY_TIMEOUT_SECONDS, never pausing as long as it
+    body, headers = _multipart("slow.csv", ORDERS)
+    pieces = 10
+    size = -(-len(body) // pieces)
+
+    def trickle():
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+            time.sleep(1.0)
+
+    answer = service.client("ann").post(
+        "/api/v1/analyses", content=trickle(), headers=headers, params={"analysis_id": "steady"}
+    )
+    assert answer.status_code == 202, answer.text
+    job = answer.json()["job"]
+    assert job["input"]["file_name"] == "slow.csv"
+    assert job["input"]["size_bytes"] == len(ORDERS)
+
+
+def test_a_multipart_body_that_stalls_is_cut_off_and_nothing_is_kept(service: Service) -> None:
+    body, headers = _multipart("stalls.csv", ORDERS)
+
+    def trickle():
+        yield body[: len(body) // 2]
+        time.sleep(4)  # API_BODY_TIMEOUT_SECONDS is 2
+        yield body[len(body) // 2 :]
+
+    try:
+        answer = service.client("ann").post(
+            "/api/v1/analyses", content=trickle(), headers=headers, params={"analysis_id": "stall"}
+        )
+        _is_problem(answer, 408)
+    except httpx.HTTPError:
+        pass  # the server closed the connection before the client finished sending
+    _is_problem(service.client("ann").get("/api/v1/analyses/stall"), 404)
+    assert _input_files(service) == []
+
+
 def test_auditor_history_downloads_stats_and_requeue(service: Service) -> None:
     ann, aud = service.client("ann"), service.client("aud")
     assert _submit(ann, ORDERS, analysis_id="audited").status_code == 202
