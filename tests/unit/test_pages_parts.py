@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from starlette.requests import Request
 
 from clean_my_data.web.pages import charts
 from clean_my_data.web.pages.auditor import age_text
+from clean_my_data.web.pages.common import FORM_MAX_BYTES, PageError, read_form
 from clean_my_data.web.pages.login import safe_next
 from clean_my_data.web.pages.sessions import Session, csrf_matches, same_origin
 
@@ -109,3 +113,62 @@ def test_failures_chart_sums_hours_per_error_class() -> None:
 )
 def test_relay_ages_read_in_the_largest_whole_unit(seconds: float, expected: str) -> None:
     assert age_text(seconds) == expected
+
+
+def _posted(headers: dict[str, str], chunks: list[bytes]) -> tuple[Request, list[int]]:
+    """A request whose body arrives as ``chunks``; the list counts the chunks read."""
+    read: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        index = len(read)
+        read.append(index)
+        if index >= len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[index], "more_body": index + 1 < len(chunks)}
+
+    request = _request(headers)
+    return Request(request.scope, receive), read
+
+
+def test_a_page_form_is_read_as_url_encoded_fields() -> None:
+    body = b"csrf_token=a%2Bb&token=cmd_%C3%A9+x&next="
+    request, _ = _posted(
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, [body[:7], body[7:]]
+    )
+    form = asyncio.run(read_form(request))
+    assert list(form.multi_items()) == [("csrf_token", "a+b"), ("token", "cmd_é x"), ("next", "")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks", "status", "most_read"),
+    [
+        # a file upload to a page (login included) is refused before a byte of it is read
+        ({"Content-Type": "multipart/form-data; boundary=x"}, [b"--x\r\n" * 10], 415, 0),
+        ({"Content-Type": "text/plain"}, [b"token=x"], 415, 0),
+        ({}, [b"token=x"], 415, 0),
+        (
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Content-Length": str(FORM_MAX_BYTES + 1),
+            },
+            [b"t=" + b"x" * FORM_MAX_BYTES],
+            413,
+            0,
+        ),
+        # without a Content-Length the body is read only until it passes the limit
+        (
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            [b"x" * 16384] * 1000,
+            413,
+            FORM_MAX_BYTES // 16384 + 1,
+        ),
+    ],
+)
+def test_a_page_form_that_is_not_a_small_url_encoded_form_is_refused(
+    headers: dict[str, str], chunks: list[bytes], status: int, most_read: int
+) -> None:
+    request, read = _posted(headers, chunks)
+    with pytest.raises(PageError) as raised:
+        asyncio.run(read_form(request))
+    assert raised.value.status == status
+    assert len(read) <= most_read

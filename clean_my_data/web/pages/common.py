@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from clean_my_data.web.auth import CAN_AUDIT, LOCAL_PRINCIPAL
 from clean_my_data.web.pages.sessions import (
@@ -24,6 +25,8 @@ from outbox.access import Principal
 
 WEB_DIR: Final = Path(__file__).resolve().parent.parent
 TEMPLATES: Final = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+FORM_MEDIA_TYPE: Final = "application/x-www-form-urlencoded"
+FORM_MAX_BYTES: Final = 64 * 1024  # a page form holds a token, a CSRF token and a few fields
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'{connect}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -90,10 +93,30 @@ async def page_principal(request: Request) -> Principal:
     return session.principal
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted page form: URL-encoded only (no page sends files) and at most
+    :data:`FORM_MAX_BYTES`, read before anything is parsed, so no visitor, logged in or not,
+    can make the server spool a body to disk or hold a large one in memory."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != FORM_MEDIA_TYPE:
+        raise PageError(415, "This form was refused: it was not sent as a page form.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > FORM_MAX_BYTES:
+        raise PageError(413, "This form was refused: it is too large.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_MAX_BYTES:
+            raise PageError(413, "This form was refused: it is too large.")
+    fields: list[tuple[str, str | UploadFile]] = []
+    fields.extend(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return FormData(fields)
+
+
 async def checked_form(request: Request) -> tuple[FormData, Session]:
     """The posted form, refused unless it comes from this origin with the session's token."""
     session = await load_session(request)
-    form = await request.form()
+    form = await read_form(request)
     sent = form.get(CSRF_FIELD)
     if (
         session.fresh
