@@ -1,9 +1,11 @@
 """Engine alone: throughput and peak RSS of analyze_input + one full iter_cleaned.
 
-    .venv/bin/python bench/bench_engine.py --mb 200 [--seed 0] [--keep DIR]
+    .venv/bin/python bench/bench_engine.py --mb 200 [--profile generator|export] [--seed 0]
+        [--keep DIR]
 
-Generates a deterministic dirty CSV (bench/dirty_data.py) into a temp dir, then runs pass 1
-and pass 2 and prints MB/s (input bytes / wall time of both passes), rows/s and peak RSS.
+Generates a deterministic dirty CSV (bench/dirty_data.py: the generator's, or the export-like
+one of bench_artifacts) into a temp dir, then runs pass 1 and pass 2 and prints MB/s (input
+bytes / wall time of both passes), rows/s, CPU time and peak RSS.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dirty_data import write_dirty_csv
+from bench.dirty_data import write_dirty_csv, write_export_csv
 from domain.engine import analyze_input
 
 
@@ -34,14 +36,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=200, help="input size in MB (10^6 bytes)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", choices=("generator", "export"), default="generator")
     parser.add_argument("--keep", type=Path, help="reuse/keep the input in this directory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
-        path = folder / f"dirty_{args.mb}mb_seed{args.seed}.csv"
+        prefix = "dirty" if args.profile == "generator" else "export"
+        path = folder / f"{prefix}_{args.mb}mb_seed{args.seed}.csv"
         if not path.exists():
             started = time.perf_counter()
-            write_dirty_csv(path, args.mb * 1_000_000, seed=args.seed)
+            write = write_dirty_csv if args.profile == "generator" else write_export_csv
+            write(path, args.mb * 1_000_000, seed=args.seed)
             took = time.perf_counter() - started
             print(f"generated {path.stat().st_size / 1e6:.0f} MB in {took:.1f} s")
         size = path.stat().st_size
