@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
+from clean_my_data.web.bodies import SMALL_BODY_MAX_BYTES
 from clean_my_data.web.pages import charts
 from clean_my_data.web.pages.auditor import age_text
-from clean_my_data.web.pages.common import FORM_MAX_BYTES, PageError, read_form
+from clean_my_data.web.pages.common import PageError, read_form
 from clean_my_data.web.pages.login import safe_next
 from clean_my_data.web.pages.sessions import Session, csrf_matches, same_origin
 
@@ -149,9 +150,9 @@ def test_a_page_form_is_read_as_url_encoded_fields() -> None:
         (
             {
                 "Content-Type": "application/x-www-form-urlencoded",
-                "Content-Length": str(FORM_MAX_BYTES + 1),
+                "Content-Length": str(SMALL_BODY_MAX_BYTES + 1),
             },
-            [b"t=" + b"x" * FORM_MAX_BYTES],
+            [b"t=" + b"x" * SMALL_BODY_MAX_BYTES],
             413,
             0,
         ),
@@ -160,7 +161,7 @@ def test_a_page_form_is_read_as_url_encoded_fields() -> None:
             {"Content-Type": "application/x-www-form-urlencoded"},
             [b"x" * 16384] * 1000,
             413,
-            FORM_MAX_BYTES // 16384 + 1,
+            SMALL_BODY_MAX_BYTES // 16384 + 1,
         ),
     ],
 )

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
 from clean_my_data.web.auth import CAN_AUDIT, LOCAL_PRINCIPAL
+from clean_my_data.web.bodies import BodyTooLargeError, read_small_body
 from clean_my_data.web.pages.sessions import (
     CSRF_FIELD,
     Session,
@@ -26,7 +27,6 @@ from outbox.access import Principal
 WEB_DIR: Final = Path(__file__).resolve().parent.parent
 TEMPLATES: Final = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 FORM_MEDIA_TYPE: Final = "application/x-www-form-urlencoded"
-FORM_MAX_BYTES: Final = 64 * 1024  # a page form holds a token, a CSRF token and a few fields
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'{connect}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -94,20 +94,16 @@ async def page_principal(request: Request) -> Principal:
 
 
 async def read_form(request: Request) -> FormData:
-    """The posted page form: URL-encoded only (no page sends files) and at most
-    :data:`FORM_MAX_BYTES`, read before anything is parsed, so no visitor, logged in or not,
-    can make the server spool a body to disk or hold a large one in memory."""
+    """The posted page form: URL-encoded only (no page sends files) and a small body (read with
+    a cap before anything is parsed), so no visitor, logged in or not, can make the server
+    spool a body to disk or hold a large one in memory."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != FORM_MEDIA_TYPE:
         raise PageError(415, "This form was refused: it was not sent as a page form.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > FORM_MAX_BYTES:
-        raise PageError(413, "This form was refused: it is too large.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_MAX_BYTES:
-            raise PageError(413, "This form was refused: it is too large.")
+    try:
+        body = await read_small_body(request)
+    except BodyTooLargeError:
+        raise PageError(413, "This form was refused: it is too large.") from None
     fields: list[tuple[str, str | UploadFile]] = []
     fields.extend(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     return FormData(fields)

@@ -193,6 +193,15 @@ def test_oversize_upload_is_refused_and_nothing_is_kept(service: Service) -> Non
             yield big[start : start + 65536]
 
     _is_problem(ann.post("/api/v1/analyses", content=chunks(), params={"analysis_id": "big"}), 413)
+    document = b'{"upload_id": "x", "file_name": "' + b"a" * 100_000 + b'.csv"}'
+    for body in (document, iter([document])):  # with and without Content-Length
+        answer = ann.post(
+            "/api/v1/analyses",
+            content=body,
+            headers={"Content-Type": "application/json"},
+            params={"analysis_id": "big"},
+        )
+        _is_problem(answer, 413)
     _is_problem(ann.get("/api/v1/analyses/big"), 404)
     with service.engine().connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(analysis_jobs)).scalar() == 0
