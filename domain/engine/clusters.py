@@ -1,15 +1,16 @@
 """Inconsistent spellings of one category.
 
 Only variants that cannot mean different things are merged: values whose fingerprint (letter
-case folded, accents removed, runs of spaces made one, surrounding spaces dropped) is the same
-go into the most frequent spelling (ties: the smallest string). Values differing in a sign, a
-digit, punctuation or a word never share a fingerprint (``B+``/``B-``, ``fr,en``/``fr,es``,
-``1h 40m``/``1h 30m``).
+case folded, runs of spaces made one, surrounding spaces dropped) is the same go into the most
+frequent spelling (ties: a spelling in mixed case, then the smallest string). Values differing
+in a sign, a digit, punctuation, a word or an accent never share a fingerprint (``B+``/``B-``,
+``fr,en``/``fr,es``, ``1h 40m``/``1h 30m``, ``Peña``/``Pena``, ``año``/``ano``).
 
-Close spellings with different fingerprints are only suggested, never applied, and only where
-a rare value sits beside a much more frequent one that differs from it by a typo in one word
-(:func:`suggest_close_spellings`); never in code-like, list-like, numeric-like or duration-like
-columns. Works on the distinct values of a column with their counts, never on cells.
+Values that differ only in accents (:func:`suggest_accent_variants`) and close spellings
+(:func:`suggest_close_spellings`) are only suggested, never applied; close spellings only where
+a rare value sits beside a much more frequent one that differs from it by a typo in one word,
+never in code-like, list-like, numeric-like or duration-like columns. Works on the distinct
+values of a column with their counts, never on cells.
 """
 
 from __future__ import annotations
@@ -33,23 +34,27 @@ class Cluster:
 
 
 def fingerprint_expr(column: str) -> pl.Expr:
-    """Case folded, accents removed, whitespace runs made one space, trimmed."""
-    return (
-        pl.col(column)
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{Mn}", "")
-        .str.to_lowercase()
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
+    """Case folded, whitespace runs made one space, trimmed."""
+    return pl.col(column).str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def _without_accents(value: pl.Expr) -> pl.Expr:
+    return value.str.normalize("NFKD").str.replace_all(r"\p{Mn}", "")
 
 
 def find_clusters(values: pl.DataFrame) -> list[Cluster]:
-    """``values`` has columns ``value`` (str) and ``count`` (int)."""
+    """``values`` has columns ``value`` (str) and ``count`` (int). Each cluster goes into its
+    most frequent spelling; among equally frequent ones, into one in mixed case (``Köln`` over
+    ``KÖLN`` and ``köln``: upper- or lower-casing loses what the capitals tell), then the
+    smallest string."""
     if values.height < 2:
         return []
-    keyed = values.with_columns(fingerprint_expr("value").alias("key")).filter(pl.col("key") != "")
-    ranked = keyed.sort(["key", "count", "value"], descending=[False, True, False])
+    value = pl.col("value")
+    mixed = (value != value.str.to_lowercase()) & (value != value.str.to_uppercase())
+    keyed = values.with_columns(
+        fingerprint_expr("value").alias("key"), mixed.alias("mixed")
+    ).filter(pl.col("key") != "")
+    ranked = keyed.sort(["key", "count", "mixed", "value"], descending=[False, True, True, False])
     groups = (
         ranked.group_by("key", maintain_order=True)
         .agg(pl.col("value"), pl.col("count"), pl.len().alias("size"))
@@ -69,6 +74,33 @@ def find_clusters(values: pl.DataFrame) -> list[Cluster]:
             )
         )
     return clusters
+
+
+def suggest_accent_variants(counted: Sequence[tuple[str, int]]) -> list[tuple[str, str, int]]:
+    """(rarer value, most frequent value, edits) for values whose fingerprints differ only in
+    accents (``Koln``/``Köln``): such values may be different words (``ano``/``año``), so they
+    are suggested, never merged. ``counted``: distinct values with their counts."""
+    if len(counted) < 2:
+        return []
+    frame = pl.DataFrame(
+        {"value": [v for v, _ in counted], "count": [c for _, c in counted]},
+        schema={"value": pl.String, "count": pl.Int64},
+    )
+    keyed = frame.with_columns(_without_accents(fingerprint_expr("value")).alias("key")).filter(
+        pl.col("key") != ""
+    )
+    groups = (
+        keyed.sort(["key", "count", "value"], descending=[False, True, False])
+        .group_by("key", maintain_order=True)
+        .agg(pl.col("value"))
+        .filter(pl.col("value").list.len() > 1)
+    )
+    pairs: list[tuple[str, str, int]] = []
+    for members in groups.get_column("value").to_list():
+        frequent = members[0]
+        for rare in members[1:]:
+            pairs.append((rare, frequent, Levenshtein.distance(rare.lower(), frequent.lower())))
+    return pairs
 
 
 def find_close_spellings(values: list[str], limit: int) -> list[tuple[str, str, int]]:

@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 
 from domain.engine import patterns
-from domain.engine.clusters import Cluster, find_clusters, suggest_close_spellings
+from domain.engine.clusters import (
+    Cluster,
+    find_clusters,
+    suggest_accent_variants,
+    suggest_close_spellings,
+)
 from domain.engine.options import EngineOptions
 from domain.engine.outliers import OutlierRule, fit_outlier_rule, skip_reason
 from domain.engine.profiling import ColumnStats
@@ -123,9 +128,12 @@ def judge_column(stats: ColumnStats, options: EngineOptions, name: str = "") -> 
         clusters = tuple(find_clusters(stats.values))
         merged = {v for c in clusters for v in c.variants}
         ranked = [p for p in stats.top(options.edit_distance_values) if p[0] not in merged]
-        close = tuple(
-            suggest_close_spellings(ranked, options.edit_distance_max, options.edit_distance_ratio)
+        accents = suggest_accent_variants(ranked)
+        seen = {frozenset(pair[:2]) for pair in accents}
+        typos = suggest_close_spellings(
+            ranked, options.edit_distance_max, options.edit_distance_ratio
         )
+        close = (*accents, *(t for t in typos if frozenset(t[:2]) not in seen))
     fences: tuple[float, float] | None = None
     outliers = 0
     quantiles: dict[str, float] = {}

@@ -1,6 +1,6 @@
-"""Spelling clusters merge only case, space and accent variants; close spellings are suggested
-only for a rare value beside a much more frequent one, and never across a sign, a digit or a
-word."""
+"""Spelling clusters merge only case and space variants; values differing in accents are
+suggested, never merged; close spellings are suggested only for a rare value beside a much more
+frequent one, and never across a sign, a digit or a word."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import polars as pl
 import pytest
 
 from domain.engine import analyze_input
-from domain.engine.clusters import find_clusters, suggest_close_spellings
+from domain.engine.clusters import (
+    find_clusters,
+    suggest_accent_variants,
+    suggest_close_spellings,
+)
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "cleaning" / "near_values.csv"
 
@@ -20,13 +24,41 @@ def _clusters(counted: dict[str, int]) -> dict[str, tuple[str, ...]]:
     return {c.canonical: c.variants for c in find_clusters(values)}
 
 
-def test_case_space_and_accent_variants_are_merged() -> None:
+def test_case_and_space_variants_are_merged() -> None:
     assert _clusters({"France": 5, "france": 2, "FRANCE": 1, "Fr  ance": 1}) == {
         "France": ("france", "FRANCE")  # most frequent first
     }
-    assert _clusters({"São Paulo": 4, "Sao  Paulo": 1, "são paulo": 1}) == {
-        "São Paulo": ("Sao  Paulo", "são paulo")
+    assert _clusters({"São Paulo": 4, "SÃO  PAULO": 1, "são paulo": 1}) == {
+        "São Paulo": ("SÃO  PAULO", "são paulo")
     }
+
+
+def test_a_tie_goes_to_the_spelling_in_mixed_case_then_the_smallest() -> None:
+    assert _clusters({"KÖLN": 1, "köln": 1, "Köln": 1}) == {"Köln": ("KÖLN", "köln")}
+    assert _clusters({"new york": 2, "NEW YORK": 2}) == {"NEW YORK": ("new york",)}
+    assert _clusters({"Berlin": 1, "BERLIN": 3}) == {"BERLIN": ("Berlin",)}  # counts first
+
+
+@pytest.mark.parametrize(
+    ("counted", "suggested"),
+    [
+        ({"Koln": 5, "Köln": 1}, ("Köln", "Koln")),  # the accented one would lose its accent
+        ({"Köln": 5, "Koln": 1}, ("Koln", "Köln")),
+        ({"Peña": 3, "Pena": 3}, ("Peña", "Pena")),  # two surnames (a tie: the smaller first)
+        ({"año": 1, "ano": 9}, ("año", "ano")),  # two words
+    ],
+)
+def test_values_differing_in_accents_are_suggested_never_merged(
+    counted: dict[str, int], suggested: tuple[str, str]
+) -> None:
+    assert _clusters(counted) == {}
+    ranked = sorted(counted.items(), key=lambda item: -item[1])
+    assert suggest_accent_variants([*ranked, ("Berlin", 2)]) == [(*suggested, 1)]
+
+
+def test_accent_suggestions_fold_case_and_spaces_and_list_each_value_once() -> None:
+    counted = [("Zürich", 9), ("Zurich", 4), ("ZURICH ", 2), ("Bern", 7), ("Genève", 1)]
+    assert suggest_accent_variants(counted) == [("Zurich", "Zürich", 1), ("ZURICH ", "Zürich", 2)]
 
 
 @pytest.mark.parametrize(
@@ -79,16 +111,12 @@ def test_the_fixture_merges_and_suggests_only_the_safe_cases() -> None:
     merges = {c.name: dict(c.merge) for c in analysis.plan.columns if c.merge}
     assert merges == {
         "blood_group": {"b+": "B+"},
-        "country": {
-            "Côte d'Ivoire": "Cote d'Ivoire",
-            "Côte  d'Ivoire": "Cote d'Ivoire",
-            "FRANCE": "France",
-            "france": "France",
-        },
+        # "Cote d'Ivoire" is as frequent as "Côte d'Ivoire": suggested, not merged
+        "country": {"Côte  d'Ivoire": "Côte d'Ivoire", "FRANCE": "France", "france": "France"},
     }
     suggested = [
         r.details["values"]
         for r in analysis.profile.recommendations
         if r.code == "review_similar_spellings"
     ]
-    assert suggested == [["Stokholm", "Stockholm"]]
+    assert suggested == [["Côte d'Ivoire", "Cote d'Ivoire"], ["Stokholm", "Stockholm"]]
