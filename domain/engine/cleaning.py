@@ -144,10 +144,11 @@ class Cleaner:
                 index = unparsed.get_column(f"u{i}").arg_true()
                 if index.len():
                     subset = norm.gather(index).to_frame("x")
+                    convertible = pl.col("x").str.contains(patterns.FORMATTED_NUMBER)
+                    if not self._plan.columns[i].converts_lone_groups:
+                        convertible &= ~pl.col("x").str.contains(patterns.LONE_GROUP)
                     fixed = subset.select(
-                        pl.when(pl.col("x").str.contains(patterns.FORMATTED_NUMBER))
-                        .then(cells.plain_number("x"))
-                        .otherwise(pl.col("x"))
+                        pl.when(convertible).then(cells.plain_number("x")).otherwise(pl.col("x"))
                     ).to_series()
                     norm = norm.clone().scatter(index, fixed)
             converted.append(norm.alias(f"v{i}"))

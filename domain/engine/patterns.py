@@ -7,8 +7,17 @@ from typing import Final
 
 INTEGER: Final = r"^[+-]?\d+$"
 DECIMAL: Final = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"  # integers included
-# Numbers a safe conversion can normalise: thousands separators and/or a currency sign.
-FORMATTED_NUMBER: Final = r"^[+-]?(?:[$€£¥]\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?[$€£¥])?$"
+# Numbers a safe conversion can normalise: thousands separators and/or a currency sign. A
+# thousands group never follows a leading 0 ("0,125" is a decimal comma).
+FORMATTED_NUMBER: Final = (
+    r"^[+-]?(?:[$€£¥]\s?)?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?[$€£¥])?$"
+)
+# One comma group and nothing else ("1,500"): 1500 with a thousands separator, or 1.5 with a
+# decimal comma. Converted only where the column shows comma thousands separators elsewhere.
+LONE_GROUP: Final = r"^[+-]?[1-9]\d{0,2},\d{3}$"
+# A comma that can only be a decimal mark: not followed by exactly three digits, or after a
+# leading 0 ("2,5", "0,125", "3,1416").
+DECIMAL_COMMA: Final = r"^[+-]?(?:\d+,(?:\d{1,2}|\d{4,})|0,\d+)$"
 FORMATTING_CHARS: Final = r"[$€£¥,\s]"
 BOOLEAN: Final = r"^(?i:true|false|yes|no|y|n|t|f)$"
 DATE_ISO: Final = r"^\d{4}-\d{2}-\d{2}$"

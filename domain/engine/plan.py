@@ -11,7 +11,10 @@ class ColumnPlan:
     source: str  # raw chunk column ("c0", ...)
     name: str  # cleaned name
     inferred_type: str
-    convert_numbers: bool  # formatted numbers -> plain digits ("1,234" -> "1234")
+    convert_numbers: bool  # formatted numbers -> plain digits ("1,234,567" -> "1234567")
+    # lone comma groups ("1,500") are converted too only where the column reads them as
+    # thousands separators (verdicts.reads_lone_groups); otherwise they stay as written
+    converts_lone_groups: bool = True
     merge: Mapping[str, str] = field(default_factory=dict)  # variant -> canonical spelling
     case_only: frozenset[str] = frozenset()  # variants differing from canonical only by case
     fit_pattern: str | None = None  # cells not matching are flagged "type_mismatch"

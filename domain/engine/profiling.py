@@ -86,6 +86,11 @@ class ColumnStats:
     alive: set[str] = field(default_factory=lambda: set(patterns.CANDIDATES))
     numeric: int = 0  # finite numeric values (plain or formatted)
     fractional: int = 0  # numeric values that are not whole numbers
+    # comma-formatted cells: lone groups ("1,500": thousands or a decimal comma?), groups that
+    # can only be thousands ("1,234,567", "1,234.50"), and decimal commas ("2,5", "0,125")
+    lone_groups: int = 0
+    thousands_groups: int = 0
+    decimal_commas: int = 0
     pivot: float | None = None
     sums: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
     minimum: float = float("inf")
@@ -377,6 +382,7 @@ class Profiler:
                     .to_series()
                 )
                 stats.matches["formatted"] += formatted.count()
+                self._add_commas(stats, text.gather(rest), formatted)
                 # in row order, so the quantile sample does not depend on chunk boundaries
                 direct = direct.clone().scatter(rest, formatted)
             self._add_float_noise(stats, text, rows)
@@ -385,6 +391,27 @@ class Profiler:
             self._add_number_values(stats, values)
             stats.highest.add(values, rows[present])
             stats.lowest.add(values, rows[present])
+
+    @staticmethod
+    def _add_commas(stats: ColumnStats, text: pl.Series, formatted: pl.Series) -> None:
+        """Count the cells telling how this column writes commas (see ColumnStats); ``text``:
+        the cells that are not plain numbers, ``formatted``: their values as formatted numbers."""
+        value = pl.col("v")
+        lone = value.str.contains(patterns.LONE_GROUP)
+        counts = (
+            pl.DataFrame({"v": text, "n": formatted})
+            .select(
+                lone.sum().alias("lone"),
+                (pl.col("n").is_not_null() & value.str.contains(",", literal=True) & ~lone)
+                .sum()
+                .alias("thousands"),
+                value.str.contains(patterns.DECIMAL_COMMA).sum().alias("decimal"),
+            )
+            .row(0)
+        )
+        stats.lone_groups += int(counts[0] or 0)
+        stats.thousands_groups += int(counts[1] or 0)
+        stats.decimal_commas += int(counts[2] or 0)
 
     @staticmethod
     def _add_float_noise(stats: ColumnStats, text: pl.Series, rows: npt.NDArray[np.int64]) -> None:

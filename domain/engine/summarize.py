@@ -26,7 +26,7 @@ from domain.engine.placeholders import (
 )
 from domain.engine.plan import CleaningPlan, ColumnPlan
 from domain.engine.profiling import Profiler, count_unmeasured
-from domain.engine.verdicts import ColumnVerdict, infer_type, judge_column
+from domain.engine.verdicts import ColumnVerdict, infer_type, judge_column, reads_lone_groups
 from domain.model import (
     ColumnProfile,
     Finding,
@@ -176,6 +176,7 @@ def summarize(
                 name=name,
                 inferred_type=verdict.inferred_type,
                 convert_numbers=verdict.inferred_type in ("integer", "decimal"),
+                converts_lone_groups=reads_lone_groups(stats),
                 merge={v: c.canonical for c in verdict.clusters for v in c.variants},
                 case_only=frozenset(v for c in verdict.clusters if c.case_only for v in c.variants),
                 fit_pattern=_fit_pattern(verdict.inferred_type),

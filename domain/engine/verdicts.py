@@ -44,15 +44,24 @@ def _fits(stats: ColumnStats, *kinds: str) -> int:
     return sum(stats.matches[k] for k in kinds if k in stats.alive)
 
 
+def reads_lone_groups(stats: ColumnStats) -> bool:
+    """Whether the column's lone comma groups ("1,500") are thousands separators: only where it
+    also holds groups that can only be thousands ("1,234,567", "1,234.50") or decimal points,
+    and no decimal comma ("2,5"). Otherwise they may be decimals (1.5) and are not numbers."""
+    evidence = stats.thousands_groups > 0 or stats.fractional > 0
+    return evidence and stats.decimal_commas == 0
+
+
 def infer_type(stats: ColumnStats, options: EngineOptions) -> tuple[str, int, int]:
     """(type, cells fitting it, formatted numbers among them)."""
     non_null = stats.non_null
     if non_null == 0:
         return "empty", 0, 0
     need = options.type_fit_share * non_null
-    numbers = _fits(stats, "decimal", "formatted")
+    unread = 0 if reads_lone_groups(stats) or "formatted" not in stats.alive else stats.lone_groups
+    numbers = _fits(stats, "decimal", "formatted") - unread
     if numbers and numbers >= need:
-        formatted = _fits(stats, "formatted")
+        formatted = _fits(stats, "formatted") - unread
         if stats.leading_zero and not formatted and stats.fractional == 0:
             return "code", numbers, 0
         kind = "integer" if stats.fractional == 0 else "decimal"
