@@ -12,11 +12,13 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from clean_my_data.jobs.inputs import InputStoreError
 from clean_my_data.jobs.submit import queue_stored_input
 from clean_my_data.web import audit, direct
 from clean_my_data.web.auth import Reader, Submitter, sees_everything
+from clean_my_data.web.bodies import install_body_limit
 from clean_my_data.web.crosssite import install_cross_site_guard
 from clean_my_data.web.direct import uploaded_input
 from clean_my_data.web.metrics import install_metrics
@@ -61,6 +63,15 @@ def _path_id(max_length: int) -> Any:
     return Path(min_length=1, max_length=max_length, pattern=ID_PATTERN)
 
 
+def is_upload(scope: Scope) -> bool:
+    """A submission's raw or multipart body (capped by ``MAX_UPLOAD_BYTES`` as it is written);
+    every other body is small (web/bodies.py)."""
+    if scope.get("method") != "POST" or scope.get("path") != f"{API}/analyses":
+        return False
+    content_type: bytes = dict(scope.get("headers", ())).get(b"content-type", b"")
+    return content_type.split(b";")[0].strip().lower() != b"application/json"
+
+
 def create_app(
     settings: Settings, engine: sa.Engine, store: ObjectStore, *, open_access: bool
 ) -> FastAPI:
@@ -77,6 +88,7 @@ def create_app(
     app.state.open_access = open_access
     app.state.presign = build_presigner(settings) if settings.store.is_s3 else None
     install_problem_handlers(app)
+    install_body_limit(app, is_upload)
     install_cross_site_guard(app)
     install_metrics(app)
 

@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 
 from clean_my_data.jobs.inputs import inputs_prefix, new_input_key, safe_file_name
 from clean_my_data.web.auth import Submitter
-from clean_my_data.web.bodies import BodyTooLargeError, read_small_body
 from clean_my_data.web.problems import ProblemError
 from outbox.jobs.model import JobInput
 from outbox.settings import Settings
@@ -106,9 +105,7 @@ async def uploaded_input(
 ) -> tuple[JobInput, str]:
     """The stored object a ``{"upload_id": ..., "file_name": ...}`` body names."""
     try:
-        body = UploadedInput.model_validate_json(await read_small_body(request))
-    except BodyTooLargeError:
-        raise ProblemError(413, "the JSON body is too large", kind="invalid-request") from None
+        body = UploadedInput.model_validate_json(await request.body())
     except ValueError:
         raise ProblemError(
             422,

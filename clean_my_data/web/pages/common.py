@@ -12,7 +12,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
 from clean_my_data.web.auth import CAN_AUDIT, LOCAL_PRINCIPAL
-from clean_my_data.web.bodies import BodyTooLargeError, read_small_body
 from clean_my_data.web.pages.sessions import (
     CSRF_FIELD,
     Session,
@@ -94,16 +93,13 @@ async def page_principal(request: Request) -> Principal:
 
 
 async def read_form(request: Request) -> FormData:
-    """The posted page form: URL-encoded only (no page sends files) and a small body (read with
-    a cap before anything is parsed), so no visitor, logged in or not, can make the server
-    spool a body to disk or hold a large one in memory."""
+    """The posted page form: URL-encoded only (no page sends files; the body itself is small,
+    web/bodies.py), so no visitor, logged in or not, can make the server spool a body to
+    disk."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != FORM_MEDIA_TYPE:
         raise PageError(415, "This form was refused: it was not sent as a page form.")
-    try:
-        body = await read_small_body(request)
-    except BodyTooLargeError:
-        raise PageError(413, "This form was refused: it is too large.") from None
+    body = await request.body()
     fields: list[tuple[str, str | UploadFile]] = []
     fields.extend(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     return FormData(fields)
