@@ -22,7 +22,7 @@ TOO_LARGE: Final = f"the request body is larger than {SMALL_BODY_MAX_BYTES:,} by
 IsUpload = Callable[[Scope], bool]
 
 
-def declared_length(scope: Scope) -> int | None:
+def _declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             text = value.decode("latin-1").strip()
@@ -39,7 +39,7 @@ class _SmallBodies:
         if scope["type"] != "http" or self._is_upload(scope):
             await self._app(scope, receive, send)
             return
-        declared = declared_length(scope)
+        declared = _declared_length(scope)
         if declared is not None and declared > SMALL_BODY_MAX_BYTES:
             refusal = problem_response(
                 413, TOO_LARGE, instance=scope.get("path"), headers={"Connection": "close"}
