@@ -36,7 +36,7 @@ class RaggedRow:
 
     row: int  # record number (see ROW_ISSUE_SCHEMA)
     cells: int  # cells actually found
-    text: str  # the record's raw text (bounded)
+    text: str  # the record's raw text (a padded one's cut to its first 500 characters)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ from domain.reading.transcode import Utf8Transcoder
 READ_AHEAD_BLOCKS = 1  # raw blocks pyarrow may read beyond the batches parsed
 PREFETCH_CHUNKS = 1  # parsed chunks waiting for the consumer
 INTERLEAVE_SLICES_MAX = 32  # repaired records placed by zero-copy slices; more: one gather
-RAGGED_TEXT_LIMIT = 500  # characters of a ragged record kept for the row issue
+# characters of a padded record kept for its row issue; a truncated record is kept whole, as
+# its text is the only place the cells cut off are kept
+RAGGED_TEXT_LIMIT = 500
 INPUT_DROP_TIMEOUT_SECONDS = 5.0  # for Arrow's tasks to let go of a released input
 _PYARROW_DECODES = ("utf-8", "utf-8-sig")  # pyarrow reads these natively (BOM skipped)
 
@@ -78,12 +80,9 @@ class _CsvStream:
         cells = _split_record(text, self._spec.delimiter or ",")
         count = self._spec.column_count
         fixed = (cells + [""] * count)[:count]
+        kept = text if len(cells) > count else text[:RAGGED_TEXT_LIMIT]
         self._pending.append(
-            (
-                number - self._skipped_total,
-                fixed,
-                RaggedRow(number, len(cells), text[:RAGGED_TEXT_LIMIT]),
-            )
+            (number - self._skipped_total, fixed, RaggedRow(number, len(cells), kept))
         )
         self._skipped_total += 1
         return "skip"

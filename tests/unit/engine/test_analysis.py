@@ -263,3 +263,20 @@ def test_wide_table_issues_span_several_queries(tmp_path: Path) -> None:
     assert len(trimmed) == len(padded)
     rows = [i["row"] for i in issues]
     assert rows == sorted(rows)
+
+
+def test_a_truncated_record_keeps_its_whole_text_in_the_trail(tmp_path: Path) -> None:
+    # the cells cut off lie past the first 500 characters: the trail must still hold them
+    long_cut = "1," + "y" * 700 + ",cut-off cell"
+    long_padded = "z" * 800
+    path = tmp_path / "ragged.csv"
+    path.write_text(f"a,b\n{long_cut}\n{long_padded}\n3,4\n", encoding="utf-8")
+    issues = [
+        issue
+        for chunk in analyze_input(path).iter_cleaned()
+        for issue in chunk.issues.to_pylist()
+        if issue["code"] == "ragged_row"
+    ]
+    assert [(i["row"], i["action"]) for i in issues] == [(2, "truncated"), (3, "padded")]
+    assert issues[0]["old_value"] == long_cut
+    assert issues[1]["old_value"] == long_padded[:500]  # nothing of it was cut off
