@@ -1,9 +1,17 @@
 """Text encoding of a CSV sample that is not UTF-8: UTF-16 without a byte order mark, or the
-most plausible legacy encoding according to charset-normalizer, with a confidence (0..1)."""
+most plausible legacy encoding according to charset-normalizer, with a confidence (0..1).
+
+A file that is UTF-8 with some bytes that are not (rows pasted from a legacy export) is read
+as ``utf-8+<legacy>``: UTF-8 wherever it is valid, the legacy encoding for each byte that is
+not. Reading the whole file in the legacy encoding would turn every UTF-8 character of it into
+two or three wrong ones (``Köln`` into ``KÃ¶ln``)."""
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 # Candidates, in order of preference when charset-normalizer rates several alike (the same
@@ -29,6 +37,83 @@ SINGLE_BYTE: Final = CANDIDATES[:10]  # every byte sequence decodes (nearly) in 
 TIE: Final = 0.01  # chaos or coherence closer than this counts as equal
 UTF16_HIGH_BYTE_SHARE: Final = 0.9  # of the high bytes taking at most two values
 UTF16_MARGIN: Final = 0.3  # ... and the low bytes that much less concentrated
+
+
+# a file whose non-ASCII bytes are at least this share valid multi-byte UTF-8 sequences is
+# UTF-8 (legacy text forms such sequences only by chance: far fewer)
+MIXED_UTF8_SHARE: Final = 0.05
+MIXED_PREFIX: Final = "utf-8+"
+_HIGH_BYTES: Final = bytes(range(0x80, 0x100))
+_UTF8_SEQUENCE: Final = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def non_ascii_bytes(data: bytes) -> int:
+    return len(data) - len(data.translate(None, _HIGH_BYTES))
+
+
+def utf8_bytes(data: bytes) -> tuple[int, int]:
+    """(non-ASCII bytes, those of them in valid multi-byte UTF-8 sequences) of ``data`` that
+    is not valid UTF-8 as a whole (valid UTF-8: every non-ASCII byte counts, found faster by
+    decoding it)."""
+    return non_ascii_bytes(data), len(data) - len(without_utf8(data))
+
+
+def is_mixed_utf8(non_ascii: int, valid: int) -> bool:
+    return non_ascii > valid >= MIXED_UTF8_SHARE * non_ascii
+
+
+def without_utf8(data: bytes) -> bytes:
+    """``data`` without its valid multi-byte UTF-8 sequences (what a legacy encoding must
+    explain in a mixed file)."""
+    return _UTF8_SEQUENCE.sub(b"", data)
+
+
+def mixed_encoding(legacy: str) -> str:
+    return MIXED_PREFIX + legacy
+
+
+def _legacy_bytes(data: bytes, legacy: str) -> str:
+    """Each byte in ``legacy``; one it leaves undefined (cp1252's 0x81, ...) in Latin-1."""
+    return "".join(
+        bytes([b]).decode(legacy) if _defines(legacy, b) else bytes([b]).decode("latin-1")
+        for b in data
+    )
+
+
+@cache
+def _defines(legacy: str, byte: int) -> bool:
+    try:
+        bytes([byte]).decode(legacy)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@cache
+def _fallback(legacy: str) -> str:
+    """The name of a codecs error handler decoding UTF-8's invalid bytes in ``legacy``."""
+    name = f"clean-my-data-{legacy}"
+
+    def handle(error: UnicodeError) -> tuple[str, int]:
+        if not isinstance(error, UnicodeDecodeError):
+            raise error
+        return _legacy_bytes(error.object[error.start : error.end], legacy), error.end
+
+    codecs.register_error(name, handle)
+    return name
+
+
+def incremental_decoder(encoding: str, errors: str = "strict") -> codecs.IncrementalDecoder:
+    """A decoder for a Python codec name or a mixed ``utf-8+<legacy>`` label (which never
+    fails: every byte that is not UTF-8 is decoded in the legacy encoding)."""
+    if encoding.startswith(MIXED_PREFIX):
+        legacy = encoding.removeprefix(MIXED_PREFIX)
+        return codecs.getincrementaldecoder("utf-8")(errors=_fallback(legacy))
+    return codecs.getincrementaldecoder(encoding)(errors=errors)
 
 
 @dataclass(frozen=True)

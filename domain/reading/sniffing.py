@@ -18,7 +18,17 @@ from pathlib import Path
 from domain.display import escape_name
 from domain.errors import InputError
 from domain.reading.chunks import SourceSpec
-from domain.reading.encodings import SINGLE_BYTE, detect_legacy, detect_utf16
+from domain.reading.encodings import (
+    SINGLE_BYTE,
+    detect_legacy,
+    detect_utf16,
+    incremental_decoder,
+    is_mixed_utf8,
+    mixed_encoding,
+    non_ascii_bytes,
+    utf8_bytes,
+    without_utf8,
+)
 
 SAMPLE_BYTES = 1 << 20  # sniff on the first MiB
 SNIFF_LINES = 200  # records used to choose the delimiter
@@ -128,6 +138,8 @@ def _detect_encoding(sample: bytes, name: str) -> tuple[str, float]:
             break
         else:
             return "utf-8", 1.0
+    if is_mixed_utf8(*utf8_bytes(head)):
+        return _mixed(without_utf8(head))
     legacy = detect_legacy(sample)
     if legacy is not None:
         return legacy.encoding, legacy.confidence
@@ -146,20 +158,36 @@ def detect_late_encoding(path: Path) -> tuple[str, float]:
     the blocks that are not UTF-8 are gathered (bounded) and judged among the single-byte
     encodings (the file's UTF-8 part must not make a multi-byte one look likely)."""
     gathered = bytearray()
+    non_ascii = valid = 0
     with path.open("rb") as handle:
         while len(gathered) < NON_ASCII_SAMPLE and (block := handle.read(16 << 10)):
             try:
                 block.decode("utf-8")
             except UnicodeDecodeError:
                 gathered += block
+                counts = utf8_bytes(block)
+            else:
+                counts = (non_ascii_bytes(block),) * 2
+            non_ascii, valid = non_ascii + counts[0], valid + counts[1]
+    if is_mixed_utf8(non_ascii, valid):
+        return _mixed(without_utf8(bytes(gathered)))
     legacy = detect_legacy(bytes(gathered), SINGLE_BYTE) if gathered else None
     if legacy is None:
         return "cp1252", 0.0
     return legacy.encoding, legacy.confidence
 
 
+def _mixed(legacy_part: bytes) -> tuple[str, float]:
+    """The mixed label for a UTF-8 file with bytes that are not: their legacy encoding judged
+    on them alone (``legacy_part``: the sample without its UTF-8 sequences)."""
+    legacy = detect_legacy(legacy_part, SINGLE_BYTE) if legacy_part else None
+    if legacy is None:
+        return mixed_encoding("cp1252"), 0.0
+    return mixed_encoding(legacy.encoding), legacy.confidence
+
+
 def _decode_sample(sample: bytes, encoding: str, *, complete: bool) -> str:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    decoder = incremental_decoder(encoding, errors="replace")
     text = decoder.decode(sample, final=complete)
     if not complete and "\n" in text:
         text = text[: text.rfind("\n") + 1]  # drop the cut-off last line

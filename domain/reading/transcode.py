@@ -10,8 +10,9 @@ block, and :meth:`tell` still counts bytes of the file itself (for progress).
 
 from __future__ import annotations
 
-import codecs
 from typing import BinaryIO
+
+from domain.reading.encodings import incremental_decoder
 
 
 class Utf8Transcoder:
@@ -20,7 +21,7 @@ class Utf8Transcoder:
 
     def __init__(self, handle: BinaryIO, encoding: str) -> None:
         self._handle = handle
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        self._decoder = incremental_decoder(encoding)
         self._pending = b""  # encoded output not handed out yet
         self._raw_position = 0
         self._eof = False

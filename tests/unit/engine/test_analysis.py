@@ -149,14 +149,28 @@ def test_long_record_restarts_with_a_larger_block(tmp_path: Path) -> None:
     assert [len(r["text"]) for r in rows] == [300_000, 5]
 
 
-def test_invalid_utf8_after_the_sample_falls_back_to_cp1252(tmp_path: Path) -> None:
+def test_invalid_utf8_after_the_sample_is_read_as_cp1252_and_the_utf8_stays_utf8(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "late.csv"
     body = "".join(f"{i},José\n" for i in range(120_000))
     path.write_bytes(b"id,name\n" + body.encode() + b"999,caf\xe9\n")
     analysis = analyze_input(path)
+    assert analysis.profile.source.encoding == "utf-8+cp1252"
+    rows = [r for c in analysis.iter_cleaned() for r in c.batch.to_pylist()]
+    assert rows[-1] == {"id": "999", "name": "café"}
+    # read wholly as cp1252, each of these was "JosÃ©"
+    assert {r["name"] for r in rows[:-1]} == {"José"}
+
+
+def test_invalid_utf8_after_an_ascii_sample_reads_the_file_as_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    body = "".join(f"{i},Jose\n" for i in range(120_000))
+    path.write_bytes(b"id,name\n" + body.encode() + b"999,caf\xe9 \x96 cr\xe8me\n")
+    analysis = analyze_input(path)
     assert analysis.profile.source.encoding == "cp1252"
-    last = [r for c in analysis.iter_cleaned() for r in c.batch.to_pylist()][-1]
-    assert last == {"id": "999", "name": "café"}
+    rows = [r for c in analysis.iter_cleaned() for r in c.batch.to_pylist()]
+    assert rows[-1] == {"id": "999", "name": "café – crème"}
 
 
 def test_progress_reaches_the_file_size(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from domain.engine import analyze_input
 from domain.reading import read_chunks, sniff_source
+from domain.reading.encodings import incremental_decoder, is_mixed_utf8, utf8_bytes
 
 CYRILLIC = (
     "город,население,область\n"
@@ -72,3 +73,41 @@ def test_report_states_the_encoding_and_its_confidence(tmp_path: Path) -> None:
     source = body["analysisSummary"]["source"]
     assert source["encoding"] == "cp1251"
     assert 0.5 < source["encoding_confidence"] <= 1.0
+
+
+def test_a_utf8_file_with_a_few_cp1252_rows_keeps_both(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    utf8 = "".join(f"{i},Zürich,Malmö\n" for i in range(1, 200))
+    path.write_bytes(b"id,city,other\n" + utf8.encode() + "200,Zürich,café – ok\n".encode("cp1252"))
+    assert sniff_source(path).encoding == "utf-8+cp1252"
+    rows = _rows(path)
+    assert {tuple(r[1:]) for r in rows[:-1]} == {("Zürich", "Malmö")}
+    assert rows[-1] == ["200", "Zürich", "café – ok"]
+
+
+def test_the_legacy_part_of_a_mixed_file_is_judged_on_its_own_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    utf8 = "".join(f"{i},Zürich,Malmö\n" for i in range(1, 100))
+    tail = "".join(f"{i},Москва,Московская\n" for i in range(100, 140))
+    path.write_bytes(b"id,city,region\n" + utf8.encode() + tail.encode("cp1251"))
+    assert sniff_source(path).encoding == "utf-8+cp1251"
+    rows = _rows(path)
+    assert rows[0][1:] == ["Zürich", "Malmö"]
+    assert rows[-1][1:] == ["Москва", "Московская"]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7])
+def test_the_mixed_decoder_keeps_utf8_sequences_split_between_reads(step: int) -> None:
+    data = "€ Köln 日本 ".encode() + b"caf\xe9 \x81\n"
+    decoder = incremental_decoder("utf-8+cp1252")
+    text = "".join(decoder.decode(data[i : i + step]) for i in range(0, len(data), step))
+    text += decoder.decode(b"", final=True)
+    assert text == "€ Köln 日本 café \x81\n"  # 0x81, undefined in cp1252, as in Latin-1
+
+
+def test_legacy_text_with_a_chance_utf8_pair_is_not_mixed() -> None:
+    # cp1252 text may form a valid UTF-8 sequence by chance: "ß°" is DF B0 (U+07F0)
+    legacy = ("Straße, Größe, Übermaß, Fußgänger, Bäcker, " * 40 + "Fuß°").encode("cp1252")
+    non_ascii, valid = utf8_bytes(legacy)
+    assert valid > 0
+    assert not is_mixed_utf8(non_ascii, valid)
