@@ -55,21 +55,17 @@ def non_ascii_bytes(data: bytes) -> int:
     return len(data) - len(data.translate(None, _HIGH_BYTES))
 
 
-def utf8_bytes(data: bytes) -> tuple[int, int]:
-    """(non-ASCII bytes, those of them in valid multi-byte UTF-8 sequences) of ``data`` that
-    is not valid UTF-8 as a whole (valid UTF-8: every non-ASCII byte counts, found faster by
-    decoding it)."""
-    return non_ascii_bytes(data), len(data) - len(without_utf8(data))
+def split_utf8(data: bytes) -> tuple[bytes, int]:
+    """(``data`` without its valid multi-byte UTF-8 sequences, the bytes those took): what is
+    left is what a legacy encoding must explain in a mixed file."""
+    rest = _UTF8_SEQUENCE.sub(b"", data)
+    return rest, len(data) - len(rest)
 
 
 def is_mixed_utf8(non_ascii: int, valid: int) -> bool:
+    """Whether a file with ``non_ascii`` bytes, ``valid`` of them in valid multi-byte UTF-8
+    sequences, is UTF-8 with some bytes that are not."""
     return non_ascii > valid >= MIXED_UTF8_SHARE * non_ascii
-
-
-def without_utf8(data: bytes) -> bytes:
-    """``data`` without its valid multi-byte UTF-8 sequences (what a legacy encoding must
-    explain in a mixed file)."""
-    return _UTF8_SEQUENCE.sub(b"", data)
 
 
 def mixed_encoding(legacy: str) -> str:

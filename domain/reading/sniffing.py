@@ -26,8 +26,7 @@ from domain.reading.encodings import (
     is_mixed_utf8,
     mixed_encoding,
     non_ascii_bytes,
-    utf8_bytes,
-    without_utf8,
+    split_utf8,
 )
 
 SAMPLE_BYTES = 1 << 20  # sniff on the first MiB
@@ -138,8 +137,9 @@ def _detect_encoding(sample: bytes, name: str) -> tuple[str, float]:
             break
         else:
             return "utf-8", 1.0
-    if is_mixed_utf8(*utf8_bytes(head)):
-        return _mixed(without_utf8(head))
+    rest, valid = split_utf8(head)
+    if is_mixed_utf8(non_ascii_bytes(head), valid):
+        return _mixed(rest)
     legacy = detect_legacy(sample)
     if legacy is not None:
         return legacy.encoding, legacy.confidence
@@ -158,19 +158,23 @@ def detect_late_encoding(path: Path) -> tuple[str, float]:
     the blocks that are not UTF-8 are gathered (bounded) and judged among the single-byte
     encodings (the file's UTF-8 part must not make a multi-byte one look likely)."""
     gathered = bytearray()
+    rests = bytearray()  # the gathered blocks without their UTF-8 sequences
     non_ascii = valid = 0
     with path.open("rb") as handle:
         while len(gathered) < NON_ASCII_SAMPLE and (block := handle.read(16 << 10)):
+            high = non_ascii_bytes(block)
+            non_ascii += high
             try:
                 block.decode("utf-8")
             except UnicodeDecodeError:
                 gathered += block
-                counts = utf8_bytes(block)
+                rest, in_utf8 = split_utf8(block)
+                rests += rest
+                valid += in_utf8
             else:
-                counts = (non_ascii_bytes(block),) * 2
-            non_ascii, valid = non_ascii + counts[0], valid + counts[1]
+                valid += high
     if is_mixed_utf8(non_ascii, valid):
-        return _mixed(without_utf8(bytes(gathered)))
+        return _mixed(bytes(rests))
     legacy = detect_legacy(bytes(gathered), SINGLE_BYTE) if gathered else None
     if legacy is None:
         return "cp1252", 0.0

@@ -9,7 +9,12 @@ import pytest
 
 from domain.engine import analyze_input
 from domain.reading import read_chunks, sniff_source
-from domain.reading.encodings import incremental_decoder, is_mixed_utf8, utf8_bytes
+from domain.reading.encodings import (
+    incremental_decoder,
+    is_mixed_utf8,
+    non_ascii_bytes,
+    split_utf8,
+)
 
 CYRILLIC = (
     "город,население,область\n"
@@ -108,6 +113,7 @@ def test_the_mixed_decoder_keeps_utf8_sequences_split_between_reads(step: int) -
 def test_legacy_text_with_a_chance_utf8_pair_is_not_mixed() -> None:
     # cp1252 text may form a valid UTF-8 sequence by chance: "ß°" is DF B0 (U+07F0)
     legacy = ("Straße, Größe, Übermaß, Fußgänger, Bäcker, " * 40 + "Fuß°").encode("cp1252")
-    non_ascii, valid = utf8_bytes(legacy)
+    _, valid = split_utf8(legacy)
+    non_ascii = non_ascii_bytes(legacy)
     assert valid > 0
     assert not is_mixed_utf8(non_ascii, valid)
