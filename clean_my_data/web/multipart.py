@@ -12,6 +12,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from clean_my_data.jobs.inputs import PendingInput
+from clean_my_data.web.bodies import SMALL_BODY_MAX_BYTES
 from clean_my_data.web.problems import ProblemError
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 FILE_FIELD: Final = "file"
 DEFAULT_FILE_NAME: Final = "input.csv"
-MAX_FIELD_BYTES: Final = 64 * 1024  # bytes of parts other than the file, all together
+MAX_FIELD_BYTES: Final = SMALL_BODY_MAX_BYTES  # of the parts but the file, all together
 MAX_PARTS: Final = 16
 _HEADER_BYTES: Final = 8 * 1024  # of one part's headers, all together
 
